@@ -1,0 +1,241 @@
+"""Operations' work on a request: assessments per department, answers with alternatives, and the
+reminder ledger that makes SLA reminders and escalations exactly-once."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+from requests_app.models import Currency, Department, FeasibilityRequest
+
+
+class ConstraintCategory(models.Model):
+    """The fixed taxonomy of operational constraints (DESIGN.md); labels are editable in admin,
+    codes are what metrics group by."""
+
+    code = models.SlugField(max_length=32, unique=True)
+    label = models.CharField(max_length=100)
+    sort_order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["sort_order", "code"]
+        verbose_name_plural = "constraint categories"
+
+    def __str__(self) -> str:
+        return self.label
+
+
+CONSTRAINT_TAXONOMY = [
+    ("material", "Material availability"),
+    ("supplier_lead_time", "Supplier lead time"),
+    ("inventory", "Inventory"),
+    ("machine_capacity", "Machine capacity"),
+    ("labour", "Labour"),
+    ("tooling", "Tooling"),
+    ("quality", "Quality / certification"),
+    ("freight", "Freight / logistics"),
+    ("cost_margin", "Cost / margin"),
+    ("other", "Other"),
+]
+
+
+class Verdict(models.TextChoices):
+    CAN = "can", "Can"
+    CAN_WITH_CONDITIONS = "can_with_conditions", "Can, with conditions"
+    CANNOT = "cannot", "Cannot"
+
+
+class Assessment(models.Model):
+    """One routed department's structured verdict, with its own internal due time (clock)."""
+
+    request = models.ForeignKey(FeasibilityRequest, on_delete=models.CASCADE, related_name="assessments")
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="assessments")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="owned_assessments"
+    )
+    routed_at = models.DateTimeField(default=timezone.now)
+    due_at = models.DateTimeField(null=True, blank=True)
+
+    verdict = models.CharField(max_length=24, choices=Verdict.choices, blank=True)
+    quantity_feasible = models.DecimalField(
+        "quantity feasible by the requested date", max_digits=14, decimal_places=3, null=True, blank=True,
+        validators=[MinValueValidator(0)],
+    )
+    earliest_full_date = models.DateField("earliest date for the full quantity", null=True, blank=True)
+    cost_impact = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    cost_currency = models.CharField(max_length=3, choices=Currency.choices, default=Currency.EUR)
+    constraints = models.ManyToManyField(ConstraintCategory, blank=True, related_name="assessments")
+    notes = models.TextField(blank=True)
+    assessed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    assessed_at = models.DateTimeField(null=True, blank=True)
+    # Business seconds from routing to the assessment, and whether it met its own due time.
+    assessment_seconds = models.PositiveIntegerField(null=True, blank=True)
+    met = models.BooleanField(null=True, blank=True)
+    next_reminder_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=1)
+
+    history = HistoricalRecords(m2m_fields=[constraints])
+
+    class Meta:
+        ordering = ["department__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["request", "department"], name="%(app_label)s_%(class)s_one_per_department"),
+        ]
+        indexes = [
+            models.Index(fields=["department", "due_at"], name="assess_dept_due_idx"),
+            # The sweep's department clocks: pending assessments with a reminder due.
+            models.Index(
+                fields=["next_reminder_at"],
+                name="assess_sweep_due_idx",
+                condition=Q(assessed_at__isnull=True, next_reminder_at__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.request_id} / {self.department}"
+
+    @property
+    def is_done(self) -> bool:
+        return self.assessed_at is not None
+
+
+class Decision(models.TextChoices):
+    YES = "yes", "Yes"
+    YES_WITH_CONDITIONS = "yes_with_conditions", "Yes, with conditions"
+    ALTERNATIVES = "alternatives", "Alternatives"
+    NO = "no", "No"
+
+
+class Answer(models.Model):
+    """Operations' answer. A revision creates a new number; earlier answers stay as history."""
+
+    request = models.ForeignKey(FeasibilityRequest, on_delete=models.CASCADE, related_name="answers")
+    number = models.PositiveSmallIntegerField(default=1)
+    decision = models.CharField(max_length=24, choices=Decision.choices, blank=True)
+    summary = models.TextField(blank=True)
+    justification = models.TextField(blank=True, help_text="Required for a NO without any alternative.")
+    composed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    published_at = models.DateTimeField(null=True, blank=True)
+    superseded_at = models.DateTimeField(null=True, blank=True)
+    revision_reason = models.TextField(blank=True, help_text="What Sales asked when this answer was re-opened.")
+    version = models.PositiveIntegerField(default=1)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["request", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["request", "number"], name="%(app_label)s_%(class)s_unique_number"),
+            models.CheckConstraint(
+                condition=Q(published_at__isnull=True) | ~Q(decision=""), name="%(app_label)s_%(class)s_published_has_decision"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Answer {self.number} to {self.request_id}"
+
+    @property
+    def is_published(self) -> bool:
+        return self.published_at is not None
+
+
+class Alternative(models.Model):
+    """What Operations can do instead of (or on top of) what was asked."""
+
+    answer = models.ForeignKey(Answer, on_delete=models.CASCADE, related_name="alternatives")
+    quantity = models.DecimalField(max_digits=14, decimal_places=3, validators=[MinValueValidator(0)])
+    delivery_date = models.DateField()
+    price = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    cost_delta = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    currency = models.CharField(max_length=3, choices=Currency.choices, default=Currency.EUR)
+    conditions = models.TextField(blank=True)
+    works_around = models.ForeignKey(
+        ConstraintCategory, on_delete=models.PROTECT, null=True, blank=True, related_name="alternatives"
+    )
+    recommended = models.BooleanField(default=False)
+    position = models.PositiveSmallIntegerField(default=0)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["answer", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["answer"], condition=Q(accepted_at__isnull=False), name="%(app_label)s_%(class)s_one_accepted"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Alternative {self.position + 1} of {self.answer}"
+
+
+class ReminderLedger(models.Model):
+    """One row per reminder or escalation that became due: unique, so it is decided once, and
+    sent by claim → send → mark (shared/RELIABILITY.md rules 1–3)."""
+
+    class Clock(models.TextChoices):
+        ACKNOWLEDGE = "acknowledge", "Acknowledge"
+        ANSWER = "answer", "Answer"
+        DEPARTMENT = "department", "Department assessment"
+
+    class Kind(models.TextChoices):
+        REMINDER = "reminder", "Reminder"
+        ESCALATION = "escalation", "Escalation"
+        DIGEST = "digest", "Morning digest"
+
+    request = models.ForeignKey(FeasibilityRequest, on_delete=models.CASCADE, related_name="reminders", null=True, blank=True)
+    assessment = models.ForeignKey(Assessment, on_delete=models.CASCADE, null=True, blank=True, related_name="reminders")
+    clock = models.CharField(max_length=16, choices=Clock.choices, blank=True)
+    # Part of the uniqueness key: "" for request clocks, the department code for department clocks,
+    # "user:<id>:<date>" for digests.
+    scope = models.CharField(max_length=64, blank=True)
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    seq = models.PositiveIntegerField(help_text="Threshold number (reminders) or escalation number.")
+    due_at = models.DateTimeField()
+    created_at = models.DateTimeField(default=timezone.now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    recipients = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["request", "clock", "scope", "kind", "seq"], name="%(app_label)s_%(class)s_once"
+            ),
+            # Digests have no request; NULLs never collide in a unique index, so they get their own.
+            models.UniqueConstraint(
+                fields=["scope", "kind", "seq"],
+                condition=Q(request__isnull=True),
+                name="%(app_label)s_%(class)s_once_without_request",
+            ),
+        ]
+        indexes = [
+            # Recovery: the sweep re-enqueues rows still unsent after a grace period.
+            models.Index(fields=["created_at"], name="ledger_unsent_idx", condition=Q(sent_at__isnull=True)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.clock}/{self.scope} #{self.seq} for {self.request_id}"
+
+    @property
+    def message_id(self) -> str:
+        """Deterministic, so a duplicate delivery after a crash carries the same Message-ID."""
+        return f"<s2o-ledger-{self.pk}@s2o>"

@@ -1,0 +1,151 @@
+"""The one place where a request changes state.
+
+Every transition locks the request row, checks the from-state against the table below, applies
+the change, bumps `version`, writes a `RequestEvent` (who, when, from, to) and moves the SLA
+clocks — all in one transaction. Views, the API, commands and tasks call these functions; they
+never assign `.status` themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from requests_app.models import FeasibilityRequest, RequestEvent, Status
+
+Kind = RequestEvent.Kind
+
+# (from, to) pairs that are legal, and the event kinds that may cause them.
+TRANSITIONS: dict[tuple[str, str], set[str]] = {
+    (Status.DRAFT, Status.SUBMITTED): {Kind.SUBMITTED},
+    (Status.SUBMITTED, Status.IN_ANALYSIS): {Kind.ACKNOWLEDGED},
+    (Status.IN_ANALYSIS, Status.WAITING_ON_SALES): {Kind.CLARIFICATION_ASKED},
+    (Status.SUBMITTED, Status.WAITING_ON_SALES): {Kind.CLARIFICATION_ASKED},
+    (Status.WAITING_ON_SALES, Status.IN_ANALYSIS): {Kind.CLARIFICATION_ANSWERED},
+    (Status.WAITING_ON_SALES, Status.SUBMITTED): {Kind.CLARIFICATION_ANSWERED},
+    (Status.IN_ANALYSIS, Status.ANSWERED): {Kind.ANSWER_PUBLISHED},
+    (Status.ANSWERED, Status.IN_ANALYSIS): {Kind.REVISION_REQUESTED},
+    (Status.ANSWERED, Status.CLOSED): {
+        Kind.CLOSED,
+        Kind.ALTERNATIVE_ACCEPTED,
+        Kind.ANSWER_ACCEPTED,
+        Kind.DECLINED,
+        Kind.WITHDRAWN,
+    },
+    (Status.DRAFT, Status.CLOSED): {Kind.WITHDRAWN},
+    (Status.SUBMITTED, Status.CLOSED): {Kind.WITHDRAWN, Kind.CLOSED},
+    (Status.IN_ANALYSIS, Status.CLOSED): {Kind.WITHDRAWN, Kind.CLOSED},
+    (Status.WAITING_ON_SALES, Status.CLOSED): {Kind.WITHDRAWN, Kind.CLOSED},
+}
+
+
+class TransitionError(Exception):
+    """An illegal transition; the message is shown to the user as is."""
+
+
+class ConflictError(Exception):
+    """Someone else changed the request since the user loaded it (optimistic locking)."""
+
+
+@dataclass(frozen=True)
+class Transition:
+    request: FeasibilityRequest
+    from_status: str
+    to_status: str
+    event: RequestEvent
+
+
+def allowed_targets(status: str) -> set[str]:
+    return {to for (frm, to) in TRANSITIONS if frm == status}
+
+
+def check_transition(from_status: str, to_status: str, kind: str) -> None:
+    kinds = TRANSITIONS.get((from_status, to_status))
+    if kinds is None or kind not in kinds:
+        raise TransitionError(
+            f"A request that is {Status(from_status).label.lower()} cannot be "
+            f"{'moved to ' + Status(to_status).label.lower() if kinds is None else RequestEvent.Kind(kind).label.lower()}."
+        )
+
+
+def lock(request_id: int) -> FeasibilityRequest:
+    """Lock the row for the rest of the transaction (SQLite serialises writers anyway)."""
+    return FeasibilityRequest.objects.select_for_update().get(pk=request_id)
+
+
+def transition(
+    request_id: int,
+    *,
+    to: str,
+    kind: str,
+    actor,
+    now: datetime | None = None,
+    expected_version: int | None = None,
+    message: str = "",
+    data: dict | None = None,
+    fields: dict | None = None,
+) -> Transition:
+    """Move a request to `to`; must be called inside `transaction.atomic()`.
+
+    `fields` are set on the row together with the status (e.g. `closed_at`, `outcome`).
+    `expected_version` turns a stale form into a ConflictError instead of a lost update.
+    """
+    now = now or timezone.now()
+    req = lock(request_id)
+    if expected_version is not None and req.version != expected_version:
+        raise ConflictError("This request was changed by someone else while you were working on it.")
+    from_status = req.status
+    check_transition(from_status, to, kind)
+    req.status = to
+    req.version += 1
+    changed = ["status", "version", "updated_at"]
+    for name, value in (fields or {}).items():
+        setattr(req, name, value)
+        changed.append(name)
+    from requests_app import clocks
+
+    changed += clocks.on_transition(req, from_status=from_status, to_status=to, kind=kind, now=now)
+    req.save(update_fields=sorted(set(changed)))
+    event = RequestEvent.objects.create(
+        request=req,
+        kind=kind,
+        actor=actor if getattr(actor, "pk", None) else None,
+        from_status=from_status,
+        to_status=to,
+        message=message,
+        data=data or {},
+        at=now,
+    )
+    return Transition(req, from_status, to, event)
+
+
+def record_event(
+    req: FeasibilityRequest, *, kind: str, actor=None, now: datetime | None = None, message: str = "", data: dict | None = None
+) -> RequestEvent:
+    """An event that does not change the state (comment, routing, reminder sent, …)."""
+    return RequestEvent.objects.create(
+        request=req,
+        kind=kind,
+        actor=actor if getattr(actor, "pk", None) else None,
+        message=message,
+        data=data or {},
+        at=now or timezone.now(),
+    )
+
+
+def bump_version(request_id: int, expected_version: int, *, fields: Iterable[str] = ()) -> None:
+    """Guarded version bump for edits without a state change; raises ConflictError on a stale form."""
+    from django.db.models import F
+
+    changed = FeasibilityRequest.objects.filter(pk=request_id, version=expected_version).update(
+        version=F("version") + 1, updated_at=timezone.now()
+    )
+    if changed != 1:
+        raise ConflictError("This request was changed by someone else while you were working on it.")
+
+
+atomic = transaction.atomic

@@ -1,0 +1,508 @@
+"""The request and everything Sales sees of it: people and teams, customers and products, the
+SLA policy and business calendar that set its clocks, its events, comments and notifications.
+
+`analysis` (Operations' work) depends on this app; nothing here imports `analysis`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import time
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+
+class Role(models.TextChoices):
+    """Django groups that carry the roles of DESIGN.md."""
+
+    SALES_REP = "sales_rep", "Sales rep"
+    SALES_MANAGER = "sales_manager", "Sales manager"
+    OPS_MEMBER = "ops_member", "Operations member"
+    OPS_LEAD = "ops_lead", "Operations lead"
+    MANAGER = "manager", "Manager"
+
+
+class Priority(models.TextChoices):
+    LOW = "low", "Low"
+    NORMAL = "normal", "Normal"
+    HIGH = "high", "High"
+    URGENT = "urgent", "Urgent"
+
+
+class Status(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SUBMITTED = "submitted", "Submitted"
+    IN_ANALYSIS = "in_analysis", "In analysis"
+    WAITING_ON_SALES = "waiting_on_sales", "Waiting on Sales"
+    ANSWERED = "answered", "Answered"
+    CLOSED = "closed", "Closed"
+
+    @classmethod
+    def open_values(cls) -> list[str]:
+        """Statuses in which Operations still owes something (an acknowledgement or an answer)."""
+        return [cls.SUBMITTED, cls.IN_ANALYSIS, cls.WAITING_ON_SALES]
+
+
+class Outcome(models.TextChoices):
+    WON = "won", "Won (filled as asked)"
+    ALTERNATIVE_ACCEPTED = "alternative_accepted", "Alternative accepted"
+    LOST = "lost", "Lost"
+    EVAPORATED = "evaporated", "Evaporated"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+    DECLINED = "declined", "Declined"
+
+
+class Currency(models.TextChoices):
+    EUR = "EUR", "EUR"
+    USD = "USD", "USD"
+    GBP = "GBP", "GBP"
+    CHF = "CHF", "CHF"
+
+
+class BusinessCalendar(models.Model):
+    """Working days and hours, public holidays (from the `holidays` library) and closures.
+
+    The arithmetic lives in `requests_app.businesstime`; `as_work_calendar()` is the bridge.
+    """
+
+    name = models.CharField(max_length=100, unique=True)
+    time_zone = models.CharField(max_length=64, default="Europe/Berlin")
+    working_days = models.JSONField(default=list, help_text="Weekdays as numbers, Monday = 0.")
+    periods = models.JSONField(
+        default=list, help_text='Working periods of a day as ["HH:MM", "HH:MM"] pairs, e.g. a split day.'
+    )
+    holiday_country = models.CharField(max_length=8, blank=True, help_text="ISO country code, e.g. DE.")
+    holiday_subdivision = models.CharField(max_length=16, blank=True, help_text="Optional region, e.g. BY.")
+    is_default = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"], condition=Q(is_default=True), name="%(app_label)s_%(class)s_one_default"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def as_work_calendar(self):  # -> businesstime.WorkCalendar
+        from requests_app.businesstime import WorkCalendar
+
+        closures = tuple(self.closures.values_list("start_date", "end_date"))
+        return WorkCalendar(
+            time_zone=self.time_zone,
+            working_days=frozenset(int(d) for d in (self.working_days or [])),
+            periods=tuple((time.fromisoformat(a), time.fromisoformat(b)) for a, b in (self.periods or [])),
+            holiday_country=self.holiday_country,
+            holiday_subdivision=self.holiday_subdivision,
+            closures=closures,
+        )
+
+
+class CompanyClosure(models.Model):
+    calendar = models.ForeignKey(BusinessCalendar, on_delete=models.CASCADE, related_name="closures")
+    start_date = models.DateField()
+    end_date = models.DateField()
+    reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["start_date"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_date__gte=models.F("start_date")), name="%(app_label)s_%(class)s_end_after_start"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.calendar}: {self.start_date} – {self.end_date}"
+
+
+class Department(models.Model):
+    """An Operations department: procurement, stores, manufacturing, shipping."""
+
+    code = models.SlugField(max_length=32, unique=True)
+    name = models.CharField(max_length=100)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="departments", blank=True)
+    calendar = models.ForeignKey(
+        BusinessCalendar, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SalesTeam(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="sales_teams", blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Profile(models.Model):
+    """Per-user preferences: display time zone and which reminders to receive."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
+    time_zone = models.CharField(max_length=64, blank=True, help_text="Empty: the site's time zone.")
+    reminder_emails = models.BooleanField(
+        default=True, help_text="Receive non-essential reminder e-mails (escalations are always sent)."
+    )
+    morning_digest = models.BooleanField(default=True, help_text="Operations leads: a morning summary of what is due.")
+    last_digest_on = models.DateField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Profile of {self.user}"
+
+
+class Customer(models.Model):
+    name = models.CharField(max_length=200, unique=True)
+    code = models.CharField(max_length=32, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Product(models.Model):
+    sku = models.CharField("part number", max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    unit = models.CharField(max_length=16, default="pcs")
+
+    class Meta:
+        ordering = ["sku"]
+
+    def __str__(self) -> str:
+        return f"{self.sku} — {self.name}"
+
+
+class SlaPolicy(models.Model):
+    """How fast Operations must acknowledge and answer a request of one priority (business hours)."""
+
+    priority = models.CharField(max_length=16, choices=Priority.choices, unique=True)
+    acknowledge_hours = models.DecimalField(max_digits=6, decimal_places=2, validators=[MinValueValidator(Decimal("0.25"))])
+    answer_hours = models.DecimalField(max_digits=6, decimal_places=2, validators=[MinValueValidator(Decimal("0.5"))])
+    max_answer_hours = models.DecimalField(
+        max_digits=6,
+        decimal_places=2,
+        help_text="Latest answer-by a lead may promise without a recorded reason.",
+        validators=[MinValueValidator(Decimal("0.5"))],
+    )
+    reminder_thresholds = models.JSONField(
+        default=list, help_text="Fractions of each window at which holders are reminded, e.g. [0.5, 0.8]."
+    )
+    escalation_interval_hours = models.DecimalField(
+        max_digits=6, decimal_places=2, default=Decimal("4"), validators=[MinValueValidator(Decimal("0.25"))]
+    )
+    department_share = models.DecimalField(
+        max_digits=3,
+        decimal_places=2,
+        default=Decimal("0.70"),
+        validators=[MinValueValidator(Decimal("0.1")), MaxValueValidator(Decimal("1"))],
+        help_text="Departments' assessments are due at this share of the answer window.",
+    )
+
+    class Meta:
+        ordering = ["priority"]
+        verbose_name_plural = "SLA policies"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(max_answer_hours__gte=models.F("answer_hours")),
+                name="%(app_label)s_%(class)s_max_not_below_default",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"SLA {self.get_priority_display()}"
+
+
+class RequestQuerySet(models.QuerySet["FeasibilityRequest"]):
+    def open(self) -> RequestQuerySet:
+        return self.filter(status__in=Status.open_values())
+
+    def visible_to(self, user) -> RequestQuerySet:
+        """Requests the user may read (one scoping rule: `selectors.request_scope_q`).
+
+        A subquery rather than a join, so team and department m2m joins never duplicate rows."""
+        from requests_app.selectors import request_scope_q
+
+        return self.filter(pk__in=FeasibilityRequest.objects.filter(request_scope_q(user)).values("pk"))
+
+
+class FeasibilityRequest(models.Model):
+    """Sales' "can we do this?" and the promise Operations makes about it."""
+
+    reference = models.CharField(max_length=20, unique=True, null=True, blank=True, editable=False)
+    title = models.CharField(max_length=200)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="requests")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="requests", null=True, blank=True)
+    part_description = models.CharField(max_length=200, blank=True, help_text="Free text when no catalogue part fits.")
+    quantity = models.DecimalField(max_digits=14, decimal_places=3, validators=[MinValueValidator(Decimal("0.001"))])
+    unit = models.CharField(max_length=16, default="pcs")
+    requested_date = models.DateField("requested delivery date")
+    target_price = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    deal_value = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
+    currency = models.CharField(max_length=3, choices=Currency.choices, default=Currency.EUR)
+    priority = models.CharField(max_length=16, choices=Priority.choices, default=Priority.NORMAL)
+    description = models.TextField(blank=True)
+
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="feasibility_requests")
+    sales_team = models.ForeignKey(SalesTeam, on_delete=models.SET_NULL, null=True, blank=True, related_name="requests")
+    calendar = models.ForeignKey(BusinessCalendar, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
+    outcome = models.CharField(max_length=24, choices=Outcome.choices, blank=True)
+    outcome_reason = models.TextField(blank=True)
+
+    # Milestones are stored on the row: the dashboard aggregates them without joins.
+    created_at = models.DateTimeField(default=timezone.now)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    acknowledge_due = models.DateTimeField(null=True, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    answer_due = models.DateTimeField(null=True, blank=True)
+    answer_due_policy = models.DateTimeField(
+        null=True, blank=True, help_text="Answer-by the SLA policy allowed at acknowledgement (before pauses)."
+    )
+    answered_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    paused_since = models.DateTimeField(null=True, blank=True)
+    paused_seconds = models.PositiveIntegerField(default=0, help_text="Business seconds spent waiting on Sales.")
+    # Derived at the milestone, in business seconds, so metrics need no per-row calendar math.
+    acknowledge_seconds = models.PositiveIntegerField(null=True, blank=True)
+    answer_seconds = models.PositiveIntegerField(null=True, blank=True)
+    acknowledge_met = models.BooleanField(null=True, blank=True)
+    answer_met = models.BooleanField(null=True, blank=True)
+    # The SLA sweep's work list: the earliest instant at which a reminder or escalation may be due.
+    next_reminder_at = models.DateTimeField(null=True, blank=True)
+
+    version = models.PositiveIntegerField(default=1)
+    submit_token = models.UUIDField(unique=True, null=True, blank=True, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = RequestQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-submitted_at", "-id"]
+        indexes = [
+            models.Index(fields=["requested_by", "-created_at"], name="req_by_created_idx"),
+            models.Index(fields=["sales_team", "-created_at"], name="req_team_created_idx"),
+            models.Index(fields=["submitted_at"], name="req_submitted_idx"),
+            models.Index(fields=["customer", "submitted_at"], name="req_customer_submitted_idx"),
+            # The SLA sweep: due work among open requests only (shared/RELIABILITY.md rule 1).
+            models.Index(
+                fields=["next_reminder_at"],
+                name="req_sweep_due_idx",
+                condition=Q(status__in=["submitted", "in_analysis"], next_reminder_at__isnull=False),
+            ),
+            # Triage queue: unacknowledged requests by acknowledge deadline.
+            models.Index(fields=["acknowledge_due"], name="req_triage_idx", condition=Q(status="submitted")),
+            # "Breached now" / "due soon" on the dashboard and queues.
+            models.Index(fields=["answer_due"], name="req_open_answer_due_idx", condition=Q(status="in_analysis")),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="closed", outcome__gt="") | (~Q(status="closed") & Q(outcome="")),
+                name="%(app_label)s_%(class)s_outcome_iff_closed",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="draft") | Q(submitted_at__isnull=False, reference__isnull=False),
+                name="%(app_label)s_%(class)s_submitted_has_reference",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference or 'Draft'} {self.title}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("requests_app:detail", args=[self.pk])
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in Status.open_values()
+
+    @property
+    def is_paused(self) -> bool:
+        return self.status == Status.WAITING_ON_SALES
+
+
+class RequestEvent(models.Model):
+    """One row per thing that happened to a request: the timeline and the audit trail."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", "Draft saved"
+        SUBMITTED = "submitted", "Submitted"
+        EDITED = "edited", "Edited"
+        ACKNOWLEDGED = "acknowledged", "Acknowledged"
+        ROUTED = "routed", "Routed"
+        ANSWER_BY_EXTENDED = "answer_by_extended", "Answer-by extended"
+        CLARIFICATION_ASKED = "clarification_asked", "Clarification asked"
+        CLARIFICATION_ANSWERED = "clarification_answered", "Clarification answered"
+        ASSESSED = "assessed", "Assessment recorded"
+        ANSWER_PUBLISHED = "answer_published", "Answer published"
+        REVISION_REQUESTED = "revision_requested", "Revision requested"
+        ALTERNATIVE_ACCEPTED = "alternative_accepted", "Alternative accepted"
+        ANSWER_ACCEPTED = "answer_accepted", "Answer accepted"
+        DECLINED = "declined", "All alternatives declined"
+        CLOSED = "closed", "Closed"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+        COMMENTED = "commented", "Comment"
+        ATTACHMENT_ADDED = "attachment_added", "Attachment added"
+        REMINDER_SENT = "reminder_sent", "Reminder sent"
+        ESCALATION_SENT = "escalation_sent", "Escalation sent"
+
+    request = models.ForeignKey(FeasibilityRequest, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    from_status = models.CharField(max_length=20, choices=Status.choices, blank=True)
+    to_status = models.CharField(max_length=20, choices=Status.choices, blank=True)
+    message = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["request", "at"], name="event_request_at_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.request_id} {self.kind} {self.at:%Y-%m-%d %H:%M}"
+
+
+class ClockEvent(models.Model):
+    """Every start, pause, resume, move and stop of a clock, so any SLA figure can be recomputed."""
+
+    class Clock(models.TextChoices):
+        ACKNOWLEDGE = "acknowledge", "Acknowledge"
+        ANSWER = "answer", "Answer"
+        DEPARTMENT = "department", "Department assessment"
+
+    class Action(models.TextChoices):
+        START = "start", "Start"
+        PAUSE = "pause", "Pause"
+        RESUME = "resume", "Resume"
+        EXTEND = "extend", "Due moved"
+        STOP = "stop", "Stop"
+
+    request = models.ForeignKey(FeasibilityRequest, on_delete=models.CASCADE, related_name="clock_events")
+    clock = models.CharField(max_length=16, choices=Clock.choices)
+    department = models.ForeignKey(Department, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    action = models.CharField(max_length=8, choices=Action.choices)
+    at = models.DateTimeField()
+    due = models.DateTimeField(null=True, blank=True, help_text="The clock's due time after this event.")
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["request", "clock", "at"], name="clock_request_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.request_id} {self.clock} {self.action}"
+
+
+class Pause(models.Model):
+    """An interval in which the answer clock stood still (WAITING_ON_SALES)."""
+
+    request = models.ForeignKey(FeasibilityRequest, on_delete=models.CASCADE, related_name="pauses")
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    business_seconds = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["started_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["request"], condition=Q(ended_at__isnull=True), name="%(app_label)s_%(class)s_one_open"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.request_id} paused {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class Comment(models.Model):
+    class Kind(models.TextChoices):
+        COMMENT = "comment", "Comment"
+        QUESTION = "question", "Clarification question"
+        REPLY = "reply", "Clarification reply"
+
+    request = models.ForeignKey(FeasibilityRequest, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.COMMENT)
+    body = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on {self.request_id}"
+
+
+def attachment_path(instance: Attachment, filename: str) -> str:
+    """Stored under a generated name: the uploader's file name is only ever metadata."""
+    ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
+    return f"attachments/{timezone.now():%Y/%m}/{uuid.uuid4().hex}.{ext}"
+
+
+class Attachment(models.Model):
+    request = models.ForeignKey(FeasibilityRequest, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to=attachment_path, max_length=200)
+    original_name = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["uploaded_at", "id"]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+
+class Notification(models.Model):
+    """In-app notification; the unread count shows in the navigation."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    request = models.ForeignKey(FeasibilityRequest, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    kind = models.CharField(max_length=32)
+    message = models.CharField(max_length=300)
+    url = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+    # Set when created by the reminder ledger, so a re-delivered task never notifies twice.
+    dedupe_key = models.CharField(max_length=100, null=True, blank=True, unique=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="notif_user_idx"),
+            models.Index(fields=["user"], name="notif_unread_idx", condition=Q(read_at__isnull=True)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.message}"
+
+
+class ReferenceCounter(models.Model):
+    """Per-year sequence for human references (S2O-2026-00042); a locked row makes it gap-free
+    and unique under concurrent submissions on any database."""
+
+    year = models.PositiveIntegerField(primary_key=True)
+    last = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.year}: {self.last}"

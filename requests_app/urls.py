@@ -1,0 +1,5 @@
+
+
+app_name = "requests_app"
+
+urlpatterns: list = []

@@ -1,0 +1,146 @@
+"""Personas and factories shared by all tests.
+
+Real services: tests run against whatever DATABASE_URL / REDIS_URL point at (CI: PostgreSQL and
+Redis). Tests that need a service mark themselves with `services` helpers below: they skip when
+the service is missing, unless S2O_REQUIRE_SERVICES=1 (set by .ci/run), which turns the skip into
+a failure so CI can never pass by skipping.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.db import connection
+from django.utils import timezone
+
+from requests_app.models import Customer, Department, Priority, Product, Role, SalesTeam
+
+REQUIRE_SERVICES = os.environ.get("S2O_REQUIRE_SERVICES") == "1"
+
+
+def need(condition: bool, why: str) -> None:
+    """Skip (locally) or fail (CI) when a real service a test needs is not there."""
+    if condition:
+        return
+    if REQUIRE_SERVICES:
+        pytest.fail(f"required service unavailable: {why}", pytrace=False)
+    pytest.skip(why)
+
+
+def is_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+@pytest.fixture
+def postgres_only() -> None:
+    need(is_postgres(), "needs PostgreSQL (set DATABASE_URL)")
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hasher(settings) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def make_user(username: str, *roles: Role, departments: tuple[str, ...] = (), teams: tuple[SalesTeam, ...] = ()) -> User:
+    user = User.objects.create_user(username, f"{username}@example.com", "pw-" + username, first_name=username.title())
+    for role in roles:
+        user.groups.add(Group.objects.get_or_create(name=role.value)[0])
+    for code in departments:
+        Department.objects.get(code=code).members.add(user)
+    for team in teams:
+        team.members.add(user)
+    return user
+
+
+@pytest.fixture
+def team_a(db) -> SalesTeam:
+    return SalesTeam.objects.create(name="Team North")
+
+
+@pytest.fixture
+def team_b(db) -> SalesTeam:
+    return SalesTeam.objects.create(name="Team South")
+
+
+@pytest.fixture
+def rep(team_a) -> User:
+    return make_user("rita", Role.SALES_REP, teams=(team_a,))
+
+
+@pytest.fixture
+def teammate(team_a) -> User:
+    return make_user("tom", Role.SALES_REP, teams=(team_a,))
+
+
+@pytest.fixture
+def sales_manager(team_a) -> User:
+    return make_user("sam", Role.SALES_REP, Role.SALES_MANAGER, teams=(team_a,))
+
+
+@pytest.fixture
+def other_rep(team_b) -> User:
+    """A rep of another team: an outsider to team A's requests."""
+    return make_user("olga", Role.SALES_REP, teams=(team_b,))
+
+
+@pytest.fixture
+def ops_member(db) -> User:
+    return make_user("paul", Role.OPS_MEMBER, departments=("procurement",))
+
+
+@pytest.fixture
+def stores_member(db) -> User:
+    return make_user("stella", Role.OPS_MEMBER, departments=("stores",))
+
+
+@pytest.fixture
+def ops_lead(db) -> User:
+    return make_user("lena", Role.OPS_LEAD, Role.OPS_MEMBER, departments=("manufacturing",))
+
+
+@pytest.fixture
+def manager(db) -> User:
+    return make_user("max", Role.MANAGER)
+
+
+@pytest.fixture
+def nobody(db) -> User:
+    """Logged in, but no role at all."""
+    return make_user("nora")
+
+
+@pytest.fixture
+def customer(db) -> Customer:
+    return Customer.objects.create(name="Acme Industrial")
+
+
+@pytest.fixture
+def product(db) -> Product:
+    return Product.objects.create(sku="BRK-100", name="Bracket 100", unit="pcs")
+
+
+def aware(y: int, m: int, d: int, hh: int = 0, mm: int = 0) -> datetime:
+    """A UTC instant, for frozen clocks."""
+    return datetime(y, m, d, hh, mm, tzinfo=UTC)
+
+
+def request_fields(customer: Customer, product: Product | None = None, **overrides) -> dict:
+    fields = {
+        "title": "500 brackets by end of month",
+        "customer": customer,
+        "product": product,
+        "quantity": Decimal("500"),
+        "unit": "pcs",
+        "requested_date": timezone.localdate() + timedelta(days=30),
+        "target_price": Decimal("12.50"),
+        "deal_value": Decimal("6250"),
+        "currency": "EUR",
+        "priority": Priority.NORMAL,
+        "description": "Customer needs a one-off batch.",
+    }
+    fields.update(overrides)
+    return fields
