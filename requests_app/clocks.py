@@ -171,3 +171,14 @@ def next_reminder_at(req: FeasibilityRequest, now: datetime) -> datetime | None:
         if at > now:
             return at
     return due if due > now else now
+
+
+def department_due_at(req: FeasibilityRequest, *, routed_at: datetime) -> datetime | None:
+    """A department's internal assessment due time: the policy's share of the answer window
+    (business time from routing to answer-by), counted from routing."""
+    if req.answer_due is None:
+        return None
+    cal = work_calendar(req)
+    window = businesstime.business_time_between(cal, routed_at, req.answer_due)
+    share = float(policy_for(req).department_share)
+    return businesstime.add_business_time(cal, routed_at, timedelta(seconds=round(window.total_seconds() * share)))

@@ -485,12 +485,20 @@ class Notification(models.Model):
     read_at = models.DateTimeField(null=True, blank=True)
     # Set when created by the reminder ledger, so a re-delivered task never notifies twice.
     dedupe_key = models.CharField(max_length=100, null=True, blank=True, unique=True)
+    # E-mail copy: wanted → claimed → sent (claim → send → mark, as for reminders). The sweep
+    # re-enqueues wanted-but-unsent e-mails, so a broker outage delays mail but never loses it.
+    email_template = models.CharField(max_length=64, blank=True)
+    email_claimed_at = models.DateTimeField(null=True, blank=True)
+    email_sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["user", "-created_at"], name="notif_user_idx"),
             models.Index(fields=["user"], name="notif_unread_idx", condition=Q(read_at__isnull=True)),
+            models.Index(
+                fields=["created_at"], name="notif_email_pending_idx", condition=Q(email_sent_at__isnull=True) & ~Q(email_template="")
+            ),
         ]
 
     def __str__(self) -> str:
