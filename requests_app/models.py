@@ -497,7 +497,9 @@ class Notification(models.Model):
             models.Index(fields=["user", "-created_at"], name="notif_user_idx"),
             models.Index(fields=["user"], name="notif_unread_idx", condition=Q(read_at__isnull=True)),
             models.Index(
-                fields=["created_at"], name="notif_email_pending_idx", condition=Q(email_sent_at__isnull=True) & ~Q(email_template="")
+                fields=["created_at"],
+                name="notif_email_pending_idx",
+                condition=Q(email_sent_at__isnull=True) & ~Q(email_template=""),
             ),
         ]
 
