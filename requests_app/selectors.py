@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
 from django.db.models import Q
 from django.http import Http404
+from django.utils import timezone
 
 from requests_app import roles
 from requests_app.models import FeasibilityRequest, Status
@@ -47,3 +51,142 @@ def unread_notification_count(user) -> int:
     from requests_app.models import Notification
 
     return Notification.objects.filter(user=user, read_at__isnull=True).count()
+
+
+# ---------------------------------------------------------------------------------------------
+# What a user may do to a request they can see (seeing is `get_request_for`'s job).
+
+
+def manages_team_of(user, req: FeasibilityRequest) -> bool:
+    """A sales manager acts on every request of a team they belong to."""
+    if not req.sales_team_id or not roles.is_sales_manager(user):
+        return False
+    return user.sales_teams.filter(pk=req.sales_team_id).exists()
+
+
+def acts_for_sales(user, req: FeasibilityRequest) -> bool:
+    """The author, or their sales manager: who may reply, decide, close and withdraw.
+    Teammates read, they do not act."""
+    if req.requested_by_id == user.pk:
+        return True
+    return req.status != Status.DRAFT and manages_team_of(user, req)
+
+
+def can_edit(user, req: FeasibilityRequest) -> bool:
+    """Editing is for drafts and submitted requests Operations has not acknowledged yet."""
+    from requests_app.services import editable_status
+
+    return editable_status(req) and acts_for_sales(user, req)
+
+
+def can_comment(user, req: FeasibilityRequest) -> bool:
+    return acts_for_sales(user, req) or roles.is_ops(user)
+
+
+# ---------------------------------------------------------------------------------------------
+# Pages
+
+
+def request_list(*, user):
+    """The rows of "My requests" (everything the user may see), in one query however many rows."""
+    return visible_requests(user).select_related("customer", "product", "requested_by", "sales_team")
+
+
+@dataclass(frozen=True)
+class DueMark:
+    label: str  # "due", "due soon", "overdue"
+    css: str
+    due: datetime
+
+
+def due_mark(req: FeasibilityRequest, now: datetime) -> DueMark | None:
+    """Which of the request's clocks is running, and how it stands at `now`."""
+    if req.status == Status.SUBMITTED:
+        due = req.acknowledge_due
+    elif req.status == Status.IN_ANALYSIS:
+        due = req.answer_due
+    else:
+        return None
+    if due is None:
+        return None
+    if now > due:
+        return DueMark("overdue", "clock-breached", due)
+    if due - now <= timedelta(hours=24):
+        return DueMark("due soon", "clock-due-soon", due)
+    return DueMark("due", "clock-on-track", due)
+
+
+@dataclass(frozen=True)
+class Promise:
+    answer_due: datetime  # in the viewer's zone
+    remaining: timedelta | None  # None when past due
+    paused: bool
+
+
+def promise_for(req: FeasibilityRequest, now: datetime) -> Promise | None:
+    """"We will analyze and let you know by …": shown once Operations has acknowledged."""
+    if req.acknowledged_at is None or req.answer_due is None or req.status in (Status.ANSWERED, Status.CLOSED):
+        return None
+    remaining = req.answer_due - now
+    return Promise(
+        answer_due=timezone.localtime(req.answer_due),
+        remaining=remaining if remaining > timedelta(0) else None,
+        paused=req.status == Status.WAITING_ON_SALES,
+    )
+
+
+def request_detail_parts(req: FeasibilityRequest) -> dict[str, object]:
+    """Everything the request page shows besides the row itself, a fixed number of queries.
+
+    Answers come through the reverse relation `answers` (owned by `analysis`), so this module
+    does not import `analysis`."""
+    events = list(req.events.select_related("actor"))
+    comments = list(req.comments.select_related("author"))
+    attachments = list(req.attachments.select_related("uploaded_by"))
+    answers = list(
+        req.answers.filter(published_at__isnull=False)
+        .select_related("published_by")
+        .prefetch_related("alternatives__works_around", "alternatives__accepted_by")
+        .order_by("-number")
+    )
+    current = next((a for a in answers if a.superseded_at is None), None)
+    return {
+        "events": events,
+        "comments": comments,
+        "attachments": attachments,
+        "current_answer": current,
+        "earlier_answers": [a for a in answers if a is not current],
+        "pauses": list(req.pauses.all()),
+        "last_question": next((c for c in reversed(comments) if c.kind == "question"), None),
+    }
+
+
+def notifications_for(user):
+    from requests_app.models import Notification
+
+    return Notification.objects.filter(user=user).select_related("request")
+
+
+CSV_HEADER = [
+    "reference", "title", "status", "outcome", "customer", "part", "quantity", "unit", "requested_date",
+    "target_price", "deal_value", "currency", "priority", "requested_by", "team", "submitted_at",
+    "acknowledged_at", "answer_due", "answered_at", "closed_at",
+]
+
+
+def request_csv_rows(queryset):
+    """The CSV export's rows (header first), read in chunks; times in the current zone."""
+
+    def when(value):
+        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else ""
+
+    yield CSV_HEADER
+    for req in queryset.select_related("customer", "product", "requested_by", "sales_team").iterator(chunk_size=500):
+        yield [
+            req.reference or "", req.title, req.get_status_display(), req.get_outcome_display() if req.outcome else "",
+            req.customer.name, req.product.sku if req.product_id else req.part_description, req.quantity, req.unit,
+            req.requested_date.isoformat(), req.target_price if req.target_price is not None else "",
+            req.deal_value if req.deal_value is not None else "", req.currency, req.get_priority_display(),
+            req.requested_by.get_full_name() or req.requested_by.username, req.sales_team.name if req.sales_team_id else "",
+            when(req.submitted_at), when(req.acknowledged_at), when(req.answer_due), when(req.answered_at), when(req.closed_at),
+        ]

@@ -1,11 +1,36 @@
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
+import csv
+import uuid
 
-from requests_app import roles
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from analysis import decisions
+from analysis.models import Alternative
+from requests_app import notifications, roles, selectors, services
+from requests_app.filters import RequestFilter
+from requests_app.forms import (
+    ClarificationReplyForm,
+    CloseForm,
+    CommentForm,
+    PreferencesForm,
+    ReasonForm,
+    RequestForm,
+    RequiredReasonForm,
+    check_upload,
+)
+from requests_app.lifecycle import ConflictError, TransitionError
+from requests_app.models import FeasibilityRequest, Profile, Status
+from requests_app.selectors import get_request_for
 
 
 @login_required
@@ -39,3 +64,286 @@ def server_error(request: HttpRequest) -> HttpResponse:
     from django.template import loader
 
     return HttpResponse(loader.get_template("500.html").render(), status=500)
+
+
+# ---------------------------------------------------------------------------------------------
+# Sales' side: file, track, clarify, decide, close. Views parse, fetch with permission (404 when
+# out of scope), call one service and redirect or render.
+
+PAGE_SIZE = 25
+
+
+def _allowed(ok: bool) -> None:
+    """In scope but not allowed to act (a teammate reads, does not act): 403, not 404."""
+    if not ok:
+        raise PermissionDenied
+
+
+def _filtered(request: HttpRequest) -> RequestFilter:
+    return RequestFilter(request.GET or None, queryset=selectors.request_list(user=request.user))
+
+
+def _list_heading(user) -> str:
+    if roles.sees_everything(user):
+        return "All requests"
+    if roles.is_sales_manager(user):
+        return "Team requests"
+    return "My requests" if roles.is_sales(user) else "Requests routed to my departments"
+
+
+@login_required
+def request_list(request: HttpRequest) -> HttpResponse:
+    filterset = _filtered(request)
+    page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    now = timezone.now()
+    rows = [(req, selectors.due_mark(req, now)) for req in page.object_list]
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "requests_app/request_list.html",
+        {"filter": filterset, "page": page, "rows": rows, "query": query.urlencode(), "heading": _list_heading(request.user)},
+    )
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+@login_required
+def request_export(request: HttpRequest) -> StreamingHttpResponse:
+    """The filtered list as CSV, streamed: memory stays flat however many rows match."""
+    writer = csv.writer(_Echo())
+    rows = (writer.writerow(row) for row in selectors.request_csv_rows(_filtered(request).qs))
+    response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="s2o-requests-{timezone.localdate():%Y%m%d}.csv"'
+    return response
+
+
+def _staged_form(request: HttpRequest, form: RequestForm) -> RequestForm:
+    """Keep what the rep attached to an invalid form (valid files only) under the form's token."""
+    token = request.POST.get("token")
+    previous = services.staged_files(token=token, user=request.user)
+    keep = set(request.POST.getlist("keep_staged"))
+    uploads = [f for f in request.FILES.getlist("attachments") if check_upload(f) is None]
+    try:
+        staged = services.staging_add(
+            token=token, user=request.user, uploads=uploads, remove=[f.key for f in previous if f.key not in keep]
+        )
+    except (ValueError, TypeError):
+        staged = []
+    form.set_staged(staged, keep_all=True)
+    if uploads:
+        messages.info(request, "Your files are kept: they show as “still attached” below.")
+    return form
+
+
+@login_required
+def request_create(request: HttpRequest) -> HttpResponse:
+    _allowed(roles.is_sales(request.user))
+    if request.method != "POST":
+        form = RequestForm(initial={"token": uuid.uuid4()})
+        return render(request, "requests_app/request_form.html", {"form": form})
+    staged = services.staged_files(token=request.POST.get("token"), user=request.user)
+    form = RequestForm(request.POST, request.FILES, staged=staged)
+    if not form.is_valid():
+        return render(request, "requests_app/request_form.html", {"form": _staged_form(request, form)}, status=400)
+    submit = "save_draft" not in request.POST
+    filed = services.request_file(
+        user=request.user, data=form.cleaned_data, token=form.cleaned_data["token"], submit=submit,
+        uploads=form.cleaned_data["attachments"], staged=form.staged_to_keep(),
+    )
+    if not filed.created:
+        messages.info(request, "This form was already sent: here is the request it filed.")
+    elif submit:
+        messages.success(request, "Submitted — Operations will confirm when they will answer.")
+    else:
+        messages.success(request, "Draft saved. Submit it when it is ready.")
+    return redirect(filed.request)
+
+
+@login_required
+def request_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    req = get_request_for(request.user, pk)
+    _allowed(selectors.can_edit(request.user, req))
+    if request.method != "POST":
+        form = RequestForm(instance=req, initial={"token": uuid.uuid4()})
+        return render(request, "requests_app/request_form.html", {"form": form, "req": req})
+    staged = services.staged_files(token=request.POST.get("token"), user=request.user)
+    form = RequestForm(request.POST, request.FILES, instance=FeasibilityRequest.objects.get(pk=req.pk), staged=staged)
+    if form.is_valid():
+        try:
+            services.request_update(
+                req=req, user=request.user, data=form.cleaned_data, expected_version=form.cleaned_data["version"] or 0,
+                uploads=form.cleaned_data["attachments"], staged=form.staged_to_keep(),
+            )
+            services.staging_clear(token=form.cleaned_data["token"])
+            messages.success(request, "Saved.")
+            return redirect(req)
+        except (ConflictError, services.NotAllowed) as exc:
+            form.add_error(None, f"{exc} Your input is kept below: review the request in another tab, then save again.")
+    return render(request, "requests_app/request_form.html", {"form": _staged_form(request, form), "req": req}, status=400)
+
+
+@login_required
+@require_POST
+def request_submit(request: HttpRequest, pk: int) -> HttpResponse:
+    req = get_request_for(request.user, pk)
+    _allowed(req.requested_by_id == request.user.pk)
+    return _act(request, req, lambda: services.request_submit(request_id=req.pk, user=request.user),
+                "Submitted — Operations will confirm when they will answer.")
+
+
+def _act(request: HttpRequest, req, action, success: str) -> HttpResponse:
+    """Run one service; an illegal move or bad input becomes a message on the request page."""
+    try:
+        action()
+    except (TransitionError, ConflictError, services.NotAllowed, ValueError) as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, success)
+    return redirect(req)
+
+
+@login_required
+def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    req = get_request_for(request.user, pk)
+    user = request.user
+    acts = selectors.acts_for_sales(user, req)
+    context = {
+        "req": req,
+        "promise": selectors.promise_for(req, timezone.now()),
+        "due": selectors.due_mark(req, timezone.now()),
+        "can_edit": selectors.can_edit(user, req),
+        "acts": acts,
+        "can_comment": selectors.can_comment(user, req),
+        "comment_form": CommentForm(),
+        "reply_form": ClarificationReplyForm(),
+        "reason_form": ReasonForm(),
+        "required_reason_form": RequiredReasonForm(),
+        "close_form": CloseForm(answered=req.status == Status.ANSWERED),
+        **selectors.request_detail_parts(req),
+    }
+    return render(request, "requests_app/request_detail.html", context)
+
+
+@login_required
+def attachment_download(request: HttpRequest, pk: int, attachment_pk: int) -> FileResponse:
+    """Only through this view: scope-checked, served as a download, never sniffed as HTML."""
+    req = get_request_for(request.user, pk)
+    attachment = get_object_or_404(req.attachments, pk=attachment_pk)
+    response = FileResponse(attachment.file.open("rb"), as_attachment=True, filename=attachment.original_name,
+                            content_type=attachment.content_type or "application/octet-stream")
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+@login_required
+@require_POST
+def comment_add(request: HttpRequest, pk: int) -> HttpResponse:
+    req = get_request_for(request.user, pk)
+    _allowed(selectors.can_comment(request.user, req))
+    form = CommentForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Write a comment first.")
+        return redirect(req)
+    return _act(request, req, lambda: services.comment_add(req=req, user=request.user, body=form.cleaned_data["body"]),
+                "Comment added.")
+
+
+@login_required
+@require_POST
+def clarification_reply(request: HttpRequest, pk: int) -> HttpResponse:
+    req = get_request_for(request.user, pk)
+    _allowed(selectors.acts_for_sales(request.user, req))
+    form = ClarificationReplyForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Write your reply first.")
+        return redirect(req)
+    return _act(request, req, lambda: services.clarification_answer(request_id=req.pk, user=request.user,
+                                                                    body=form.cleaned_data["body"]),
+                "Reply sent — Operations' answer clock runs again.")
+
+
+@login_required
+@require_POST
+def request_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
+    req = get_request_for(request.user, pk)
+    _allowed(selectors.acts_for_sales(request.user, req))
+    form = ReasonForm(request.POST)
+    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    return _act(request, req, lambda: services.request_withdraw(request_id=req.pk, user=request.user, reason=reason),
+                "Withdrawn.")
+
+
+@login_required
+@require_POST
+def request_close(request: HttpRequest, pk: int) -> HttpResponse:
+    req = get_request_for(request.user, pk)
+    _allowed(selectors.acts_for_sales(request.user, req))
+    form = CloseForm(request.POST, answered=req.status == Status.ANSWERED)
+    if not form.is_valid():
+        messages.error(request, "Pick an outcome.")
+        return redirect(req)
+    data = form.cleaned_data
+    return _act(request, req, lambda: services.request_close(request_id=req.pk, user=request.user, outcome=data["outcome"],
+                                                             reason=data["reason"]), "Outcome recorded; the request is closed.")
+
+
+@login_required
+@require_POST
+def decide(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    """accept (the YES) · decline (all, with reason) · revise (with new information)."""
+    req = get_request_for(request.user, pk)
+    _allowed(selectors.acts_for_sales(request.user, req))
+    reason = (request.POST.get("reason") or "").strip()
+    actions = {
+        "accept": (lambda: decisions.answer_accept(request_id=req.pk, user=request.user, reason=reason),
+                   "Accepted — marked as won."),
+        "decline": (lambda: decisions.answer_decline(request_id=req.pk, user=request.user, reason=reason), "Declined."),
+        "revise": (lambda: decisions.revision_request(request_id=req.pk, user=request.user, reason=reason),
+                   "Revision requested — Operations re-opens the analysis."),
+    }
+    if action not in actions:
+        raise Http404
+    return _act(request, req, *actions[action])
+
+
+@login_required
+@require_POST
+def alternative_accept(request: HttpRequest, pk: int, alternative_pk: int) -> HttpResponse:
+    req = get_request_for(request.user, pk)
+    _allowed(selectors.acts_for_sales(request.user, req))
+    get_object_or_404(Alternative, pk=alternative_pk, answer__request=req)
+    return _act(request, req, lambda: decisions.alternative_accept(alternative_id=alternative_pk, user=request.user),
+                "Alternative accepted; the request is closed.")
+
+
+@login_required
+def notification_list(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        ids = [int(i) for i in request.POST.getlist("id") if i.isdigit()] or None
+        notifications.mark_read(request.user, ids)
+        return redirect("requests_app:notifications")
+    page = Paginator(selectors.notifications_for(request.user), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "requests_app/notification_list.html", {"page": page})
+
+
+@login_required
+def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
+    notification = get_object_or_404(selectors.notifications_for(request.user), pk=pk)
+    notifications.mark_read(request.user, [notification.pk])
+    return redirect(notification.url if url_has_allowed_host_and_scheme(notification.url, None) else "requests_app:notifications")
+
+
+@login_required
+def preferences(request: HttpRequest) -> HttpResponse:
+    profile, _ = Profile.objects.get_or_create(user=request.user)
+    form = PreferencesForm(request.POST or None, instance=profile)
+    if request.method == "POST" and form.is_valid():
+        services.profile_update(user=request.user, **form.cleaned_data)
+        messages.success(request, "Preferences saved.")
+        return redirect("requests_app:preferences")
+    return render(request, "requests_app/preferences.html", {"form": form})

@@ -1,0 +1,174 @@
+from django.contrib import admin
+
+from requests_app.models import (
+    Attachment,
+    BusinessCalendar,
+    ClockEvent,
+    Comment,
+    CompanyClosure,
+    Customer,
+    Department,
+    FeasibilityRequest,
+    Notification,
+    Pause,
+    Product,
+    Profile,
+    ReferenceCounter,
+    RequestEvent,
+    SalesTeam,
+    SlaPolicy,
+)
+
+
+class ReadOnlyInline(admin.TabularInline):
+    """History is written by the services only: shown here, never edited."""
+
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class EventInline(ReadOnlyInline):
+    model = RequestEvent
+    fields = ["at", "kind", "actor", "from_status", "to_status", "message"]
+    readonly_fields = fields
+
+
+class CommentInline(ReadOnlyInline):
+    model = Comment
+    fields = ["created_at", "author", "kind", "body"]
+    readonly_fields = fields
+
+
+class AttachmentInline(ReadOnlyInline):
+    model = Attachment
+    fields = ["uploaded_at", "original_name", "content_type", "size", "uploaded_by"]
+    readonly_fields = fields
+
+
+class PauseInline(ReadOnlyInline):
+    model = Pause
+    fields = ["started_at", "ended_at", "business_seconds"]
+    readonly_fields = fields
+
+
+@admin.register(FeasibilityRequest)
+class FeasibilityRequestAdmin(admin.ModelAdmin):
+    """Status, milestones and clocks change only through the lifecycle: read-only here."""
+
+    list_display = ["reference", "title", "customer", "status", "outcome", "priority", "requested_by", "submitted_at"]
+    list_filter = ["status", "outcome", "priority", "currency", "sales_team"]
+    search_fields = ["reference", "title", "customer__name", "product__sku", "product__name", "requested_by__username"]
+    list_select_related = ["customer", "requested_by"]
+    date_hierarchy = "submitted_at"
+    raw_id_fields = ["customer", "product", "requested_by"]
+    readonly_fields = [
+        "reference", "status", "outcome", "outcome_reason", "created_at", "submitted_at", "acknowledge_due", "acknowledged_at",
+        "answer_due", "answer_due_policy", "answered_at", "closed_at", "paused_since", "paused_seconds", "acknowledge_seconds",
+        "answer_seconds", "acknowledge_met", "answer_met", "next_reminder_at", "version", "submit_token", "updated_at",
+    ]
+    inlines = [EventInline, CommentInline, AttachmentInline, PauseInline]
+
+
+@admin.register(RequestEvent)
+class RequestEventAdmin(admin.ModelAdmin):
+    list_display = ["request", "kind", "from_status", "to_status", "actor", "at"]
+    list_filter = ["kind"]
+    search_fields = ["request__reference", "message"]
+    list_select_related = ["request", "actor"]
+    raw_id_fields = ["request", "actor"]
+
+
+@admin.register(ClockEvent)
+class ClockEventAdmin(admin.ModelAdmin):
+    list_display = ["request", "clock", "department", "action", "at", "due"]
+    list_filter = ["clock", "action"]
+    search_fields = ["request__reference"]
+    raw_id_fields = ["request"]
+
+
+@admin.register(Comment)
+class CommentAdmin(admin.ModelAdmin):
+    list_display = ["request", "kind", "author", "created_at"]
+    list_filter = ["kind"]
+    search_fields = ["request__reference", "body"]
+    raw_id_fields = ["request", "author"]
+
+
+@admin.register(Attachment)
+class AttachmentAdmin(admin.ModelAdmin):
+    list_display = ["original_name", "request", "content_type", "size", "uploaded_by", "uploaded_at"]
+    search_fields = ["original_name", "request__reference"]
+    raw_id_fields = ["request", "uploaded_by"]
+
+
+@admin.register(Customer)
+class CustomerAdmin(admin.ModelAdmin):
+    list_display = ["name", "code", "created_at"]
+    search_fields = ["name", "code"]
+
+
+@admin.register(Product)
+class ProductAdmin(admin.ModelAdmin):
+    list_display = ["sku", "name", "unit"]
+    search_fields = ["sku", "name"]
+
+
+class ClosureInline(admin.TabularInline):
+    model = CompanyClosure
+    extra = 0
+
+
+@admin.register(BusinessCalendar)
+class BusinessCalendarAdmin(admin.ModelAdmin):
+    list_display = ["name", "time_zone", "holiday_country", "holiday_subdivision", "is_default"]
+    inlines = [ClosureInline]
+
+
+@admin.register(Department)
+class DepartmentAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "calendar"]
+    filter_horizontal = ["members"]
+
+
+@admin.register(SalesTeam)
+class SalesTeamAdmin(admin.ModelAdmin):
+    list_display = ["name"]
+    search_fields = ["name"]
+    filter_horizontal = ["members"]
+
+
+@admin.register(SlaPolicy)
+class SlaPolicyAdmin(admin.ModelAdmin):
+    list_display = ["priority", "acknowledge_hours", "answer_hours", "max_answer_hours", "escalation_interval_hours"]
+
+
+@admin.register(Profile)
+class ProfileAdmin(admin.ModelAdmin):
+    list_display = ["user", "time_zone", "reminder_emails", "morning_digest"]
+    search_fields = ["user__username"]
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ["user", "kind", "message", "created_at", "read_at", "email_sent_at"]
+    list_filter = ["kind"]
+    search_fields = ["user__username", "message"]
+    raw_id_fields = ["user", "request"]
+
+
+@admin.register(Pause)
+class PauseAdmin(admin.ModelAdmin):
+    list_display = ["request", "started_at", "ended_at", "business_seconds"]
+    raw_id_fields = ["request"]
+
+
+@admin.register(ReferenceCounter)
+class ReferenceCounterAdmin(admin.ModelAdmin):
+    list_display = ["year", "last"]

@@ -1,0 +1,563 @@
+"""Writes on a request from Sales' side (and the clarification round-trip with Operations).
+
+Every function is keyword-only, runs in one transaction and changes state only through
+`lifecycle.transition`; notifications are rows written in the same transaction (their e-mail
+copies are enqueued after commit by `notifications.notify`). Nothing here imports `analysis`.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+import zoneinfo
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from requests_app import lifecycle, roles
+from requests_app.lifecycle import ConflictError, TransitionError
+from requests_app.models import (
+    Attachment,
+    Comment,
+    Customer,
+    FeasibilityRequest,
+    Outcome,
+    Profile,
+    ReferenceCounter,
+    RequestEvent,
+    Role,
+    SalesTeam,
+    Status,
+)
+from requests_app.notifications import notify
+
+Kind = RequestEvent.Kind
+
+# Fields of the filing form that map 1:1 onto the request row.
+REQUEST_FIELDS = (
+    "title",
+    "product",
+    "part_description",
+    "quantity",
+    "unit",
+    "requested_date",
+    "target_price",
+    "deal_value",
+    "currency",
+    "priority",
+    "description",
+)
+# Once submitted, the SLA clocks were computed from the priority: it is fixed from then on.
+SUBMITTED_LOCKED_FIELDS = ("priority",)
+
+__all__ = ["ConflictError", "TransitionError"]
+
+
+class NotAllowed(Exception):
+    """The user may see the request but not do this to it; the message is shown as is."""
+
+
+# ---------------------------------------------------------------------------------------------
+# People to tell
+
+
+def ops_leads():
+    return get_user_model().objects.filter(groups__name=Role.OPS_LEAD, is_active=True).distinct()
+
+
+def routed_members(req: FeasibilityRequest):
+    """Members of the departments the request is routed to (through `analysis`'s assessments,
+    by relation name only: no import of `analysis`)."""
+    return get_user_model().objects.filter(departments__assessments__request=req, is_active=True).distinct()
+
+
+def sales_side(req: FeasibilityRequest):
+    """The requester and the sales managers of the request's team."""
+    users = get_user_model().objects.filter(pk=req.requested_by_id)
+    if req.sales_team_id:
+        users = users | get_user_model().objects.filter(sales_teams=req.sales_team_id, groups__name=Role.SALES_MANAGER)
+    return users.filter(is_active=True).distinct()
+
+
+# ---------------------------------------------------------------------------------------------
+# References
+
+
+def reference_year(now: datetime) -> int:
+    return timezone.localtime(now, zoneinfo.ZoneInfo(settings.TIME_ZONE)).year
+
+
+def reference_next(*, now: datetime) -> str:
+    """Next human reference, e.g. S2O-2026-00042: gap-free and unique under concurrency.
+
+    The year's counter row is created with INSERT … ON CONFLICT DO NOTHING (two first-of-the-year
+    submissions cannot both create it) and then locked for the rest of the caller's transaction,
+    so concurrent submissions take numbers one after the other; a rolled-back submission gives
+    its number back.
+    """
+    year = reference_year(now)
+    ReferenceCounter.objects.bulk_create([ReferenceCounter(year=year, last=0)], ignore_conflicts=True)
+    counter = ReferenceCounter.objects.select_for_update().get(year=year)
+    counter.last += 1
+    counter.save(update_fields=["last"])
+    return f"S2O-{year}-{counter.last:05d}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Staged uploads: files attached to a form that failed validation are kept (in storage, under
+# the form's one-time token) and shown as "still attached", so the rep never attaches twice.
+
+
+@dataclass(frozen=True)
+class StagedFile:
+    key: str
+    name: str
+    size: int
+    content_type: str
+    path: str
+
+
+def _staging_dir(token: uuid.UUID | str) -> str:
+    return f"staging/{uuid.UUID(str(token)).hex}"
+
+
+def _staging_index(token) -> str:
+    return f"{_staging_dir(token)}/index.json"
+
+
+def staged_files(*, token, user) -> list[StagedFile]:
+    """Files staged under this form token by this user (someone else's token shows nothing)."""
+    try:
+        path = _staging_index(token)
+    except (ValueError, TypeError, AttributeError):
+        return []
+    if not default_storage.exists(path):
+        return []
+    with default_storage.open(path, "rb") as fh:
+        index = json.loads(fh.read().decode())
+    if index.get("user") != getattr(user, "pk", None):
+        return []
+    return [StagedFile(**item) for item in index.get("files", [])]
+
+
+def _write_staging_index(token, user, files: Sequence[StagedFile]) -> None:
+    path = _staging_index(token)
+    if default_storage.exists(path):
+        default_storage.delete(path)
+    payload = {"user": user.pk, "files": [f.__dict__ for f in files]}
+    default_storage.save(path, ContentFile(json.dumps(payload).encode()))
+
+
+def staging_add(*, token, user, uploads: Iterable[UploadedFile], remove: Iterable[str] = ()) -> list[StagedFile]:
+    """Keep valid uploads of an invalid form (and drop the ones the rep unticked)."""
+    kept = [f for f in staged_files(token=token, user=user) if f.key not in set(remove)]
+    for f in staged_files(token=token, user=user):
+        if f.key in set(remove):
+            default_storage.delete(f.path)
+    for upload in uploads:
+        key = uuid.uuid4().hex
+        ext = upload.name.rsplit(".", 1)[-1].lower() if "." in upload.name else "bin"
+        upload.seek(0)
+        path = default_storage.save(f"{_staging_dir(token)}/{key}.{ext}", upload)
+        kept.append(
+            StagedFile(
+                key=key,
+                name=upload.name,
+                size=upload.size or 0,
+                content_type=getattr(upload, "content_type", "") or "application/octet-stream",
+                path=path,
+            )
+        )
+    _write_staging_index(token, user, kept)
+    return kept
+
+
+def staging_clear(*, token) -> None:
+    try:
+        directory = _staging_dir(token)
+    except (ValueError, TypeError, AttributeError):
+        return
+    if not default_storage.exists(directory):
+        return
+    _dirs, files = default_storage.listdir(directory)
+    for name in files:
+        default_storage.delete(f"{directory}/{name}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Filing, editing, submitting
+
+
+def customer_resolve(*, customer: Customer | None, new_customer_name: str = "") -> Customer:
+    """The picked customer, or one found/created by name (case-insensitively)."""
+    if customer is not None:
+        return customer
+    name = " ".join(new_customer_name.split())
+    if not name:
+        raise ValueError("Pick a customer or type the name of a new one.")
+    existing = Customer.objects.filter(name__iexact=name).first()
+    if existing:
+        return existing
+    try:
+        with transaction.atomic():
+            return Customer.objects.create(name=name)
+    except IntegrityError:  # created by someone else a moment ago
+        return Customer.objects.get(name__iexact=name)
+
+
+def attachments_add(
+    *,
+    req: FeasibilityRequest,
+    user,
+    uploads: Iterable[UploadedFile] = (),
+    staged: Iterable[StagedFile] = (),
+    now: datetime | None = None,
+) -> list[Attachment]:
+    """Store files under generated names (Attachment.file's upload_to); the original name is metadata."""
+    now = now or timezone.now()
+    created = []
+    for upload in uploads:
+        upload.seek(0)
+        attachment = Attachment(
+            request=req,
+            original_name=upload.name[:255],
+            content_type=(getattr(upload, "content_type", "") or "application/octet-stream")[:100],
+            size=upload.size or 0,
+            uploaded_by=user,
+            uploaded_at=now,
+        )
+        attachment.file.save(upload.name, upload, save=False)
+        attachment.save()
+        created.append(attachment)
+    for item in staged:
+        with default_storage.open(item.path, "rb") as fh:
+            attachment = Attachment(
+                request=req,
+                original_name=item.name[:255],
+                content_type=item.content_type[:100],
+                size=item.size,
+                uploaded_by=user,
+                uploaded_at=now,
+            )
+            attachment.file.save(item.name, ContentFile(fh.read()), save=False)
+        attachment.save()
+        created.append(attachment)
+    if created and req.status != Status.DRAFT:
+        lifecycle.record_event(
+            req, kind=Kind.ATTACHMENT_ADDED, actor=user, now=now, message=", ".join(a.original_name for a in created)
+        )
+    return created
+
+
+def user_sales_team(user) -> SalesTeam | None:
+    return SalesTeam.objects.filter(members=user).order_by("pk").first()
+
+
+@dataclass(frozen=True)
+class Filed:
+    request: FeasibilityRequest
+    created: bool  # False: the token was used before, this is the request filed then
+
+
+def request_file(
+    *,
+    user,
+    data: dict,
+    token: uuid.UUID,
+    submit: bool,
+    uploads: Sequence[UploadedFile] = (),
+    staged: Sequence[StagedFile] = (),
+    now: datetime | None = None,
+) -> Filed:
+    """File a new request (as a draft, or submitted at once) from the filing form's cleaned data.
+
+    The form's one-time `token` is stored unique on the row: a double click or a resubmitted form
+    returns the request filed the first time instead of filing twice — also when the two POSTs
+    race (the second insert fails on the unique constraint and finds the first).
+    """
+    now = now or timezone.now()
+    existing = FeasibilityRequest.objects.filter(submit_token=token).first()
+    if existing is not None:
+        return _already_filed(existing, user)
+    try:
+        with transaction.atomic():
+            customer = customer_resolve(customer=data.get("customer"), new_customer_name=data.get("new_customer", ""))
+            req = FeasibilityRequest(
+                customer=customer,
+                requested_by=user,
+                sales_team=user_sales_team(user),
+                status=Status.DRAFT,
+                created_at=now,
+                submit_token=token,
+                **{name: data[name] for name in REQUEST_FIELDS if name in data},
+            )
+            if req.unit == "" and req.product_id:
+                req.unit = req.product.unit
+            req.save()
+            attachments_add(req=req, user=user, uploads=uploads, staged=staged, now=now)
+            lifecycle.record_event(req, kind=Kind.CREATED, actor=user, now=now)
+            if submit:
+                req = request_submit(request_id=req.pk, user=user, now=now)
+    except IntegrityError:
+        existing = FeasibilityRequest.objects.filter(submit_token=token).first()
+        if existing is None:
+            raise
+        return _already_filed(existing, user)
+    staging_clear(token=token)
+    return Filed(req, True)
+
+
+def _already_filed(existing: FeasibilityRequest, user) -> Filed:
+    if existing.requested_by_id != user.pk:  # a token is a random UUID: never someone else's
+        raise NotAllowed("This form was already used.")
+    return Filed(existing, False)
+
+
+def request_submit(
+    *, request_id: int, user, now: datetime | None = None, expected_version: int | None = None
+) -> FeasibilityRequest:
+    """DRAFT → SUBMITTED: give it its reference, start the clocks, tell the Operations leads."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        req = lifecycle.lock(request_id)
+        if req.requested_by_id != user.pk:
+            raise NotAllowed("Only the author can submit a draft.")
+        lifecycle.check_transition(req.status, Status.SUBMITTED, Kind.SUBMITTED)
+        reference = reference_next(now=now)
+        moved = lifecycle.transition(
+            request_id,
+            to=Status.SUBMITTED,
+            kind=Kind.SUBMITTED,
+            actor=user,
+            now=now,
+            expected_version=expected_version,
+            fields={"reference": reference, "submitted_at": now, "submit_token": req.submit_token or uuid.uuid4()},
+        )
+        req = moved.request
+        notify(
+            ops_leads(),
+            kind="submitted",
+            message=f"{reference} submitted by {user.get_full_name() or user.username}: {req.title}",
+            request=req,
+            email_template="notification",
+            exclude=user,
+            now=now,
+        )
+    return req
+
+
+def request_update(
+    *,
+    req: FeasibilityRequest,
+    user,
+    data: dict,
+    expected_version: int,
+    uploads: Sequence[UploadedFile] = (),
+    staged: Sequence[StagedFile] = (),
+    now: datetime | None = None,
+) -> FeasibilityRequest:
+    """Edit a draft, or a submitted request before Operations acknowledged it.
+
+    The version check and the write are one guarded UPDATE (`lifecycle.bump_version`): of two
+    people saving the same version, the second gets a ConflictError and keeps their input.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        current = lifecycle.lock(req.pk)
+        if current.version != expected_version:
+            raise ConflictError("This request was changed by someone else while you were working on it.")
+        if not editable_status(current):
+            raise NotAllowed("Operations has acknowledged this request: it can no longer be edited. Add a comment instead.")
+        lifecycle.bump_version(req.pk, expected_version)
+        changed: list[str] = []
+        customer = customer_resolve(customer=data.get("customer"), new_customer_name=data.get("new_customer", ""))
+        if current.customer_id != customer.pk:
+            current.customer = customer
+            changed.append("customer")
+        for name in REQUEST_FIELDS:
+            if name not in data or (current.status != Status.DRAFT and name in SUBMITTED_LOCKED_FIELDS):
+                continue
+            if getattr(current, name) != data[name]:
+                setattr(current, name, data[name])
+                changed.append(name)
+        if changed:
+            current.save(update_fields=[*changed, "updated_at"])
+        attachments_add(req=current, user=user, uploads=uploads, staged=staged, now=now)
+        if current.status != Status.DRAFT and changed:
+            lifecycle.record_event(current, kind=Kind.EDITED, actor=user, now=now, data={"fields": changed})
+            notify(
+                ops_leads(),
+                kind="edited",
+                message=f"{current.reference} was edited by Sales ({', '.join(changed)})",
+                request=current,
+                exclude=user,
+                now=now,
+            )
+        current.refresh_from_db()
+    return current
+
+
+def editable_status(req: FeasibilityRequest) -> bool:
+    return req.status == Status.DRAFT or (req.status == Status.SUBMITTED and req.acknowledged_at is None)
+
+
+# ---------------------------------------------------------------------------------------------
+# Conversation
+
+
+def comment_add(*, req: FeasibilityRequest, user, body: str, now: datetime | None = None) -> Comment:
+    """A plain comment; the other side is told (Sales ↔ Operations)."""
+    now = now or timezone.now()
+    body = body.strip()
+    if not body:
+        raise ValueError("Write something first.")
+    with transaction.atomic():
+        comment = Comment.objects.create(request=req, author=user, kind=Comment.Kind.COMMENT, body=body, created_at=now)
+        lifecycle.record_event(req, kind=Kind.COMMENTED, actor=user, now=now, message=body[:500])
+        if req.status != Status.DRAFT:
+            audience = list(sales_side(req)) + list(ops_leads()) + list(routed_members(req))
+            notify(
+                audience,
+                kind="comment",
+                message=f"{user.get_full_name() or user.username} commented on {req.reference}: {body[:200]}",
+                request=req,
+                exclude=user,
+                now=now,
+            )
+    return comment
+
+
+def clarification_ask(
+    *, request_id: int, user, question: str, now: datetime | None = None, expected_version: int | None = None
+) -> FeasibilityRequest:
+    """Operations asks Sales a question: the request waits on Sales and its answer clock pauses
+    (`clocks.on_transition` opens a Pause row)."""
+    now = now or timezone.now()
+    question = question.strip()
+    if not question:
+        raise ValueError("Write the question for Sales.")
+    if not roles.is_ops(user):
+        raise NotAllowed("Only Operations can ask Sales for a clarification.")
+    with transaction.atomic():
+        moved = lifecycle.transition(
+            request_id,
+            to=Status.WAITING_ON_SALES,
+            kind=Kind.CLARIFICATION_ASKED,
+            actor=user,
+            now=now,
+            expected_version=expected_version,
+            message=question,
+        )
+        req = moved.request
+        Comment.objects.create(request=req, author=user, kind=Comment.Kind.QUESTION, body=question, created_at=now)
+        notify(
+            sales_side(req),
+            kind="clarification_asked",
+            message=f"Operations asks about {req.reference}: {question[:200]}",
+            request=req,
+            email_template="notification",
+            exclude=user,
+            now=now,
+        )
+    return req
+
+
+def clarification_answer(*, request_id: int, user, body: str, now: datetime | None = None) -> FeasibilityRequest:
+    """Sales replies: back to where the question came from (SUBMITTED or IN_ANALYSIS), and the
+    answer clock resumes with answer_due moved by the paused business time."""
+    now = now or timezone.now()
+    body = body.strip()
+    if not body:
+        raise ValueError("Write your reply.")
+    with transaction.atomic():
+        req = lifecycle.lock(request_id)
+        if req.status != Status.WAITING_ON_SALES:
+            raise TransitionError("Operations is not waiting for a clarification on this request.")
+        asked = req.events.filter(to_status=Status.WAITING_ON_SALES).order_by("-at", "-id").first()
+        back_to = asked.from_status if asked and asked.from_status else Status.IN_ANALYSIS
+        moved = lifecycle.transition(
+            request_id, to=back_to, kind=Kind.CLARIFICATION_ANSWERED, actor=user, now=now, message=body
+        )
+        req = moved.request
+        Comment.objects.create(request=req, author=user, kind=Comment.Kind.REPLY, body=body, created_at=now)
+        asker = [asked.actor] if asked and asked.actor else []
+        notify(
+            [*asker, *ops_leads(), *routed_members(req)],
+            kind="clarification_answered",
+            message=f"Sales answered the question on {req.reference}: {body[:200]}",
+            request=req,
+            email_template="notification",
+            exclude=user,
+            now=now,
+        )
+    return req
+
+
+# ---------------------------------------------------------------------------------------------
+# Closing
+
+# Outcomes Sales may record before Operations has answered (the rest need an answer first).
+OUTCOMES_BEFORE_ANSWER = {Outcome.LOST, Outcome.EVAPORATED, Outcome.WITHDRAWN}
+
+
+def request_withdraw(*, request_id: int, user, reason: str = "", now: datetime | None = None) -> FeasibilityRequest:
+    return request_close(request_id=request_id, user=user, outcome=Outcome.WITHDRAWN, reason=reason, now=now)
+
+
+def request_close(
+    *, request_id: int, user, outcome: str, reason: str = "", now: datetime | None = None, kind: str | None = None,
+    data: dict | None = None,
+) -> FeasibilityRequest:
+    """Record the outcome and close. Withdrawal is possible in any state before CLOSED."""
+    now = now or timezone.now()
+    outcome = Outcome(outcome)
+    with transaction.atomic():
+        req = lifecycle.lock(request_id)
+        if req.status == Status.CLOSED:
+            raise TransitionError("This request is already closed.")
+        if req.status != Status.ANSWERED and outcome not in OUTCOMES_BEFORE_ANSWER:
+            raise TransitionError(f"“{outcome.label}” can only be recorded once Operations has answered.")
+        if kind is None:
+            kind = Kind.WITHDRAWN if outcome == Outcome.WITHDRAWN else Kind.CLOSED
+        moved = lifecycle.transition(
+            request_id,
+            to=Status.CLOSED,
+            kind=kind,
+            actor=user,
+            now=now,
+            message=reason.strip(),
+            data={"outcome": outcome.value, **(data or {})},
+            fields={"outcome": outcome.value, "outcome_reason": reason.strip()},
+        )
+        req = moved.request
+        if moved.from_status != Status.DRAFT:
+            notify(
+                [*ops_leads(), *routed_members(req), *sales_side(req)],
+                kind="closed",
+                message=f"{req.reference} closed: {outcome.label}" + (f" — {reason.strip()[:150]}" if reason.strip() else ""),
+                request=req,
+                exclude=user,
+                now=now,
+            )
+    return req
+
+
+# ---------------------------------------------------------------------------------------------
+# Preferences and notifications
+
+
+def profile_update(*, user, time_zone: str, reminder_emails: bool, morning_digest: bool) -> Profile:
+    profile, _ = Profile.objects.get_or_create(user=user)
+    profile.time_zone = time_zone
+    profile.reminder_emails = reminder_emails
+    profile.morning_digest = morning_digest
+    profile.save(update_fields=["time_zone", "reminder_emails", "morning_digest"])
+    return profile
