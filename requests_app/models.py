@@ -320,7 +320,10 @@ class FeasibilityRequest(models.Model):
                 name="%(app_label)s_%(class)s_outcome_iff_closed",
             ),
             models.CheckConstraint(
-                condition=Q(status="draft") | Q(submitted_at__isnull=False, reference__isnull=False),
+                # A draft withdrawn before submission closes without ever getting a reference.
+                condition=Q(status="draft")
+                | Q(status="closed", outcome="withdrawn", submitted_at__isnull=True)
+                | Q(submitted_at__isnull=False, reference__isnull=False),
                 name="%(app_label)s_%(class)s_submitted_has_reference",
             ),
         ]
