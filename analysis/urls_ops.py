@@ -1,3 +1,17 @@
-from django.urls import path  # noqa: F401
+"""Operations' own pages (the namespace `analysis` is set in analysis/urls.py)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from analysis import views
+
+urlpatterns = [
+    path("triage/", views.triage, name="triage"),
+    path("department/", views.department_queue, name="department_queue"),
+    path("requests/<int:pk>/acknowledge/", views.acknowledge, name="acknowledge"),
+    path("requests/<int:pk>/route/", views.route, name="route"),
+    path("requests/<int:pk>/answer-by/", views.extend_answer_by, name="extend_answer_by"),
+    path("requests/<int:pk>/assessments/<slug:code>/", views.assessment_edit, name="assessment_edit"),
+    path("requests/<int:pk>/answer/", views.answer_compose, name="answer_compose"),
+    path("requests/<int:pk>/answer/publish/", views.answer_publish, name="answer_publish"),
+    path("requests/<int:pk>/clarification/", views.clarification_ask, name="clarification_ask"),
+]

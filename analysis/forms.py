@@ -1,0 +1,246 @@
+"""Operations' forms: they check shape and convert; the services decide and save."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from analysis import services
+from analysis.models import ConstraintCategory, Decision, Verdict
+from requests_app.models import Currency, Department, FeasibilityRequest
+
+
+class DateTimeLocalInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+def version_field() -> forms.IntegerField:
+    return forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+
+def owner_field(dept: Department) -> forms.ModelChoiceField:
+    return forms.ModelChoiceField(
+        queryset=get_user_model().objects.filter(departments=dept, is_active=True).order_by("first_name", "username"),
+        required=False,
+        label=f"Owner in {dept.name}",
+        empty_label="— the whole department —",
+    )
+
+
+class RoutingMixin:
+    """Departments to route to, with an optional owner per department."""
+
+    def add_routing_fields(self, departments) -> None:
+        self.department_list = list(departments)
+        self.fields["departments"] = forms.ModelMultipleChoiceField(
+            queryset=Department.objects.filter(pk__in=[d.pk for d in self.department_list]),
+            widget=forms.CheckboxSelectMultiple,
+            required=False,
+            help_text="Every department that must assess this request.",
+        )
+        for dept in self.department_list:
+            self.fields[f"owner_{dept.code}"] = owner_field(dept)
+
+    def clean_departments(self):
+        chosen = self.cleaned_data.get("departments")
+        if not chosen:
+            raise ValidationError("Choose at least one department that must assess this request.")
+        return chosen
+
+    def owners(self) -> dict:
+        return {d.code: self.cleaned_data.get(f"owner_{d.code}") for d in self.department_list}
+
+
+class AcknowledgeForm(RoutingMixin, forms.Form):
+    answer_due = forms.DateTimeField(
+        widget=DateTimeLocalInput(), required=False, label="Answer by",
+        help_text="Defaults to the SLA policy of the request's priority (business time).",
+    )
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), required=False,
+        help_text="Needed when the answer-by is later than the policy allows.",
+    )
+    version = version_field()
+
+    def __init__(self, *args, req: FeasibilityRequest, default_due: datetime, max_due: datetime, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.req = req
+        self.add_routing_fields(Department.objects.all())
+        self.fields["answer_due"].initial = timezone.localtime(default_due)
+        self.fields["answer_due"].help_text = (
+            f"Policy default {timezone.localtime(default_due):%a %d %b %Y %H:%M}; "
+            f"later than {timezone.localtime(max_due):%a %d %b %Y %H:%M} only with a reason."
+        )
+        self.fields["version"].initial = req.version
+        self.order_fields(["departments", *[f"owner_{d.code}" for d in self.department_list], "answer_due", "reason"])
+
+
+class RouteForm(RoutingMixin, forms.Form):
+    version = version_field()
+
+    def __init__(self, *args, req: FeasibilityRequest, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.req = req
+        self.add_routing_fields(Department.objects.exclude(assessments__request=req))
+        self.fields["version"].initial = req.version
+
+
+class ExtendAnswerByForm(forms.Form):
+    answer_due = forms.DateTimeField(widget=DateTimeLocalInput(), label="New answer-by")
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), help_text="The rep will read this.")
+    version = version_field()
+
+    def __init__(self, *args, req: FeasibilityRequest, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["version"].initial = req.version
+        if req.answer_due:
+            self.fields["answer_due"].initial = timezone.localtime(req.answer_due)
+
+
+class AssessmentForm(forms.Form):
+    verdict = forms.ChoiceField(choices=Verdict.choices, widget=forms.RadioSelect)
+    quantity_feasible = forms.DecimalField(
+        max_digits=14, decimal_places=3, required=False, min_value=0, label="Quantity feasible by the requested date"
+    )
+    earliest_full_date = forms.DateField(widget=DateInput(), required=False, label="Earliest date for the full quantity")
+    cost_impact = forms.DecimalField(max_digits=14, decimal_places=2, required=False, label="Cost impact")
+    cost_currency = forms.ChoiceField(choices=Currency.choices, label="Currency")
+    constraints = forms.ModelMultipleChoiceField(
+        queryset=ConstraintCategory.objects.all(), widget=forms.CheckboxSelectMultiple, required=False,
+        help_text="What limits us (at least one unless the verdict is “Can”).",
+    )
+    notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False)
+    version = version_field()
+
+    def __init__(self, *args, assessment, **kwargs):
+        self.assessment = assessment
+        req = assessment.request
+        kwargs.setdefault("initial", {})
+        kwargs["initial"] = {
+            "verdict": assessment.verdict or None,
+            "quantity_feasible": assessment.quantity_feasible,
+            "earliest_full_date": assessment.earliest_full_date,
+            "cost_impact": assessment.cost_impact,
+            "cost_currency": assessment.cost_currency or req.currency,
+            "constraints": list(assessment.constraints.all()) if assessment.pk else [],
+            "notes": assessment.notes,
+            "version": assessment.version,
+            **kwargs["initial"],
+        }
+        super().__init__(*args, **kwargs)
+        self.fields["quantity_feasible"].help_text = (
+            f"Of the {req.quantity.normalize():f} {req.unit} requested by {req.requested_date:%d %b %Y}."
+        )
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        try:
+            services.assessment_validate(
+                req=self.assessment.request, data=data, constraints=list(data.get("constraints") or []),
+                today=timezone.localdate(),
+            )
+        except ValidationError as exc:
+            for name, messages in exc.message_dict.items():
+                self.add_error(None if name == "__all__" else name, messages)
+        return data
+
+
+class AnswerForm(forms.Form):
+    decision = forms.ChoiceField(choices=Decision.choices, widget=forms.RadioSelect, required=False)
+    summary = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False,
+                              help_text="What Sales will read first.")
+    justification = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False,
+                                    help_text="Required for a “No” without any alternative.")
+    version = version_field()
+
+
+class AlternativeForm(forms.Form):
+    id = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    quantity = forms.DecimalField(max_digits=14, decimal_places=3)
+    delivery_date = forms.DateField(widget=DateInput())
+    price = forms.DecimalField(max_digits=14, decimal_places=2, required=False, help_text="Unit price offered.")
+    cost_delta = forms.DecimalField(max_digits=14, decimal_places=2, required=False, label="Cost delta")
+    currency = forms.ChoiceField(choices=Currency.choices)
+    conditions = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    works_around = forms.ModelChoiceField(queryset=ConstraintCategory.objects.all(), required=False,
+                                          label="Works around")
+    recommended = forms.BooleanField(required=False)
+
+    def __init__(self, *args, currency: str = "EUR", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["currency"].initial = currency
+
+    def clean_quantity(self):
+        value = self.cleaned_data["quantity"]
+        if value <= 0:
+            raise ValidationError("The quantity must be more than zero.")
+        return value
+
+    def clean_delivery_date(self):
+        value = self.cleaned_data["delivery_date"]
+        if value < timezone.localdate():
+            raise ValidationError("The delivery date cannot be in the past.")
+        return value
+
+
+class BaseAlternativeFormSet(forms.BaseFormSet):
+    def clean(self):
+        if any(self.errors):
+            return
+        if sum(1 for data in self.alternatives() if data.get("recommended")) > 1:
+            raise ValidationError("Recommend at most one alternative.")
+
+    def alternatives(self) -> list[dict]:
+        """The alternatives kept (filled in and not marked for deletion), in order."""
+        kept = []
+        for i, form in enumerate(self.forms):
+            if i >= self.initial_form_count() and not form.has_changed():
+                continue  # an empty extra row
+            if not form.cleaned_data or form.cleaned_data.get("DELETE"):
+                continue
+            kept.append({k: v for k, v in form.cleaned_data.items() if k != "DELETE"})
+        return kept
+
+
+AlternativeFormSet = forms.formset_factory(
+    AlternativeForm, formset=BaseAlternativeFormSet, extra=1, can_delete=True, max_num=20, validate_max=True
+)
+
+
+def alternative_initial(answer, currency: str) -> list[dict]:
+    if answer is None:
+        return []
+    return [
+        {
+            "id": a.pk, "quantity": a.quantity, "delivery_date": a.delivery_date, "price": a.price,
+            "cost_delta": a.cost_delta, "currency": a.currency or currency, "conditions": a.conditions,
+            "works_around": a.works_around_id, "recommended": a.recommended,
+        }
+        for a in answer.alternatives.all()
+    ]
+
+
+class ClarificationForm(forms.Form):
+    question = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), help_text="Sales will be asked to answer; "
+                               "the answer clock pauses until they do.")
+    version = version_field()
+
+    def __init__(self, *args, req: FeasibilityRequest, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["version"].initial = req.version

@@ -1,0 +1,345 @@
+"""Operations' reads: the triage and department queues, one assessment or answer with its access
+rules, the pre-filled alternatives and the assessment/answer history for the request timeline.
+
+Queues run a fixed number of queries whatever their length (tests pin it)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Prefetch, Q
+from django.http import Http404
+
+from analysis.models import Answer, Assessment, Decision, Verdict
+from requests_app import roles
+from requests_app.models import FeasibilityRequest, Status
+from requests_app.selectors import get_request_for
+
+# ---------------------------------------------------------------------------------------------
+# Access
+
+
+def can_lead(user) -> bool:
+    return roles.is_ops_lead(user)
+
+
+def require_lead(user, req: FeasibilityRequest) -> None:
+    """Only an operations lead acknowledges, routes, extends, composes and publishes (403;
+    the caller has already fetched `req` through `get_request_for`, so out of scope was a 404)."""
+    if not can_lead(user):
+        raise PermissionDenied("Only an operations lead can do this.")
+
+
+def can_edit_assessment(user, assessment: Assessment) -> bool:
+    if assessment.owner_id == user.pk:
+        return True
+    return assessment.department.members.filter(pk=user.pk).exists()
+
+
+def get_assessment_for(user, pk: int, code: str) -> Assessment:
+    """The assessment of department `code` on request `pk`: 404 when the user may not see the
+    request or the department was not routed; 403 when they may see it but not edit it."""
+    req = get_request_for(user, pk)
+    try:
+        assessment = Assessment.objects.select_related("department", "owner", "assessed_by").get(
+            request=req, department__code=code
+        )
+    except Assessment.DoesNotExist:
+        raise Http404("That department was not asked to assess this request.") from None
+    assessment.request = req
+    if not can_edit_assessment(user, assessment):
+        raise PermissionDenied("Only members of this department can edit its assessment.")
+    return assessment
+
+
+# ---------------------------------------------------------------------------------------------
+# Queues
+
+
+@dataclass
+class QueueRow:
+    request: FeasibilityRequest
+    due: datetime | None
+    now: datetime
+    pending: list[str] = field(default_factory=list)  # departments still owing an assessment
+    done: list[str] = field(default_factory=list)
+
+    @property
+    def breached(self) -> bool:
+        return self.due is not None and self.now > self.due
+
+    @property
+    def time_left(self) -> timedelta | None:
+        return None if self.due is None else self.due - self.now
+
+    @property
+    def time_left_label(self) -> str:
+        return duration_label(self.time_left)
+
+
+def duration_label(delta: timedelta | None) -> str:
+    """“3 h 20 min left”, “2 d 4 h left”, or “5 h overdue” (wall-clock)."""
+    if delta is None:
+        return "—"
+    seconds = int(delta.total_seconds())
+    suffix = "left" if seconds >= 0 else "overdue"
+    seconds = abs(seconds)
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    if days:
+        text = f"{days} d {hours} h"
+    elif hours:
+        text = f"{hours} h {minutes} min"
+    else:
+        text = f"{minutes} min"
+    return f"{text} {suffix}"
+
+
+@dataclass
+class TriageQueue:
+    unacknowledged: list[QueueRow]
+    in_analysis: list[QueueRow]
+
+
+def _assessments_prefetch() -> Prefetch:
+    return Prefetch("assessments", queryset=Assessment.objects.select_related("department").order_by("department__name"))
+
+
+def triage_queue(*, now: datetime) -> TriageQueue:
+    """Unacknowledged requests by acknowledge deadline (closest first), then requests in analysis
+    (or waiting on Sales) by answer-by, with the departments still owing their assessment.
+    Three queries, whatever the number of rows."""
+    base = FeasibilityRequest.objects.select_related("customer", "requested_by")
+    submitted = base.filter(status=Status.SUBMITTED).order_by(F_nulls_last("acknowledge_due"), "submitted_at", "pk")
+    analysing = (
+        base.filter(status__in=[Status.IN_ANALYSIS, Status.WAITING_ON_SALES])
+        .prefetch_related(_assessments_prefetch())
+        .order_by(F_nulls_last("answer_due"), "pk")
+    )
+    rows = []
+    for req in analysing:
+        assessments = list(req.assessments.all())
+        rows.append(
+            QueueRow(
+                req, req.answer_due, now,
+                pending=[a.department.name for a in assessments if not a.is_done],
+                done=[a.department.name for a in assessments if a.is_done],
+            )
+        )
+    return TriageQueue(unacknowledged=[QueueRow(r, r.acknowledge_due, now) for r in submitted], in_analysis=rows)
+
+
+def F_nulls_last(name: str):
+    from django.db.models import F
+
+    return F(name).asc(nulls_last=True)
+
+
+@dataclass
+class DepartmentRow:
+    assessment: Assessment
+    now: datetime
+    missing: list[str]
+    others_pending: list[str]
+
+    @property
+    def request(self) -> FeasibilityRequest:
+        return self.assessment.request
+
+    @property
+    def breached(self) -> bool:
+        a = self.assessment
+        return not a.is_done and a.due_at is not None and self.now > a.due_at
+
+    @property
+    def time_left_label(self) -> str:
+        a = self.assessment
+        return duration_label(None if a.due_at is None else a.due_at - self.now)
+
+
+@dataclass
+class DepartmentQueue:
+    to_assess: list[DepartmentRow]
+    assessed: list[DepartmentRow]
+
+
+def assessment_missing(assessment: Assessment) -> list[str]:
+    """What a department still has to give (for the queue's “still missing” column)."""
+    if not assessment.is_done:
+        return ["verdict"]
+    missing = []
+    if assessment.verdict != Verdict.CAN and assessment.quantity_feasible is None:
+        missing.append("feasible quantity")
+    if assessment.verdict != Verdict.CAN and assessment.earliest_full_date is None:
+        missing.append("earliest full date")
+    return missing
+
+
+def department_queue(*, user, now: datetime) -> DepartmentQueue:
+    """Assessments of the user's departments on requests still in analysis: to do first (by
+    their due time, then the request's answer-by), then done ones still editable. Two queries."""
+    qs = (
+        Assessment.objects.filter(
+            Q(department__members=user) | Q(owner=user),
+            request__status__in=[Status.IN_ANALYSIS, Status.WAITING_ON_SALES],
+        )
+        .distinct()
+        .select_related("department", "owner", "request", "request__customer", "request__requested_by")
+        .prefetch_related(
+            Prefetch("request__assessments", queryset=Assessment.objects.select_related("department"), to_attr="all_assessments")
+        )
+        .order_by(F_nulls_last("due_at"), F_nulls_last("request__answer_due"), "pk")
+    )
+    to_assess, assessed = [], []
+    for a in qs:
+        others = [o.department.name for o in a.request.all_assessments if o.pk != a.pk and not o.is_done]
+        row = DepartmentRow(a, now, assessment_missing(a), others)
+        (assessed if a.is_done else to_assess).append(row)
+    return DepartmentQueue(to_assess=to_assess, assessed=assessed)
+
+
+# ---------------------------------------------------------------------------------------------
+# Composer
+
+
+def assessments_of(req: FeasibilityRequest) -> list[Assessment]:
+    return list(
+        Assessment.objects.filter(request=req)
+        .select_related("department", "assessed_by", "owner")
+        .prefetch_related("constraints")
+        .order_by("department__name")
+    )
+
+
+def draft_answer(req: FeasibilityRequest) -> Answer | None:
+    return Answer.objects.filter(request=req, published_at__isnull=True).order_by("-number").first()
+
+
+def published_answers(req: FeasibilityRequest) -> list[Answer]:
+    return list(
+        Answer.objects.filter(request=req, published_at__isnull=False)
+        .select_related("published_by")
+        .prefetch_related("alternatives__works_around")
+        .order_by("-number")
+    )
+
+
+def alternatives_from_assessments(req: FeasibilityRequest, assessments: list[Assessment]) -> tuple[str, list[dict]]:
+    """Suggested decision and alternatives from the departments' verdicts.
+
+    The bottleneck department sets what is possible: the smallest quantity feasible by the
+    requested date and the latest date for the full quantity. Suggests (1) that quantity by the
+    requested date with the rest by the earliest full date, and (2) everything by that date.
+    """
+    done = [a for a in assessments if a.is_done]
+    if not done:
+        return "", []
+    if all(a.verdict == Verdict.CAN for a in done):
+        return Decision.YES, []
+    quantities = [a.quantity_feasible for a in done if a.quantity_feasible is not None]
+    feasible = min(quantities) if quantities else None
+    dates = [a.earliest_full_date for a in done if a.earliest_full_date is not None]
+    earliest = max(dates) if dates else None
+    costs = [a.cost_impact for a in done if a.cost_impact is not None]
+    cost = sum(costs, Decimal(0)) if costs else None
+    currency = next((a.cost_currency for a in done if a.cost_impact is not None), req.currency)
+    counts = Counter(c for a in done if a.verdict != Verdict.CAN for c in a.constraints.all())
+    works_around = counts.most_common(1)[0][0] if counts else None
+    if all(a.verdict != Verdict.CANNOT for a in done) and (feasible is None or feasible >= req.quantity):
+        return Decision.YES_WITH_CONDITIONS, []
+    unit = req.unit
+    alternatives = []
+    if feasible and feasible < req.quantity:
+        rest = req.quantity - feasible
+        conditions = f"{feasible.normalize():f} {unit} by the requested date"
+        if earliest:
+            conditions += f"; the remaining {rest.normalize():f} {unit} by {earliest:%d %b %Y}"
+        alternatives.append({
+            "quantity": feasible, "delivery_date": req.requested_date, "cost_delta": cost, "currency": currency,
+            "conditions": conditions + ".", "works_around": works_around, "recommended": True,
+        })
+    if earliest:
+        alternatives.append({
+            "quantity": req.quantity, "delivery_date": earliest, "cost_delta": cost, "currency": currency,
+            "conditions": f"The full {req.quantity.normalize():f} {unit} by {earliest:%d %b %Y}.",
+            "works_around": works_around, "recommended": not alternatives,
+        })
+    return (Decision.ALTERNATIVES if alternatives else Decision.NO), alternatives
+
+
+# ---------------------------------------------------------------------------------------------
+# History for the request timeline
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    at: datetime
+    kind: str  # "assessment" | "answer"
+    actor: object | None
+    title: str
+    lines: tuple[str, ...] = ()
+    superseded: bool = False
+
+
+def request_history(req: FeasibilityRequest) -> list[HistoryEntry]:
+    """Every recorded assessment (each save, from django-simple-history) and every published
+    answer with its alternatives, oldest first. Three queries."""
+    entries: list[HistoryEntry] = []
+    records = (
+        Assessment.history.filter(request_id=req.pk)
+        .exclude(verdict="")
+        .select_related("department", "history_user")
+        .order_by("history_date", "history_id")
+    )
+    seen_departments: set[int] = set()
+    for rec in records:
+        revised = rec.department_id in seen_departments
+        seen_departments.add(rec.department_id)
+        lines = []
+        if rec.quantity_feasible is not None:
+            lines.append(f"Feasible by the requested date: {rec.quantity_feasible.normalize():f} {req.unit}")
+        if rec.earliest_full_date:
+            lines.append(f"Full quantity by {rec.earliest_full_date:%d %b %Y}")
+        if rec.cost_impact is not None:
+            lines.append(f"Cost impact: {rec.cost_impact} {rec.cost_currency}")
+        if rec.notes:
+            lines.append(rec.notes)
+        verdict = Verdict(rec.verdict).label if rec.verdict in Verdict.values else rec.verdict
+        entries.append(
+            HistoryEntry(
+                at=rec.history_date, kind="assessment", actor=rec.history_user,
+                title=f"{rec.department.name} {'revised its assessment' if revised else 'assessed'}: {verdict}",
+                lines=tuple(lines),
+            )
+        )
+    for answer in published_answers(req):
+        lines = [answer.summary] if answer.summary else []
+        if answer.justification:
+            lines.append(f"Justification: {answer.justification}")
+        for i, alt in enumerate(answer.alternatives.all(), start=1):
+            text = f"Alternative {i}: {alt.quantity.normalize():f} {req.unit} by {alt.delivery_date:%d %b %Y}"
+            if alt.price is not None:
+                text += f", price {alt.price} {alt.currency}"
+            if alt.cost_delta is not None:
+                text += f", cost {alt.cost_delta:+} {alt.currency}"
+            if alt.recommended:
+                text += " (recommended)"
+            if alt.conditions:
+                text += f" — {alt.conditions}"
+            lines.append(text)
+        if answer.revision_reason:
+            lines.append(f"Revision asked: {answer.revision_reason}")
+        entries.append(
+            HistoryEntry(
+                at=answer.published_at, kind="answer", actor=answer.published_by,
+                title=f"Answer {answer.number} published: {Decision(answer.decision).label}",
+                lines=tuple(lines), superseded=answer.superseded_at is not None,
+            )
+        )
+    entries.sort(key=lambda e: e.at)
+    return entries

@@ -1,0 +1,512 @@
+"""Operations' writes: acknowledge and route, extend the answer-by, record a department's
+assessment, compose and publish the answer.
+
+Every function is keyword-only and runs in one transaction. State changes go through
+`lifecycle.transition`; other edits are version-checked (a guarded UPDATE that must touch one row),
+so two people editing the same thing never silently overwrite each other (shared/RELIABILITY.md
+rule 6). Business-rule failures raise `ValidationError` (a dict keyed by form field where it
+applies), so a view can put the message next to the input it concerns and keep the input.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F, Max
+from django.utils import timezone
+
+from analysis.models import Alternative, Answer, Assessment, ConstraintCategory, Decision, Verdict
+from requests_app import clocks, lifecycle
+from requests_app.lifecycle import ConflictError, TransitionError
+from requests_app.middleware import user_time_zone
+from requests_app.models import ClockEvent, Department, FeasibilityRequest, RequestEvent, Role, Status
+from requests_app.notifications import notify
+
+Kind = RequestEvent.Kind
+
+__all__ = [
+    "ConflictError",
+    "TransitionError",
+    "answer_by_extend",
+    "answer_publish",
+    "answer_save_draft",
+    "assessment_save",
+    "request_acknowledge",
+    "request_route",
+]
+
+# Assessments (and the answer) may change while the analysis is open, not after publication.
+ANALYSIS_OPEN = (Status.IN_ANALYSIS, Status.WAITING_ON_SALES)
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers: people and times
+
+
+def ops_leads():
+    return get_user_model().objects.filter(groups__name=Role.OPS_LEAD, is_active=True).distinct()
+
+
+def format_local(value: datetime, user) -> str:
+    """A time as the user reads it: in their own zone (Preferences), else the site's."""
+    zone = user_time_zone(user) or zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    return timezone.localtime(value, zone).strftime("%a %d %b %Y, %H:%M %Z")
+
+
+def _request_url(req: FeasibilityRequest) -> str:
+    try:
+        return req.get_absolute_url()
+    except Exception:  # the detail page is another feature's; a notification must not fail on it
+        return ""
+
+
+def _notify_each(users: Iterable, *, kind: str, request: FeasibilityRequest, text, actor=None, now: datetime) -> None:
+    """One notification per user, with times written in that user's zone (`text(user)`)."""
+    seen: set[int] = set()
+    for user in users:
+        if user is None or user.pk in seen:
+            continue
+        seen.add(user.pk)
+        notify([user], kind=kind, message=text(user), request=request, url=_request_url(request),
+               email_template="notification", exclude=actor, now=now)
+
+
+def _departments(values: Iterable) -> list[Department]:
+    items = list(values)
+    codes = [v for v in items if isinstance(v, str)]
+    found = {d.code: d for d in Department.objects.filter(code__in=codes)} if codes else {}
+    result: list[Department] = []
+    for value in items:
+        dept = found.get(value) if isinstance(value, str) else value
+        if dept is None:
+            raise ValidationError({"departments": f"Unknown department “{value}”."})
+        if dept.pk not in {d.pk for d in result}:
+            result.append(dept)
+    return result
+
+
+def _check_owners(departments: Sequence[Department], owners: dict | None) -> dict[int, object]:
+    """Owners keyed by department code (or Department); each must be a member of it."""
+    by_dept: dict[int, object] = {}
+    for key, user in (owners or {}).items():
+        if user is None:
+            continue
+        dept = next((d for d in departments if d.code == key or d == key), None)
+        if dept is None:
+            continue  # an owner for a department that was not chosen: ignored
+        if not dept.members.filter(pk=user.pk).exists():
+            raise ValidationError({f"owner_{dept.code}": f"{user} is not a member of {dept.name}."})
+        by_dept[dept.pk] = user
+    return by_dept
+
+
+def _department_next_reminder(req: FeasibilityRequest, routed_at: datetime, due_at: datetime | None) -> datetime | None:
+    """First instant the SLA sweep must look at a department clock: its first reminder threshold."""
+    if due_at is None:
+        return None
+    thresholds = sorted(float(f) for f in (clocks.policy_for(req).reminder_thresholds or []))
+    window = due_at - routed_at
+    for fraction in thresholds:
+        at = routed_at + window * fraction
+        if at > routed_at:
+            return at
+    return due_at
+
+
+def _route(
+    req: FeasibilityRequest, departments: Sequence[Department], owners: dict[int, object], *, actor, now: datetime
+) -> list[Assessment]:
+    """Create one assessment per newly routed department, start its clock, record and tell."""
+    already = set(req.assessments.values_list("department_id", flat=True))
+    new = [d for d in departments if d.pk not in already]
+    if not new:
+        raise ValidationError({"departments": "Those departments are already assessing this request."})
+    created = []
+    for dept in new:
+        due = clocks.department_due_at(req, routed_at=now)
+        assessment = Assessment(
+            request=req, department=dept, owner=owners.get(dept.pk), routed_at=now, due_at=due,
+            next_reminder_at=_department_next_reminder(req, now, due),
+        )
+        assessment._history_user = actor
+        assessment.save()
+        clocks.log(req, ClockEvent.Clock.DEPARTMENT, ClockEvent.Action.START, now, due, department=dept)
+        created.append(assessment)
+    names = ", ".join(d.name for d in new)
+    lifecycle.record_event(
+        req, kind=Kind.ROUTED, actor=actor, now=now, message=f"Routed to {names}",
+        data={"departments": [d.code for d in new], "owners": {d.code: getattr(owners.get(d.pk), "pk", None) for d in new}},
+    )
+    for assessment in created:
+        members = list(assessment.department.members.filter(is_active=True))
+        if assessment.owner is not None:
+            members.append(assessment.owner)
+        _notify_each(
+            members, kind="routed", request=req, actor=actor, now=now,
+            text=lambda user, a=assessment: (
+                f"{req.reference} needs {a.department.name}'s assessment"
+                + (f" by {format_local(a.due_at, user)}" if a.due_at else "")
+                + f": {req.title}"
+            ),
+        )
+    return created
+
+
+# ---------------------------------------------------------------------------------------------
+# Acknowledge, route, extend
+
+
+def request_acknowledge(
+    *,
+    request_id: int,
+    actor,
+    departments: Iterable,
+    owners: dict | None = None,
+    answer_due: datetime | None = None,
+    reason: str = "",
+    now: datetime | None = None,
+    expected_version: int | None = None,
+) -> FeasibilityRequest:
+    """The promise: accept the request for analysis, route it and commit an answer-by.
+
+    The answer-by defaults to the SLA policy of the request's priority (business time from
+    submission, moved by any pause); later than the policy's maximum needs a recorded reason.
+    """
+    now = now or timezone.now()
+    reason = reason.strip()
+    depts = _departments(departments)
+    if not depts:
+        raise ValidationError({"departments": "Choose at least one department that must assess this request."})
+    owner_map = _check_owners(depts, owners)
+    with transaction.atomic():
+        req = lifecycle.lock(request_id)
+        if expected_version is not None and req.version != expected_version:
+            raise ConflictError("This request was changed by someone else while you were working on it.")
+        lifecycle.check_transition(req.status, Status.IN_ANALYSIS, Kind.ACKNOWLEDGED)
+        policy_due = clocks.default_answer_due(req)
+        due = answer_due or policy_due
+        if due <= now:
+            raise ValidationError({"answer_due": "The answer-by time must be in the future."})
+        if due > clocks.max_answer_due(req) and not reason:
+            raise ValidationError(
+                {"reason": "This answer-by is later than the SLA policy allows; record the reason for the extra time."}
+            )
+        moved = lifecycle.transition(
+            request_id, to=Status.IN_ANALYSIS, kind=Kind.ACKNOWLEDGED, actor=actor, now=now,
+            fields={"answer_due": due, "answer_due_policy": policy_due}, message=reason,
+            data={
+                "answer_due": due.isoformat(), "policy_answer_due": policy_due.isoformat(),
+                "departments": [d.code for d in depts],
+            },
+        )
+        req = moved.request
+        if due != policy_due:
+            clocks.log(req, ClockEvent.Clock.ANSWER, ClockEvent.Action.EXTEND, now, due)
+        _route(req, depts, owner_map, actor=actor, now=now)
+        _notify_each(
+            [req.requested_by], kind="acknowledged", request=req, actor=actor, now=now,
+            text=lambda user: f"{req.reference}: we will analyze and let you know by {format_local(due, user)}.",
+        )
+    return req
+
+
+def request_route(
+    *, request_id: int, actor, departments: Iterable, owners: dict | None = None, now: datetime | None = None,
+    expected_version: int | None = None,
+) -> FeasibilityRequest:
+    """Add departments to a request already in analysis (re-routing)."""
+    now = now or timezone.now()
+    depts = _departments(departments)
+    if not depts:
+        raise ValidationError({"departments": "Choose at least one department to add."})
+    owner_map = _check_owners(depts, owners)
+    with transaction.atomic():
+        req = lifecycle.lock(request_id)
+        if req.status not in ANALYSIS_OPEN:
+            raise TransitionError("Departments can be added only while the request is in analysis.")
+        if expected_version is not None:
+            lifecycle.bump_version(request_id, expected_version)
+            req.refresh_from_db()
+        _route(req, depts, owner_map, actor=actor, now=now)
+    return req
+
+
+def answer_by_extend(
+    *, request_id: int, actor, answer_due: datetime, reason: str, now: datetime | None = None,
+    expected_version: int | None = None,
+) -> FeasibilityRequest:
+    """Move the promised answer-by later; always with a reason, always telling the rep."""
+    now = now or timezone.now()
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why the answer needs more time; the rep will read it."})
+    with transaction.atomic():
+        req = lifecycle.lock(request_id)
+        if req.status not in ANALYSIS_OPEN:
+            raise TransitionError("The answer-by can be moved only while the request is in analysis.")
+        if expected_version is not None and req.version != expected_version:
+            raise ConflictError("This request was changed by someone else while you were working on it.")
+        if answer_due <= now:
+            raise ValidationError({"answer_due": "The new answer-by must be in the future."})
+        if req.answer_due and answer_due <= req.answer_due:
+            raise ValidationError({"answer_due": "The new answer-by must be later than the current one."})
+        previous = req.answer_due
+        req.answer_due = answer_due
+        req.version += 1
+        fields = ["answer_due", "version", "updated_at"]
+        if req.status == Status.IN_ANALYSIS:
+            req.next_reminder_at = clocks.next_reminder_at(req, now)
+            fields.append("next_reminder_at")
+        req.save(update_fields=fields)
+        clocks.log(req, ClockEvent.Clock.ANSWER, ClockEvent.Action.EXTEND, now, answer_due)
+        lifecycle.record_event(
+            req, kind=Kind.ANSWER_BY_EXTENDED, actor=actor, now=now, message=reason,
+            data={"from": previous.isoformat() if previous else None, "to": answer_due.isoformat()},
+        )
+        _notify_each(
+            [req.requested_by], kind="answer_by_extended", request=req, actor=actor, now=now,
+            text=lambda user: (
+                f"{req.reference}: Operations needs more time and will answer by {format_local(answer_due, user)}. {reason}"
+            )[:300],
+        )
+    return req
+
+
+# ---------------------------------------------------------------------------------------------
+# Assessments
+
+
+def assessment_validate(*, req: FeasibilityRequest, data: dict, constraints: Sequence, today: date) -> None:
+    """The rules of a department assessment (DESIGN.md), as field-keyed errors."""
+    errors: dict[str, str] = {}
+    verdict = data.get("verdict")
+    qty = data.get("quantity_feasible")
+    earliest = data.get("earliest_full_date")
+    if not verdict:
+        errors["verdict"] = "Choose a verdict."
+    if qty is not None:
+        if qty < 0:
+            errors["quantity_feasible"] = "The feasible quantity cannot be negative."
+        elif qty > req.quantity:
+            errors["quantity_feasible"] = f"More than the {req.quantity.normalize():f} {req.unit} requested."
+    if verdict == Verdict.CANNOT and qty is not None and qty >= req.quantity:
+        errors["verdict"] = "“Cannot” contradicts the full quantity being feasible by the requested date."
+    if verdict in (Verdict.CAN_WITH_CONDITIONS, Verdict.CANNOT) and not constraints:
+        errors["constraints"] = "Name at least one constraint that limits us (everything but “Can” needs one)."
+    if earliest is not None and earliest < today:
+        errors["earliest_full_date"] = "The earliest date for the full quantity cannot be in the past."
+    if verdict == Verdict.CANNOT and qty is not None and qty < req.quantity and earliest is None:
+        pass  # a hard "no" may have no date at all
+    if data.get("cost_impact") is not None and not data.get("cost_currency"):
+        errors["cost_currency"] = "Give the currency of the cost impact."
+    if errors:
+        raise ValidationError(errors)
+
+
+ASSESSMENT_FIELDS = ("verdict", "quantity_feasible", "earliest_full_date", "cost_impact", "cost_currency", "notes")
+
+
+def assessment_save(
+    *, assessment_id: int, actor, data: dict, constraints: Sequence[ConstraintCategory], expected_version: int,
+    now: datetime | None = None,
+) -> Assessment:
+    """Record (or correct) a department's assessment while the analysis is open.
+
+    The first completion stops the department clock: business seconds since routing, met or
+    breached against its own due time. Every save is a history row (django-simple-history).
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        assessment = Assessment.objects.select_related("request", "department").get(pk=assessment_id)
+        req = assessment.request
+        if req.status not in ANALYSIS_OPEN:
+            raise TransitionError("The answer has been published: assessments can no longer be changed.")
+        assessment_validate(req=req, data=data, constraints=constraints, today=timezone.localdate(now))
+        # Claim the edit: only the holder of the version it was loaded at may write.
+        claimed = Assessment.objects.filter(pk=assessment_id, version=expected_version).update(version=F("version") + 1)
+        if claimed != 1:
+            raise ConflictError(
+                f"{assessment.department.name}'s assessment was changed by someone else while you were editing it. "
+                "Your input is kept below; compare with the current version and save again."
+            )
+        assessment.refresh_from_db()
+        first = assessment.assessed_at is None
+        for name in ASSESSMENT_FIELDS:
+            if name in data:
+                setattr(assessment, name, data[name] if data[name] is not None or name != "notes" else "")
+        assessment.assessed_by = actor
+        if first:
+            assessment.assessed_at = now
+            assessment.assessment_seconds = clocks.business_seconds(req, assessment.routed_at, now)
+            assessment.met = assessment.due_at is None or now <= assessment.due_at
+            assessment.next_reminder_at = None
+        assessment._history_user = actor
+        # m2m first, without its own history row: the save below snapshots it in one history row.
+        assessment.skip_history_when_saving = True
+        assessment.constraints.set(constraints)
+        del assessment.skip_history_when_saving
+        assessment.save()
+        if first:
+            clocks.log(req, ClockEvent.Clock.DEPARTMENT, ClockEvent.Action.STOP, now, assessment.due_at,
+                       department=assessment.department)
+        lifecycle.record_event(
+            req, kind=Kind.ASSESSED, actor=actor, now=now,
+            message=f"{assessment.department.name}: {assessment.get_verdict_display()}" + ("" if first else " (revised)"),
+            data={"department": assessment.department.code, "verdict": assessment.verdict, "revised": not first},
+        )
+        if first and not req.assessments.filter(assessed_at__isnull=True).exists():
+            _notify_each(
+                ops_leads(), kind="assessed", request=req, actor=actor, now=now,
+                text=lambda user: f"{req.reference}: every department has assessed; the answer can be composed.",
+            )
+    return assessment
+
+
+# ---------------------------------------------------------------------------------------------
+# Answers
+
+
+def answer_validate(*, decision: str, justification: str, alternatives: Sequence[dict], today: date) -> None:
+    """Rules for a publishable answer (DESIGN.md), as field-keyed errors."""
+    errors: dict[str, str] = {}
+    if not decision:
+        errors["decision"] = "Choose a decision."
+    if decision == Decision.ALTERNATIVES and not alternatives:
+        errors["decision"] = "An answer with alternatives needs at least one alternative."
+    if decision == Decision.NO and not alternatives and not (justification or "").strip():
+        errors["justification"] = "A “No” without any alternative needs a written justification."
+    if sum(1 for a in alternatives if a.get("recommended")) > 1:
+        errors["__all__"] = "Recommend at most one alternative."
+    for i, alt in enumerate(alternatives, start=1):
+        if alt.get("quantity") is None or alt["quantity"] <= 0:
+            errors.setdefault("__all__", f"Alternative {i}: the quantity must be more than zero.")
+        if alt.get("delivery_date") is None or alt["delivery_date"] < today:
+            errors.setdefault("__all__", f"Alternative {i}: the delivery date cannot be in the past.")
+    if errors:
+        raise ValidationError(errors)
+
+
+ALTERNATIVE_FIELDS = ("quantity", "delivery_date", "price", "cost_delta", "currency", "conditions", "works_around", "recommended")
+
+
+def _draft_for(req: FeasibilityRequest, *, actor, expected_version: int | None, now: datetime) -> Answer:
+    """The open draft, version-checked; or a new one numbered after every earlier answer."""
+    draft = Answer.objects.filter(request=req, published_at__isnull=True).order_by("-number").first()
+    if draft is None:
+        if expected_version:
+            raise ConflictError("The draft you were editing was published by someone else meanwhile.")
+        number = (Answer.objects.filter(request=req).aggregate(n=Max("number"))["n"] or 0) + 1
+        draft = Answer(request=req, number=number, composed_by=actor)
+        draft._history_user = actor
+        draft.save()
+        return draft
+    if expected_version is None:
+        raise ConflictError("Someone else started a draft answer meanwhile; yours is kept below — compare and save again.")
+    claimed = Answer.objects.filter(pk=draft.pk, version=expected_version).update(version=F("version") + 1)
+    if claimed != 1:
+        raise ConflictError("The draft answer was changed by someone else while you were editing it; your input is kept below.")
+    draft.refresh_from_db()
+    return draft
+
+
+def _store_alternatives(answer: Answer, alternatives: Sequence[dict], actor) -> None:
+    """Update alternatives in place by id, add new ones, delete removed ones (each a history row)."""
+    existing = {a.pk: a for a in answer.alternatives.all()}
+    keep: set[int] = set()
+    for position, data in enumerate(alternatives):
+        alt = existing.get(data.get("id")) if data.get("id") else None
+        if alt is None:
+            alt = Alternative(answer=answer)
+        for name in ALTERNATIVE_FIELDS:
+            value = data.get(name)
+            setattr(alt, name, value if value is not None or name not in ("conditions", "recommended") else
+                    ("" if name == "conditions" else False))
+        if not alt.currency:
+            alt.currency = answer.request.currency
+        alt.position = position
+        alt._history_user = actor
+        alt.save()
+        keep.add(alt.pk)
+    for pk, alt in existing.items():
+        if pk not in keep:
+            alt._history_user = actor
+            alt.delete()
+
+
+def answer_save_draft(
+    *, request_id: int, actor, decision: str, summary: str, justification: str, alternatives: Sequence[dict],
+    expected_version: int | None, now: datetime | None = None,
+) -> Answer:
+    """Save the lead's draft answer (not visible to Sales). `expected_version` is the draft's
+    version the form was loaded with (None: the form started a new draft)."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    for i, alt in enumerate(alternatives, start=1):  # shape rules hold for drafts too
+        if alt.get("delivery_date") is not None and alt["delivery_date"] < today:
+            raise ValidationError({"__all__": f"Alternative {i}: the delivery date cannot be in the past."})
+        if alt.get("quantity") is not None and alt["quantity"] <= Decimal(0):
+            raise ValidationError({"__all__": f"Alternative {i}: the quantity must be more than zero."})
+    with transaction.atomic():
+        req = lifecycle.lock(request_id)
+        if req.status not in ANALYSIS_OPEN:
+            raise TransitionError("An answer can be composed only while the request is in analysis.")
+        draft = _draft_for(req, actor=actor, expected_version=expected_version, now=now)
+        draft.decision = decision or ""
+        draft.summary = summary
+        draft.justification = justification
+        draft.composed_by = actor
+        draft._history_user = actor
+        draft.save()
+        _store_alternatives(draft, alternatives, actor)
+    return draft
+
+
+def answer_publish(
+    *, request_id: int, actor, expected_version: int | None, decision: str | None = None, summary: str = "",
+    justification: str = "", alternatives: Sequence[dict] | None = None, now: datetime | None = None,
+) -> Answer:
+    """Publish the draft answer (saving the given content first, if any): ANSWERED, the answer
+    clock stops (`clocks.on_transition`), and the rep is told."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        if decision is not None:
+            draft = answer_save_draft(
+                request_id=request_id, actor=actor, decision=decision, summary=summary, justification=justification,
+                alternatives=alternatives or [], expected_version=expected_version, now=now,
+            )
+        else:
+            lifecycle.lock(request_id)
+            draft = Answer.objects.filter(request_id=request_id, published_at__isnull=True).order_by("-number").first()
+            if draft is None:
+                raise TransitionError("There is no draft answer to publish.")
+            if expected_version is not None and draft.version != expected_version:
+                raise ConflictError("The draft answer was changed by someone else; review it before publishing.")
+        alternatives_data = list(draft.alternatives.values("quantity", "delivery_date", "recommended"))
+        answer_validate(decision=draft.decision, justification=draft.justification, alternatives=alternatives_data,
+                        today=timezone.localdate(now))
+        if Answer.objects.filter(request_id=request_id, published_at__isnull=True).count() != 1:
+            raise ConflictError("The answer changed meanwhile; review it before publishing.")
+        moved = lifecycle.transition(
+            request_id, to=Status.ANSWERED, kind=Kind.ANSWER_PUBLISHED, actor=actor, now=now,
+            message=draft.summary[:500], data={"answer": draft.number, "decision": draft.decision},
+        )
+        draft.published_at = now
+        draft.published_by = actor
+        draft.version += 1
+        draft._history_user = actor
+        draft.save(update_fields=["published_at", "published_by", "version"])
+        req = moved.request
+        Assessment.objects.filter(request=req, next_reminder_at__isnull=False).update(next_reminder_at=None)
+        label = Decision(draft.decision).label
+        _notify_each(
+            [req.requested_by], kind="answer_published", request=req, actor=actor, now=now,
+            text=lambda user: f"{req.reference}: Operations answered — {label}. {draft.summary}"[:300],
+        )
+    return draft

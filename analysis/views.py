@@ -1,0 +1,233 @@
+"""Operations' pages: triage, department queue, acknowledge/route/extend, assessment, answer.
+
+Each view: fetch with permission (404 out of scope, 403 in scope but not allowed), validate with a
+form, call one service, redirect or re-render with the input kept."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from analysis import forms, selectors, services
+from analysis.models import Decision
+from requests_app import clocks, roles
+from requests_app import services as request_services
+from requests_app.lifecycle import ConflictError, TransitionError
+from requests_app.models import Status
+from requests_app.selectors import get_request_for
+
+SERVICE_ERRORS = (ValidationError, ConflictError, TransitionError, request_services.NotAllowed, ValueError)
+
+
+def form_error(form, exc: Exception) -> None:
+    """Put a service's refusal on the form, next to the field it concerns where there is one."""
+    if isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
+        for name, errors in exc.message_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages if isinstance(exc, ValidationError) else str(exc))
+
+
+@login_required
+def triage(request: HttpRequest) -> HttpResponse:
+    if not (roles.is_ops_lead(request.user) or roles.is_manager(request.user)):
+        raise PermissionDenied("The triage queue is for operations leads.")
+    queue = selectors.triage_queue(now=timezone.now())
+    return render(request, "analysis/triage.html", {"queue": queue, "can_act": selectors.can_lead(request.user)})
+
+
+@login_required
+def department_queue(request: HttpRequest) -> HttpResponse:
+    if not roles.is_ops(request.user):
+        raise PermissionDenied("The department queue is for operations members.")
+    queue = selectors.department_queue(user=request.user, now=timezone.now())
+    return render(request, "analysis/department_queue.html", {"queue": queue})
+
+
+@login_required
+def acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
+    req = get_request_for(request.user, pk)
+    selectors.require_lead(request.user, req)
+    if req.status != Status.SUBMITTED:
+        messages.info(request, f"{req.reference} is {req.get_status_display().lower()}: there is nothing to acknowledge.")
+        return redirect(req.get_absolute_url())
+    default_due, max_due = clocks.default_answer_due(req), clocks.max_answer_due(req)
+    form = forms.AcknowledgeForm(request.POST or None, req=req, default_due=default_due, max_due=max_due)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        posted = data["answer_due"]
+        unchanged = posted is not None and abs((posted - default_due).total_seconds()) < 60
+        try:
+            services.request_acknowledge(
+                request_id=req.pk, actor=request.user, departments=data["departments"], owners=form.owners(),
+                answer_due=None if unchanged else posted, reason=data["reason"], expected_version=data["version"],
+            )
+        except SERVICE_ERRORS as exc:
+            form_error(form, exc)
+        else:
+            messages.success(request, f"{req.reference} acknowledged and routed; the rep has been told the answer-by.")
+            return redirect("analysis:triage")
+    context = {"req": req, "form": form, "default_due": default_due, "max_due": max_due}
+    return render(request, "analysis/acknowledge.html", context)
+
+
+@login_required
+def route(request: HttpRequest, pk: int) -> HttpResponse:
+    req = get_request_for(request.user, pk)
+    selectors.require_lead(request.user, req)
+    form = forms.RouteForm(request.POST or None, req=req)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.request_route(
+                request_id=req.pk, actor=request.user, departments=form.cleaned_data["departments"],
+                owners=form.owners(), expected_version=form.cleaned_data["version"],
+            )
+        except SERVICE_ERRORS as exc:
+            form_error(form, exc)
+        else:
+            messages.success(request, "Departments added; they have been told.")
+            return redirect(req.get_absolute_url())
+    return render(request, "analysis/route.html", {"req": req, "form": form})
+
+
+@login_required
+def extend_answer_by(request: HttpRequest, pk: int) -> HttpResponse:
+    req = get_request_for(request.user, pk)
+    selectors.require_lead(request.user, req)
+    form = forms.ExtendAnswerByForm(request.POST or None, req=req)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.answer_by_extend(
+                request_id=req.pk, actor=request.user, answer_due=data["answer_due"], reason=data["reason"],
+                expected_version=data["version"],
+            )
+        except SERVICE_ERRORS as exc:
+            form_error(form, exc)
+        else:
+            messages.success(request, "Answer-by moved; the rep has been told.")
+            return redirect(req.get_absolute_url())
+    return render(request, "analysis/extend_answer_by.html", {"req": req, "form": form})
+
+
+@login_required
+def assessment_edit(request: HttpRequest, pk: int, code: str) -> HttpResponse:
+    assessment = selectors.get_assessment_for(request.user, pk, code)
+    req = assessment.request
+    form = forms.AssessmentForm(request.POST or None, assessment=assessment)
+    editable = req.status in services.ANALYSIS_OPEN
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.assessment_save(
+                assessment_id=assessment.pk, actor=request.user, data=data, constraints=list(data["constraints"]),
+                expected_version=data["version"] or 0,
+            )
+        except SERVICE_ERRORS as exc:
+            form_error(form, exc)
+        else:
+            messages.success(request, f"{assessment.department.name}'s assessment saved.")
+            return redirect("analysis:department_queue")
+    context = {"req": req, "assessment": assessment, "form": form, "editable": editable}
+    return render(request, "analysis/assessment_form.html", context)
+
+
+@login_required
+def answer_compose(request: HttpRequest, pk: int) -> HttpResponse:
+    req = get_request_for(request.user, pk)
+    selectors.require_lead(request.user, req)
+    draft = selectors.draft_answer(req)
+    assessments = selectors.assessments_of(req)
+    action = request.POST.get("action", "save")
+    bound = request.method == "POST" and action != "prefill"
+    form = forms.AnswerForm(request.POST if request.method == "POST" else None, initial=_answer_initial(draft))
+    formset = forms.AlternativeFormSet(
+        request.POST if bound else None, initial=forms.alternative_initial(draft, req.currency), prefix="alt",
+        form_kwargs={"currency": req.currency},
+    )
+    if action == "prefill" and request.method == "POST":
+        form, formset = _prefilled(req, assessments, request.POST)
+    elif bound and form.is_valid() and formset.is_valid() and (
+        response := _answer_save(request, req, form, formset, publish=action == "publish")
+    ):
+        return response
+    context = {"req": req, "form": form, "formset": formset, "draft": draft, "assessments": assessments,
+               "answers": selectors.published_answers(req), "editable": req.status in services.ANALYSIS_OPEN}
+    return render(request, "analysis/answer_compose.html", context)
+
+
+def _answer_initial(draft) -> dict:
+    if draft is None:
+        return {}
+    return {"decision": draft.decision, "summary": draft.summary, "justification": draft.justification, "version": draft.version}
+
+
+def _prefilled(req, assessments, post):
+    """Keep what the lead typed, replace the alternatives with the ones suggested by the assessments."""
+    decision, alternatives = selectors.alternatives_from_assessments(req, assessments)
+    data = {k: post.get(k, "") for k in ("summary", "justification", "version")}
+    data["decision"] = post.get("decision") or decision
+    form = forms.AnswerForm(initial=data)
+    formset = forms.AlternativeFormSet(initial=alternatives, prefix="alt", form_kwargs={"currency": req.currency})
+    return form, formset
+
+
+def _answer_save(request, req, form, formset, *, publish: bool) -> HttpResponse | None:
+    data = form.cleaned_data
+    kwargs = dict(
+        request_id=req.pk, actor=request.user, decision=data["decision"], summary=data["summary"],
+        justification=data["justification"], alternatives=formset.alternatives(), expected_version=data["version"],
+    )
+    try:
+        answer = services.answer_publish(**kwargs) if publish else services.answer_save_draft(**kwargs)
+    except SERVICE_ERRORS as exc:
+        form_error(form, exc)
+        return None
+    if publish:
+        messages.success(request, f"Answer {answer.number} ({Decision(answer.decision).label}) published; the rep has been told.")
+        return redirect(req.get_absolute_url())
+    messages.success(request, "Draft saved. Sales does not see it until you publish.")
+    return redirect("analysis:answer_compose", pk=req.pk)
+
+
+@login_required
+@require_POST
+def answer_publish(request: HttpRequest, pk: int) -> HttpResponse:
+    """Publish the saved draft as it is (the composer's “publish” button saves and publishes)."""
+    req = get_request_for(request.user, pk)
+    selectors.require_lead(request.user, req)
+    version = request.POST.get("version")
+    try:
+        answer = services.answer_publish(
+            request_id=req.pk, actor=request.user, expected_version=int(version) if version and version.isdigit() else None
+        )
+    except SERVICE_ERRORS as exc:
+        messages.error(request, " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc))
+        return redirect("analysis:answer_compose", pk=req.pk)
+    messages.success(request, f"Answer {answer.number} published; the rep has been told.")
+    return redirect(req.get_absolute_url())
+
+
+@login_required
+def clarification_ask(request: HttpRequest, pk: int) -> HttpResponse:
+    req = get_request_for(request.user, pk)
+    if not roles.is_ops(request.user):
+        raise PermissionDenied("Only Operations asks Sales for a clarification.")
+    form = forms.ClarificationForm(request.POST or None, req=req)
+    if request.method == "POST" and form.is_valid():
+        try:
+            request_services.clarification_ask(
+                request_id=req.pk, user=request.user, question=form.cleaned_data["question"],
+                expected_version=form.cleaned_data["version"],
+            )
+        except SERVICE_ERRORS as exc:
+            form_error(form, exc)
+        else:
+            messages.success(request, "Question sent to Sales; the answer clock is paused until they reply.")
+            return redirect(req.get_absolute_url())
+    return render(request, "analysis/clarification_form.html", {"req": req, "form": form})
