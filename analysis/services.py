@@ -107,19 +107,6 @@ def _check_owners(departments: Sequence[Department], owners: dict | None) -> dic
     return by_dept
 
 
-def _department_next_reminder(req: FeasibilityRequest, routed_at: datetime, due_at: datetime | None) -> datetime | None:
-    """First instant the SLA sweep must look at a department clock: its first reminder threshold."""
-    if due_at is None:
-        return None
-    thresholds = sorted(float(f) for f in (clocks.policy_for(req).reminder_thresholds or []))
-    window = due_at - routed_at
-    for fraction in thresholds:
-        at = routed_at + window * fraction
-        if at > routed_at:
-            return at
-    return due_at
-
-
 def _route(
     req: FeasibilityRequest, departments: Sequence[Department], owners: dict[int, object], *, actor, now: datetime
 ) -> list[Assessment]:
@@ -130,14 +117,10 @@ def _route(
         raise ValidationError({"departments": "Those departments are already assessing this request."})
     created = []
     for dept in new:
-        due = clocks.department_due_at(req, routed_at=now)
-        assessment = Assessment(
-            request=req, department=dept, owner=owners.get(dept.pk), routed_at=now, due_at=due,
-            next_reminder_at=_department_next_reminder(req, now, due),
-        )
+        assessment = Assessment(request=req, department=dept, owner=owners.get(dept.pk), routed_at=now)
+        clocks.start_department_clock(assessment, now=now)  # due at the policy's share, on the sweep's list
         assessment._history_user = actor
         assessment.save()
-        clocks.log(req, ClockEvent.Clock.DEPARTMENT, ClockEvent.Action.START, now, due, department=dept)
         created.append(assessment)
     names = ", ".join(d.name for d in new)
     lifecycle.record_event(
@@ -260,12 +243,8 @@ def answer_by_extend(
         previous = req.answer_due
         req.answer_due = answer_due
         req.version += 1
-        fields = ["answer_due", "version", "updated_at"]
-        if req.status == Status.IN_ANALYSIS:
-            req.next_reminder_at = clocks.next_reminder_at(req, now)
-            fields.append("next_reminder_at")
+        fields = ["answer_due", "version", "updated_at", *clocks.answer_due_moved(req, now=now)]
         req.save(update_fields=fields)
-        clocks.log(req, ClockEvent.Clock.ANSWER, ClockEvent.Action.EXTEND, now, answer_due)
         lifecycle.record_event(
             req, kind=Kind.ANSWER_BY_EXTENDED, actor=actor, now=now, message=reason,
             data={"from": previous.isoformat() if previous else None, "to": answer_due.isoformat()},
@@ -344,18 +323,13 @@ def assessment_save(
         assessment.assessed_by = actor
         if first:
             assessment.assessed_at = now
-            assessment.assessment_seconds = clocks.business_seconds(req, assessment.routed_at, now)
-            assessment.met = assessment.due_at is None or now <= assessment.due_at
-            assessment.next_reminder_at = None
+            clocks.stop_department_clock(assessment, now=now)  # business seconds, met, off the sweep's list
         assessment._history_user = actor
         # m2m first, without its own history row: the save below snapshots it in one history row.
         assessment.skip_history_when_saving = True
         assessment.constraints.set(constraints)
         del assessment.skip_history_when_saving
         assessment.save()
-        if first:
-            clocks.log(req, ClockEvent.Clock.DEPARTMENT, ClockEvent.Action.STOP, now, assessment.due_at,
-                       department=assessment.department)
         lifecycle.record_event(
             req, kind=Kind.ASSESSED, actor=actor, now=now,
             message=f"{assessment.department.name}: {assessment.get_verdict_display()}" + ("" if first else " (revised)"),
