@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from analysis import views_dashboard
+
+urlpatterns: list = [
+    path("dashboard/", views_dashboard.dashboard, name="dashboard"),
+    path("dashboard.json", views_dashboard.dashboard_json, name="dashboard_json"),
+]

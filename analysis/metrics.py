@@ -1,0 +1,711 @@
+"""Dashboard metrics (issue 6): every figure aggregated in the database, returned as small dataclasses.
+
+Design (why it stays fast at a million requests, shared/PERFORMANCE.md)
+-----------------------------------------------------------------------
+* Every milestone, duration (business seconds, pauses already removed) and met flag is stored on
+  the row when it happens (`requests_app.clocks`), so no metric needs per-row calendar math or a
+  join to an event table: the dashboard is a handful of GROUP BY queries over a bounded window
+  (the filter's period, the previous period of the same length, 26 weeks of trend).
+* A constant number of queries whatever the data size (pinned in tests): one for the KPI cards
+  *and* the weekly trend (a UNION ALL of two GROUP BYs), one per department, one for teams, reps
+  and customers together (UNION ALL), one for the capability-gap Pareto, one for both lists.
+* On PostgreSQL the big queries run inside one transaction with `SET LOCAL jit = off`: JIT
+  compilation costs 15–50 ms per query and buys nothing here.
+* Percentiles use `percentile_cont(p) WITHIN GROUP (ORDER BY …)` on PostgreSQL. SQLite (the
+  embedded mode) has no ordered-set aggregates, so `Percentile.as_sqlite` calls an aggregate
+  written in Python that we register on the SQLite connection (same linear interpolation as
+  percentile_cont). Still one query; only the interpolation runs in Python, row by row, inside
+  SQLite — fine for a laptop-sized database.
+
+Definitions (shared/DESIGN.md is the contract; refinements documented here and on the page)
+------------------------------------------------------------------------------------------
+* Period: requests whose `submitted_at` is in [start, end); the previous period is the same
+  length immediately before. Every card — the "now" cards too — is computed over the requests
+  submitted in the period, so each card has a like-for-like comparison with the previous period.
+* Open now: status SUBMITTED, IN_ANALYSIS or WAITING_ON_SALES.
+* Breached now: SUBMITTED past its acknowledge due, or IN_ANALYSIS past its answer due. A request
+  WAITING_ON_SALES has its answer clock paused (its due moves on resume), so it is not breached.
+* Due in the next 24 business hours: open, not breached, and its running clock's due is at or
+  before `add_business_time(default calendar, now, 24 h)` — one instant for every request, an
+  approximation that ignores a request's own calendar (the default calendar is what the company
+  works by; a per-row calendar would need per-row math).
+* Time to acknowledge / answer: median and p90 of the stored business seconds (answer: pauses
+  removed), shown in business hours.
+* SLA met % = met ÷ (done + open already breached) among requests submitted in the period.
+  Acknowledge: done = `acknowledge_met` set, open breached = SUBMITTED past `acknowledge_due`.
+  Answer: done = `answer_met` set, open breached = IN_ANALYSIS past `answer_due`.
+* Fill rate = (WON + ALTERNATIVE_ACCEPTED) ÷ closed answered requests (closed with `answered_at`).
+  Evaporation rate = EVAPORATED ÷ closed answered requests (same denominator, so the two compare).
+* Per department: assessments routed; median assessment business time; own due met % =
+  met ÷ (assessed + pending past due on an open request); breaches = assessed late + pending past
+  due on an open request; share of CANNOT = CANNOT verdicts ÷ assessments made.
+* Capability-gap Pareto, per constraint category: requests it *blocked* (a CANNOT assessment
+  citing it) and requests it *bent* (a published answer's alternative working around it); each
+  request counts once per constraint. Value at stake = sum of `deal_value` of those requests not
+  filled (outcome neither WON nor ALTERNATIVE_ACCEPTED, open ones included), per currency — we
+  hold no exchange rates, so currencies are never added together. Sorted by requests affected
+  (then value); the cumulative share is over the sum of requests affected of all constraints.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from django.db import connection, transaction
+from django.db.models import (
+    Aggregate,
+    Case,
+    CharField,
+    Count,
+    DateTimeField,
+    Exists,
+    F,
+    FloatField,
+    OuterRef,
+    Q,
+    Value,
+    When,
+    Window,
+)
+from django.db.models.functions import Coalesce, Concat, RowNumber, TruncWeek
+from django.utils import timezone
+
+from analysis.models import Alternative, Answer, Assessment, ConstraintCategory, Verdict
+from requests_app import businesstime
+from requests_app.models import FeasibilityRequest, Outcome, Status
+
+TREND_WEEKS = 26
+LIST_LIMIT = 50
+DEFAULT_PERIOD_DAYS = 90
+SOON = timedelta(hours=24)
+FILLED = (Outcome.WON, Outcome.ALTERNATIVE_ACCEPTED)
+
+
+# --- a portable percentile aggregate -------------------------------------------------------------
+
+
+class _SqlitePercentile:
+    """percentile_cont for SQLite: collects the group's values, interpolates like PostgreSQL."""
+
+    def __init__(self) -> None:
+        self.values: list[float] = []
+        self.fraction = 0.5
+
+    def step(self, value, fraction) -> None:
+        if value is not None:
+            self.values.append(float(value))
+            self.fraction = float(fraction)
+
+    def finalize(self) -> float | None:
+        return percentile_cont(self.values, self.fraction)
+
+
+def percentile_cont(values: list[float], fraction: float) -> float | None:
+    """PostgreSQL's percentile_cont: linear interpolation between the two nearest ranks."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    position = fraction * (len(ordered) - 1)
+    low = math.floor(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+class Percentile(Aggregate):
+    """`percentile_cont(fraction) WITHIN GROUP (ORDER BY expr)`; see the module docstring for SQLite."""
+
+    function = "PERCENTILE_CONT"
+    name = "Percentile"
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+    def __init__(self, expression, fraction: float, **extra) -> None:
+        self.fraction = float(fraction)
+        super().__init__(expression, fraction=repr(self.fraction), **extra)
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        connection.ensure_connection()
+        # Idempotent; done here rather than on connection_created so it also covers a connection
+        # opened before this module was imported.
+        connection.connection.create_aggregate("S2O_PERCENTILE", 2, _SqlitePercentile)
+        return self.as_sql(
+            compiler, connection, function="S2O_PERCENTILE", template="%(function)s(%(expressions)s, %(fraction)s)",
+            **extra_context,
+        )
+
+
+# --- the filter -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DashboardFilter:
+    """What the URL asks for; dates are local calendar days, `date_to` inclusive."""
+
+    date_from: date
+    date_to: date
+    department: int | None = None
+    customer: int | None = None
+    sales_team: int | None = None
+    rep: int | None = None
+    priority: str = ""
+
+    @classmethod
+    def default(cls, *, today: date) -> DashboardFilter:
+        return cls(date_from=today - timedelta(days=DEFAULT_PERIOD_DAYS - 1), date_to=today)
+
+    @property
+    def start(self) -> datetime:
+        return _local_midnight(self.date_from)
+
+    @property
+    def end(self) -> datetime:
+        return _local_midnight(self.date_to + timedelta(days=1))
+
+    @property
+    def previous_start(self) -> datetime:
+        return self.start - (self.end - self.start)
+
+    @property
+    def trend_start(self) -> datetime:
+        last_day = self.date_to
+        monday = last_day - timedelta(days=last_day.weekday())
+        return _local_midnight(monday - timedelta(weeks=TREND_WEEKS - 1))
+
+
+def _local_midnight(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time(0)), timezone.get_current_timezone())
+
+
+def _request_q(f: DashboardFilter, prefix: str = "") -> Q:
+    """Every filter except the date range, on FeasibilityRequest (or through `prefix`)."""
+    q = ~Q(**{f"{prefix}status": Status.DRAFT})
+    for name, value in (("customer_id", f.customer), ("sales_team_id", f.sales_team), ("requested_by_id", f.rep)):
+        if value:
+            q &= Q(**{f"{prefix}{name}": value})
+    if f.priority:
+        q &= Q(**{f"{prefix}priority": f.priority})
+    return q
+
+
+def _requests(f: DashboardFilter, start: datetime, end: datetime):
+    qs = FeasibilityRequest.objects.filter(_request_q(f), submitted_at__gte=start, submitted_at__lt=end)
+    if f.department:
+        # EXISTS rather than a join: a request routed to several departments must count once.
+        qs = qs.filter(Exists(Assessment.objects.filter(request=OuterRef("pk"), department_id=f.department)))
+    return qs.order_by()
+
+
+# --- small results ----------------------------------------------------------------------------
+
+
+def _ratio(num: int | None, den: int | None) -> float | None:
+    return None if not den else round(100.0 * (num or 0) / den, 1)
+
+
+def _hours(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds / 3600.0, 1)
+
+
+@dataclass
+class RequestFigures:
+    """One set of request figures (a period, or one week of the trend)."""
+
+    filed: int = 0
+    open_now: int = 0
+    breached_now: int = 0
+    due_soon: int = 0
+    ack_median_hours: float | None = None
+    ack_p90_hours: float | None = None
+    answer_median_hours: float | None = None
+    answer_p90_hours: float | None = None
+    ack_met: int = 0
+    ack_counted: int = 0
+    answer_met: int = 0
+    answer_counted: int = 0
+    closed_answered: int = 0
+    filled: int = 0
+    evaporated: int = 0
+
+    @property
+    def ack_met_pct(self) -> float | None:
+        return _ratio(self.ack_met, self.ack_counted)
+
+    @property
+    def answer_met_pct(self) -> float | None:
+        return _ratio(self.answer_met, self.answer_counted)
+
+    @property
+    def fill_rate(self) -> float | None:
+        return _ratio(self.filled, self.closed_answered)
+
+    @property
+    def evaporation_rate(self) -> float | None:
+        return _ratio(self.evaporated, self.closed_answered)
+
+
+KPI_FIELDS = [
+    ("open_now", "Open now", "", False),
+    ("breached_now", "Breached now", "", False),
+    ("due_soon", "Due in the next 24 business hours", "", False),
+    ("ack_median_hours", "Time to acknowledge, median", "h", False),
+    ("ack_p90_hours", "Time to acknowledge, p90", "h", False),
+    ("answer_median_hours", "Time to answer, median", "h", False),
+    ("answer_p90_hours", "Time to answer, p90", "h", False),
+    ("ack_met_pct", "Acknowledge SLA met", "%", True),
+    ("answer_met_pct", "Answer SLA met", "%", True),
+    ("fill_rate", "Fill rate", "%", True),
+    ("evaporation_rate", "Evaporation rate", "%", False),
+]
+"""(attribute, label, unit, higher is better) of each KPI card."""
+
+
+@dataclass
+class Kpi:
+    key: str
+    label: str
+    unit: str
+    value: float | int | None
+    previous: float | int | None
+    higher_is_better: bool
+
+    @property
+    def change(self) -> float | None:
+        if self.value is None or self.previous is None:
+            return None
+        return round(self.value - self.previous, 1)
+
+    @property
+    def improved(self) -> bool | None:
+        if not self.change:
+            return None
+        return (self.change > 0) == self.higher_is_better
+
+
+@dataclass
+class TrendWeek:
+    week: date
+    filed: int
+    answer_median_hours: float | None
+    answer_met_pct: float | None
+    ack_met_pct: float | None
+
+
+@dataclass
+class DepartmentRow:
+    department_id: int
+    department: str
+    routed: int
+    assessed: int
+    median_hours: float | None
+    met: int
+    counted: int
+    breaches: int
+    cannot: int
+
+    @property
+    def met_pct(self) -> float | None:
+        return _ratio(self.met, self.counted)
+
+    @property
+    def cannot_share(self) -> float | None:
+        return _ratio(self.cannot, self.assessed)
+
+
+@dataclass
+class GroupRow:
+    """A sales team, a rep or a customer."""
+
+    key: int | None
+    label: str
+    requests: int
+    closed_answered: int
+    filled: int
+    evaporated: int
+    answer_median_hours: float | None
+
+    @property
+    def fill_rate(self) -> float | None:
+        return _ratio(self.filled, self.closed_answered)
+
+    @property
+    def evaporation_rate(self) -> float | None:
+        return _ratio(self.evaporated, self.closed_answered)
+
+
+@dataclass
+class ParetoRow:
+    code: str
+    label: str
+    blocked: int
+    bent: int
+    requests: int
+    value_at_stake: dict[str, Decimal] = field(default_factory=dict)
+    cumulative_pct: float = 0.0
+
+    @property
+    def value_display(self) -> str:
+        return " · ".join(f"{cur} {amount:,.0f}" for cur, amount in sorted(self.value_at_stake.items())) or "—"
+
+
+@dataclass
+class ListedRequest:
+    pk: int
+    reference: str
+    title: str
+    customer: str
+    status: str
+    priority: str
+    clock: str
+    due: datetime
+    url: str
+
+
+@dataclass
+class Dashboard:
+    filter: DashboardFilter
+    now: datetime
+    soon: datetime
+    current: RequestFigures
+    previous: RequestFigures
+    kpis: list[Kpi]
+    trend: list[TrendWeek]
+    departments: list[DepartmentRow]
+    teams: list[GroupRow]
+    reps: list[GroupRow]
+    customers: list[GroupRow]
+    pareto: list[ParetoRow]
+    breached: list[ListedRequest]
+    at_risk: list[ListedRequest]
+
+    def as_json(self) -> dict:
+        """Plain JSON-able figures (same numbers as the page)."""
+
+        def rows(items, *props):
+            return [{**_jsonable(asdict(item)), **{p: getattr(item, p) for p in props}} for item in items]
+
+        return {
+            "filter": _jsonable(asdict(self.filter)),
+            "period": {"start": self.filter.start.isoformat(), "end": self.filter.end.isoformat(),
+                       "previous_start": self.filter.previous_start.isoformat()},
+            "now": self.now.isoformat(),
+            "due_soon_until": self.soon.isoformat(),
+            "kpis": rows(self.kpis, "change"),
+            "trend": rows(self.trend),
+            "departments": rows(self.departments, "met_pct", "cannot_share"),
+            "teams": rows(self.teams, "fill_rate", "evaporation_rate"),
+            "reps": rows(self.reps, "fill_rate", "evaporation_rate"),
+            "customers": rows(self.customers, "fill_rate", "evaporation_rate"),
+            "pareto": rows(self.pareto),
+            "breached": rows(self.breached),
+            "at_risk": rows(self.at_risk),
+        }
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+# --- the queries ------------------------------------------------------------------------------
+
+
+@contextmanager
+def _big_queries() -> Iterator[None]:
+    """The dashboard's aggregates in one transaction, on PostgreSQL without JIT (PERFORMANCE.md:
+    JIT compiles for 15–50 ms per big query and buys nothing here).
+
+    `SET LOCAL` lasts until the end of the transaction. Inside an outer atomic block (a test, or
+    ATOMIC_REQUESTS) we use that transaction instead of opening a savepoint: one query, not three.
+    """
+    if connection.vendor != "postgresql":
+        yield
+        return
+    if connection.in_atomic_block:
+        _jit_off()
+        yield
+        return
+    with transaction.atomic():
+        _jit_off()
+        yield
+
+
+def _jit_off() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL jit = off")
+
+
+def _request_aggregates(now: datetime, soon: datetime) -> dict:
+    open_ = Q(status__in=Status.open_values())
+    ack_breached = Q(status=Status.SUBMITTED, acknowledge_due__lt=now)
+    answer_breached = Q(status=Status.IN_ANALYSIS, answer_due__lt=now)
+    breached = ack_breached | answer_breached
+    due_soon = ~breached & (
+        Q(status=Status.SUBMITTED, acknowledge_due__lte=soon) | Q(status=Status.IN_ANALYSIS, answer_due__lte=soon)
+    )
+    closed_answered = Q(status=Status.CLOSED, answered_at__isnull=False)
+    return {
+        "filed": Count("id"),
+        "open_now": Count("id", filter=open_),
+        "breached_now": Count("id", filter=breached),
+        "due_soon": Count("id", filter=due_soon),
+        "ack_p50": Percentile("acknowledge_seconds", 0.5),
+        "ack_p90": Percentile("acknowledge_seconds", 0.9),
+        "answer_p50": Percentile("answer_seconds", 0.5),
+        "answer_p90": Percentile("answer_seconds", 0.9),
+        "ack_met": Count("id", filter=Q(acknowledge_met=True)),
+        "ack_counted": Count("id", filter=Q(acknowledge_met__isnull=False) | ack_breached),
+        "answer_met_n": Count("id", filter=Q(answer_met=True)),  # not "answer_met": that is a field
+        "answer_counted": Count("id", filter=Q(answer_met__isnull=False) | answer_breached),
+        "closed_answered": Count("id", filter=closed_answered),
+        "filled": Count("id", filter=closed_answered & Q(outcome__in=FILLED)),
+        "evaporated": Count("id", filter=closed_answered & Q(outcome=Outcome.EVAPORATED)),
+    }
+
+
+def _figures(row: dict) -> RequestFigures:
+    return RequestFigures(
+        filed=row["filed"], open_now=row["open_now"], breached_now=row["breached_now"], due_soon=row["due_soon"],
+        ack_median_hours=_hours(row["ack_p50"]), ack_p90_hours=_hours(row["ack_p90"]),
+        answer_median_hours=_hours(row["answer_p50"]), answer_p90_hours=_hours(row["answer_p90"]),
+        ack_met=row["ack_met"], ack_counted=row["ack_counted"], answer_met=row["answer_met_n"],
+        answer_counted=row["answer_counted"], closed_answered=row["closed_answered"], filled=row["filled"],
+        evaporated=row["evaporated"],
+    )
+
+
+def period_and_trend(
+    f: DashboardFilter, *, now: datetime, soon: datetime
+) -> tuple[RequestFigures, RequestFigures, list[TrendWeek]]:
+    """KPI figures for the period and the previous one, and the weekly trend: one query."""
+    aggregates = _request_aggregates(now, soon)
+    tz = timezone.get_current_timezone()
+    periods = (
+        _requests(f, f.previous_start, f.end)
+        .annotate(kind=Value("period", output_field=CharField()),
+                  bucket=Case(When(submitted_at__gte=f.start, then=Value(f.start)), default=Value(f.previous_start),
+                              output_field=DateTimeField()))
+        .values("kind", "bucket")
+        .annotate(**aggregates)
+    )
+    weeks = (
+        _requests(f, f.trend_start, f.end)
+        .annotate(kind=Value("week", output_field=CharField()), bucket=TruncWeek("submitted_at", tzinfo=tz))
+        .values("kind", "bucket")
+        .annotate(**aggregates)
+    )
+    current, previous, by_week = RequestFigures(), RequestFigures(), {}
+    for row in periods.union(weeks, all=True):
+        bucket = row["bucket"]
+        if row["kind"] == "week":
+            by_week[timezone.localtime(bucket, tz).date() if isinstance(bucket, datetime) else bucket] = _figures(row)
+        elif bucket == f.start:
+            current = _figures(row)
+        else:
+            previous = _figures(row)
+    first_monday = timezone.localtime(f.trend_start, tz).date()
+    trend = []
+    for i in range(TREND_WEEKS):
+        week = first_monday + timedelta(weeks=i)
+        fig = by_week.get(week, RequestFigures())
+        trend.append(TrendWeek(week=week, filed=fig.filed, answer_median_hours=fig.answer_median_hours,
+                               answer_met_pct=fig.answer_met_pct, ack_met_pct=fig.ack_met_pct))
+    return current, previous, trend
+
+
+def kpis(current: RequestFigures, previous: RequestFigures) -> list[Kpi]:
+    return [Kpi(key=key, label=label, unit=unit, value=getattr(current, key), previous=getattr(previous, key),
+                higher_is_better=better) for key, label, unit, better in KPI_FIELDS]
+
+
+def departments(f: DashboardFilter, *, now: datetime) -> list[DepartmentRow]:
+    pending_breached = Q(assessed_at__isnull=True, due_at__lt=now, request__status__in=Status.open_values())
+    qs = Assessment.objects.filter(
+        _request_q(f, "request__"), request__submitted_at__gte=f.start, request__submitted_at__lt=f.end
+    )
+    if f.department:
+        qs = qs.filter(department_id=f.department)
+    rows = (
+        qs.order_by()
+        .values("department_id", "department__name")
+        .annotate(
+            routed=Count("id"),
+            assessed=Count("id", filter=Q(assessed_at__isnull=False)),
+            p50=Percentile("assessment_seconds", 0.5),
+            met_n=Count("id", filter=Q(met=True)),
+            counted=Count("id", filter=Q(met__isnull=False) | pending_breached),
+            breaches=Count("id", filter=Q(met=False) | pending_breached),
+            cannot=Count("id", filter=Q(verdict=Verdict.CANNOT)),
+        )
+        .order_by("department__name")
+    )
+    return [
+        DepartmentRow(department_id=r["department_id"], department=r["department__name"], routed=r["routed"],
+                      assessed=r["assessed"], median_hours=_hours(r["p50"]), met=r["met_n"], counted=r["counted"],
+                      breaches=r["breaches"], cannot=r["cannot"])
+        for r in rows
+    ]
+
+
+def groups(f: DashboardFilter) -> tuple[list[GroupRow], list[GroupRow], list[GroupRow]]:
+    """Per sales team, per rep and per customer: one UNION ALL query."""
+    closed_answered = Q(status=Status.CLOSED, answered_at__isnull=False)
+    aggregates = {
+        "requests": Count("id"),
+        "closed_answered": Count("id", filter=closed_answered),
+        "filled": Count("id", filter=closed_answered & Q(outcome__in=FILLED)),
+        "evaporated": Count("id", filter=closed_answered & Q(outcome=Outcome.EVAPORATED)),
+        "p50": Percentile("answer_seconds", 0.5),
+    }
+    base = _requests(f, f.start, f.end)
+    text = CharField()
+
+    def by(kind: str, key: str, label, label_alt):
+        return (
+            base.annotate(kind=Value(kind, output_field=text), key=F(key), label=label, label_alt=label_alt)
+            .values("kind", "key", "label", "label_alt")
+            .annotate(**aggregates)
+        )
+
+    full_name = Concat("requested_by__first_name", Value(" "), "requested_by__last_name", output_field=text)
+    union = by("team", "sales_team_id", Coalesce(F("sales_team__name"), Value("(no team)"), output_field=text),
+               Value("", output_field=text)).union(
+        by("rep", "requested_by_id", full_name, F("requested_by__username")),
+        by("customer", "customer_id", F("customer__name"), Value("", output_field=text)),
+        all=True,
+    )
+    out: dict[str, list[GroupRow]] = {"team": [], "rep": [], "customer": []}
+    for r in union:
+        label = (r["label"] or "").strip() or r["label_alt"]
+        out[r["kind"]].append(GroupRow(key=r["key"], label=label, requests=r["requests"],
+                                       closed_answered=r["closed_answered"], filled=r["filled"],
+                                       evaporated=r["evaporated"], answer_median_hours=_hours(r["p50"])))
+    for rows in out.values():
+        rows.sort(key=lambda row: (-row.requests, row.label))
+    return out["team"], out["rep"], out["customer"]
+
+
+def pareto(f: DashboardFilter) -> list[ParetoRow]:
+    """Capability-gap Pareto: one query; hits per (constraint, request) first, so each request
+    counts once per constraint however many departments or alternatives cite it."""
+    base_sql, base_params = _requests(f, f.start, f.end).values("id").query.sql_with_params()
+    request_t = FeasibilityRequest._meta.db_table
+    assessment_t = Assessment._meta.db_table
+    through_t = Assessment.constraints.through._meta.db_table
+    alternative_t = Alternative._meta.db_table
+    answer_t = Answer._meta.db_table
+    category_t = ConstraintCategory._meta.db_table
+    filled = ", ".join(f"'{o.value}'" for o in FILLED)  # our own constants, not user input
+    sql = f"""
+        SELECT c.code, c.label, r.currency,
+               SUM(h.blocked), SUM(h.bent), COUNT(*),
+               SUM(CASE WHEN r.outcome NOT IN ({filled}) THEN COALESCE(r.deal_value, 0) ELSE 0 END)
+        FROM (
+            SELECT constraint_id, request_id, MAX(blocked) AS blocked, MAX(bent) AS bent FROM (
+                SELECT ac.constraintcategory_id AS constraint_id, a.request_id AS request_id, 1 AS blocked, 0 AS bent
+                FROM {assessment_t} a JOIN {through_t} ac ON ac.assessment_id = a.id
+                WHERE a.verdict = %s AND a.request_id IN ({base_sql})
+                UNION ALL
+                SELECT alt.works_around_id, ans.request_id, 0, 1
+                FROM {alternative_t} alt JOIN {answer_t} ans ON ans.id = alt.answer_id
+                WHERE alt.works_around_id IS NOT NULL AND ans.published_at IS NOT NULL
+                  AND ans.request_id IN ({base_sql})
+            ) hits GROUP BY constraint_id, request_id
+        ) h
+        JOIN {request_t} r ON r.id = h.request_id
+        JOIN {category_t} c ON c.id = h.constraint_id
+        GROUP BY c.code, c.label, r.currency
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [Verdict.CANNOT.value, *base_params, *base_params])
+        fetched = cursor.fetchall()
+    rows: dict[str, ParetoRow] = {}
+    for code, label, currency, blocked, bent, requests, value in fetched:
+        row = rows.setdefault(code, ParetoRow(code=code, label=label, blocked=0, bent=0, requests=0))
+        row.blocked += int(blocked)
+        row.bent += int(bent)
+        row.requests += int(requests)
+        value = Decimal(value or 0).quantize(Decimal("0.01"))
+        if value:
+            row.value_at_stake[currency] = row.value_at_stake.get(currency, Decimal(0)) + value
+    ordered = sorted(rows.values(), key=lambda r: (-r.requests, -sum(r.value_at_stake.values()), r.code))
+    total = sum(r.requests for r in ordered)
+    running = 0
+    for row in ordered:
+        running += row.requests
+        row.cumulative_pct = round(100.0 * running / total, 1) if total else 0.0
+    return ordered
+
+
+def breached_and_at_risk(f: DashboardFilter, *, now: datetime, soon: datetime) -> tuple[list[ListedRequest], list[ListedRequest]]:
+    """Both lists in one query: the first LIST_LIMIT of each, most overdue / soonest due first."""
+    running_due = Case(
+        When(status=Status.SUBMITTED, then=F("acknowledge_due")),
+        When(status=Status.IN_ANALYSIS, then=F("answer_due")),
+        output_field=DateTimeField(),
+    )
+    kind = Case(When(running_due__lt=now, then=Value("breached")), default=Value("at_risk"), output_field=CharField())
+    qs = (
+        _requests(f, f.start, f.end)
+        .filter(status__in=[Status.SUBMITTED, Status.IN_ANALYSIS])
+        .alias(running_due=running_due)
+        .filter(running_due__lte=soon)
+        .annotate(due=running_due, kind=kind)
+        .annotate(rank=Window(RowNumber(), partition_by=[F("kind")], order_by=[F("due").asc(), F("id").asc()]))
+        .filter(rank__lte=LIST_LIMIT)
+        .values("id", "reference", "title", "customer__name", "status", "priority", "due", "kind")
+    )
+    breached: list[ListedRequest] = []
+    at_risk: list[ListedRequest] = []
+    labels = dict(Status.choices)
+    linkable = _detail_url_exists()
+    for r in sorted(qs, key=lambda r: (r["due"], r["id"])):
+        item = ListedRequest(
+            pk=r["id"], reference=r["reference"] or "", title=r["title"], customer=r["customer__name"],
+            status=labels.get(r["status"], r["status"]), priority=r["priority"],
+            clock="acknowledge" if r["status"] == Status.SUBMITTED else "answer", due=r["due"],
+            url=FeasibilityRequest(pk=r["id"]).get_absolute_url() if linkable else "",
+        )
+        (breached if r["kind"] == "breached" else at_risk).append(item)
+    return breached, at_risk
+
+
+def _detail_url_exists() -> bool:
+    from django.urls import NoReverseMatch, reverse
+
+    try:
+        reverse("requests_app:detail", args=[1])
+    except NoReverseMatch:  # the request page is built by another feature
+        return False
+    return True
+
+
+def due_soon_until(now: datetime, work_calendar: businesstime.WorkCalendar) -> datetime:
+    """'Next 24 business hours' as one instant: now + 24 h of the default calendar."""
+    return businesstime.add_business_time(work_calendar, now, SOON)
+
+
+def dashboard(f: DashboardFilter, *, now: datetime, work_calendar: businesstime.WorkCalendar) -> Dashboard:
+    soon = due_soon_until(now, work_calendar)
+    with _big_queries():
+        current, previous, trend = period_and_trend(f, now=now, soon=soon)
+        dept_rows = departments(f, now=now)
+        teams, reps, customers = groups(f)
+        pareto_rows = pareto(f)
+        breached, at_risk = breached_and_at_risk(f, now=now, soon=soon)
+    return Dashboard(
+        filter=f, now=now, soon=soon, current=current, previous=previous, kpis=kpis(current, previous), trend=trend,
+        departments=dept_rows, teams=teams, reps=reps, customers=customers, pareto=pareto_rows,
+        breached=breached, at_risk=at_risk,
+    )

@@ -1,0 +1,172 @@
+"""Manager dashboard (issue 6): the page, its CSV downloads and a JSON twin. Figures: `analysis.metrics`."""
+
+from __future__ import annotations
+
+import csv
+from datetime import date, timedelta
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
+from django.db.models import CharField, F, Value
+from django.db.models.functions import Concat
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from analysis import metrics
+from requests_app import roles
+from requests_app.clocks import default_calendar
+from requests_app.models import Customer, Department, Priority, Role, SalesTeam
+
+MAX_PERIOD_DAYS = 3 * 366
+
+
+def filter_choices() -> dict[str, list[tuple[int, str]]]:
+    """Departments, sales teams, customers and reps for the filter bar: one UNION query."""
+    text = CharField()
+
+    def rows(model, kind: str, label, alt=None, **where):
+        return (
+            model.objects.filter(**where)
+            .annotate(kind=Value(kind, output_field=text), label=label, alt=alt or Value("", output_field=text))
+            .values_list("kind", "pk", "label", "alt")
+            .order_by()
+        )
+
+    full_name = Concat("first_name", Value(" "), "last_name", output_field=text)
+    union = rows(Department, "department", F("name")).union(
+        rows(SalesTeam, "sales_team", F("name")),
+        rows(Customer, "customer", F("name")),
+        rows(User, "rep", full_name, F("username"), groups__name__in=[Role.SALES_REP, Role.SALES_MANAGER]),
+    )
+    out: dict[str, list[tuple[int, str]]] = {"department": [], "sales_team": [], "customer": [], "rep": []}
+    for kind, pk, label, alt in union:
+        out[kind].append((pk, (label or "").strip() or alt))
+    for items in out.values():
+        items.sort(key=lambda item: item[1].lower())
+    return out
+
+
+class DashboardFilterForm(forms.Form):
+    date_from = forms.DateField(label="Submitted from", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label="to", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    department = forms.TypedChoiceField(coerce=int, empty_value=None, required=False)
+    customer = forms.TypedChoiceField(coerce=int, empty_value=None, required=False)
+    sales_team = forms.TypedChoiceField(coerce=int, empty_value=None, required=False)
+    rep = forms.TypedChoiceField(coerce=int, empty_value=None, required=False)
+    priority = forms.ChoiceField(choices=[("", "All priorities"), *Priority.choices], required=False)
+
+    def __init__(self, *args, choices: dict[str, list[tuple[int, str]]], today: date, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.today = today
+        default = metrics.DashboardFilter.default(today=today)
+        self.fields["date_from"].widget.attrs["placeholder"] = default.date_from.isoformat()
+        for name, everyone in (("department", "All departments"), ("customer", "All customers"),
+                               ("sales_team", "All teams"), ("rep", "All reps")):
+            self.fields[name].choices = [("", everyone), *choices[name]]
+        for bound in self.visible_fields():
+            bound.field.widget.attrs["class"] = "form-select form-select-sm" if isinstance(
+                bound.field.widget, forms.Select) else "form-control form-control-sm"
+
+    def clean(self):
+        data = super().clean()
+        default = metrics.DashboardFilter.default(today=self.today)
+        date_to = data.get("date_to") or default.date_to
+        date_from = data.get("date_from") or (date_to - timedelta(days=metrics.DEFAULT_PERIOD_DAYS - 1))
+        if date_from > date_to:
+            raise forms.ValidationError("The start date must be on or before the end date.")
+        if (date_to - date_from).days >= MAX_PERIOD_DAYS:
+            raise forms.ValidationError("Choose a period of at most three years.")
+        data["date_from"], data["date_to"] = date_from, date_to
+        return data
+
+    def dashboard_filter(self) -> metrics.DashboardFilter:
+        """The filter asked for, or the default one while the input is invalid (errors are shown)."""
+        if not self.is_bound or not self.is_valid():
+            return metrics.DashboardFilter.default(today=self.today)
+        d = self.cleaned_data
+        return metrics.DashboardFilter(date_from=d["date_from"], date_to=d["date_to"], department=d["department"],
+                                       customer=d["customer"], sales_team=d["sales_team"], rep=d["rep"],
+                                       priority=d["priority"] or "")
+
+
+# CSV downloads: ?export=<table>. (header, attribute) pairs; attributes may be properties.
+TABLES: dict[str, list[tuple[str, str]]] = {
+    "kpis": [("figure", "label"), ("value", "value"), ("previous period", "previous"), ("change", "change"), ("unit", "unit")],
+    "trend": [("week", "week"), ("filed", "filed"), ("median time to answer (h)", "answer_median_hours"),
+              ("answer SLA met %", "answer_met_pct"), ("acknowledge SLA met %", "ack_met_pct")],
+    "departments": [("department", "department"), ("routed", "routed"), ("assessed", "assessed"),
+                    ("median assessment time (h)", "median_hours"), ("own due met %", "met_pct"),
+                    ("breaches", "breaches"), ("CANNOT share %", "cannot_share")],
+    "pareto": [("constraint", "label"), ("blocked", "blocked"), ("bent into an alternative", "bent"),
+               ("requests", "requests"), ("value at stake", "value_display"), ("cumulative %", "cumulative_pct")],
+    "breached": [("reference", "reference"), ("title", "title"), ("customer", "customer"), ("status", "status"),
+                 ("priority", "priority"), ("clock", "clock"), ("due", "due")],
+}
+_GROUP_COLUMNS = [("requests", "requests"), ("closed answered", "closed_answered"), ("fill rate %", "fill_rate"),
+                  ("evaporation rate %", "evaporation_rate"), ("median time to answer (h)", "answer_median_hours")]
+TABLES.update({
+    "teams": [("sales team", "label"), *_GROUP_COLUMNS],
+    "reps": [("rep", "label"), *_GROUP_COLUMNS],
+    "customers": [("customer", "label"), *_GROUP_COLUMNS],
+    "at_risk": TABLES["breached"],
+})
+
+
+def _csv(board: metrics.Dashboard, table: str) -> HttpResponse:
+    if table not in TABLES:
+        raise Http404("No such table.")
+    f = board.filter
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="s2o-{table}-{f.date_from}-{f.date_to}.csv"'
+    writer = csv.writer(response)
+    writer.writerow([header for header, _ in TABLES[table]])
+    for item in getattr(board, table):
+        writer.writerow(["" if (v := getattr(item, attr)) is None else v for _, attr in TABLES[table]])
+    return response
+
+
+def _board(request: HttpRequest) -> tuple[DashboardFilterForm, metrics.Dashboard]:
+    if not roles.is_manager(request.user):
+        raise PermissionDenied("The dashboard is for managers.")
+    today = timezone.localdate()
+    form = DashboardFilterForm(request.GET or None, choices=filter_choices(), today=today)
+    board = metrics.dashboard(form.dashboard_filter(), now=timezone.now(),
+                              work_calendar=default_calendar().as_work_calendar())
+    return form, board
+
+
+def _charts(board: metrics.Dashboard) -> dict:
+    return {
+        "trend": {"labels": [w.week.isoformat() for w in board.trend], "filed": [w.filed for w in board.trend],
+                  "median": [w.answer_median_hours for w in board.trend],
+                  "met": [w.answer_met_pct for w in board.trend]},
+        "departments": {"labels": [d.department for d in board.departments],
+                        "median": [d.median_hours for d in board.departments],
+                        "met": [d.met_pct for d in board.departments]},
+        "pareto": {"labels": [p.label for p in board.pareto], "requests": [p.requests for p in board.pareto],
+                   "cumulative": [p.cumulative_pct for p in board.pareto]},
+    }
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    form, board = _board(request)
+    if table := request.GET.get("export"):
+        return _csv(board, table)
+    query = request.GET.copy()
+    query.pop("export", None)
+    return render(request, "analysis/dashboard.html", {
+        "form": form, "board": board, "charts": _charts(board), "query": query.urlencode(),
+        "export_tables": list(TABLES),
+    })
+
+
+@login_required
+def dashboard_json(request: HttpRequest) -> JsonResponse:
+    form, board = _board(request)
+    if form.is_bound and not form.is_valid():
+        return JsonResponse({"errors": form.errors.get_json_data()}, status=400)
+    return JsonResponse(board.as_json())
