@@ -1,0 +1,581 @@
+"""The SLA sweep: what reminders and escalations are due, decided once, delivered at least once.
+
+shared/RELIABILITY.md rules 1–3, in the shape of healthchecks.io's `sendalerts`:
+- **Decide** (`sla_sweep`): in one short transaction, take a batch of due rows of the work lists
+  (`FeasibilityRequest.next_reminder_at`, `Assessment.next_reminder_at`, both behind partial
+  indexes) with `select_for_update(skip_locked=True)`, ask `clocks.plan_clock` what is due,
+  insert `ReminderLedger` rows (unique: a conflict means "already decided") and move
+  `next_reminder_at` to the next decision instant. Delivery is enqueued after commit, robustly.
+  Loops until nothing is due: the cost is O(due), not O(all requests).
+- **Deliver** (`deliver_ledger`): claim with a guarded UPDATE, send the e-mail with no lock held
+  and a deterministic Message-ID, then mark sent together with the in-app notifications and the
+  timeline event. A crash after the hand-off to the mail server can send twice with the same
+  Message-ID, never zero times.
+- **Recover** (every sweep): re-enqueue ledger rows still unsent after a grace period, and
+  generic notification e-mails (`notifications.resend_pending_emails`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, time, timedelta
+from functools import partial
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.db.models import F, Q
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from analysis.models import Assessment, ReminderLedger
+from requests_app import businesstime, clocks, notifications
+from requests_app.models import (
+    BusinessCalendar,
+    Department,
+    FeasibilityRequest,
+    Notification,
+    Pause,
+    RequestEvent,
+    Role,
+    SlaPolicy,
+    Status,
+)
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 200
+MAX_BATCHES = 10_000  # a guard against a bug that would keep a row due forever
+GRACE = timedelta(minutes=2)  # unsent this long after the decision: the sweep re-enqueues it
+LEASE = timedelta(minutes=5)  # a claim older than this is considered abandoned (worker died)
+MAX_ATTEMPTS = 20
+RETRY_LATER = timedelta(minutes=15)  # a row whose decision failed is looked at again after this
+DIGEST_AFTER = time(7, 30)
+
+Kind = ReminderLedger.Kind
+LedgerClock = ReminderLedger.Clock
+SWEPT_STATUSES = [Status.SUBMITTED, Status.IN_ANALYSIS]
+
+Deliver = Callable[[list[int]], None]
+
+
+@dataclass
+class SweepResult:
+    requests: int = 0
+    assessments: int = 0
+    decided: int = 0
+    reenqueued: int = 0
+    emails_resent: int = 0
+    ledger_ids: list[int] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        data = asdict(self)
+        data["ledger_ids"] = len(self.ledger_ids)
+        return data
+
+
+# --------------------------------------------------------------------------------------------------
+# Enqueueing (never lets a broker error escape)
+# --------------------------------------------------------------------------------------------------
+
+
+def enqueue_deliveries(ledger_ids: list[int]) -> None:
+    """Hand ledger rows to Celery. A broker error is logged, never raised: the rows stay unsent
+    and the next sweep re-enqueues them (rule 3). Stops at the first failure so a dead broker
+    costs one timeout, not one per row."""
+    from analysis.tasks import deliver_reminder
+
+    for position, ledger_id in enumerate(ledger_ids):
+        try:
+            deliver_reminder.delay(ledger_id)
+        except Exception:
+            log.warning("broker unavailable: %d reminder deliveries left for the next sweep", len(ledger_ids) - position)
+            return
+
+
+def deliver_inline(ledger_ids: list[int]) -> None:
+    """Deliver in this process (the `sla_sweep --deliver` command; no broker needed)."""
+    for ledger_id in ledger_ids:
+        deliver_ledger(ledger_id)
+
+
+def _after_commit(deliver: Deliver, ledger_ids: list[int]) -> None:
+    if ledger_ids:
+        transaction.on_commit(partial(deliver, list(ledger_ids)), robust=True)
+
+
+# --------------------------------------------------------------------------------------------------
+# The sweep
+# --------------------------------------------------------------------------------------------------
+
+
+def sla_sweep(*, now: datetime | None = None, batch_size: int = BATCH_SIZE, deliver: Deliver | None = None) -> SweepResult:
+    """One sweep: decide every due reminder/escalation, then recover what was left unsent."""
+    now = now or timezone.now()
+    deliver = deliver or enqueue_deliveries
+    result = SweepResult()
+    context = _SweepContext(now)
+    for batch_fn, counter in ((_request_batch, "requests"), (_assessment_batch, "assessments")):
+        for _ in range(MAX_BATCHES):
+            with transaction.atomic():
+                seen, ledger_ids = batch_fn(context, batch_size)
+                _after_commit(deliver, ledger_ids)
+            setattr(result, counter, getattr(result, counter) + seen)
+            result.ledger_ids += ledger_ids
+            if seen < batch_size:
+                break
+    result.decided = len(result.ledger_ids)
+    result.reenqueued = reenqueue_unsent(now=now, deliver=deliver)
+    try:
+        result.emails_resent = notifications.resend_pending_emails(now=now)
+    except Exception:  # the backstop of another feature must never stall reminders
+        log.exception("resend_pending_emails failed")
+    return result
+
+
+class _SweepContext:
+    """Per-sweep caches: calendars, policies and role members are read once, not per row."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+        self._calendars: dict[int, businesstime.WorkCalendar] = {}
+        self._default: BusinessCalendar | None = None
+        self.policies = {p.priority: p for p in SlaPolicy.objects.all()}
+        self._roles: dict[str, list[int]] = {}
+
+    def calendar(self, calendar_id: int | None) -> businesstime.WorkCalendar:
+        if calendar_id is None:
+            self._default = self._default or clocks.default_calendar()
+            calendar_id = self._default.pk
+        if calendar_id not in self._calendars:
+            self._calendars[calendar_id] = BusinessCalendar.objects.get(pk=calendar_id).as_work_calendar()
+        return self._calendars[calendar_id]
+
+    def policy(self, req: FeasibilityRequest) -> SlaPolicy:
+        if req.priority not in self.policies:
+            self.policies[req.priority] = clocks.policy_for(req)
+        return self.policies[req.priority]
+
+    def role_members(self, role: str) -> list[int]:
+        if role not in self._roles:
+            self._roles[role] = list(
+                get_user_model().objects.filter(groups__name=role, is_active=True).order_by("pk").values_list("pk", flat=True)
+            )
+        return self._roles[role]
+
+
+def _request_batch(ctx: _SweepContext, batch_size: int) -> tuple[int, list[int]]:
+    now = ctx.now
+    rows = list(
+        FeasibilityRequest.objects.filter(status__in=SWEPT_STATUSES, next_reminder_at__isnull=False, next_reminder_at__lte=now)
+        .order_by("next_reminder_at")
+        .select_for_update(skip_locked=True, of=("self",))
+        .only("pk", "status", "priority", "calendar_id", "submitted_at", "acknowledge_due", "answer_due", "next_reminder_at")[
+            :batch_size
+        ]
+    )
+    if not rows:
+        return 0, []
+    ids = [r.pk for r in rows]
+    pauses = _pauses_by_request(ids)
+    answer_starts = _answer_starts(ids)
+    ledger = _ledger_rows(Q(request_id__in=ids) & ~Q(clock=LedgerClock.DEPARTMENT))
+    answer_holders = _answer_holders([r.pk for r in rows if r.status == Status.IN_ANALYSIS])
+    new_rows: list[ReminderLedger] = []
+    for req in rows:
+        try:
+            spec = _request_spec(req, ctx.policy(req), answer_starts.get(req.pk, []))
+            if spec is None:
+                req.next_reminder_at = None
+                continue
+            cal = ctx.calendar(req.calendar_id)
+            last_reminder, last_escalation = clocks.ledger_state(ledger[(req.pk, spec.clock, spec.scope)])
+            plan = clocks.plan_clock(
+                cal, start=spec.start, due=spec.due, thresholds=spec.thresholds, interval=spec.interval, now=now,
+                pauses=pauses.get(req.pk, ()), last_reminder_seq=last_reminder, last_escalation=last_escalation,
+            )
+            for notice in plan.due:
+                recipients = _request_recipients(ctx, req, spec.clock, notice.kind, answer_holders.get(req.pk, ()))
+                new_rows.append(
+                    ReminderLedger(
+                        request_id=req.pk, clock=spec.clock, scope=spec.scope, kind=notice.kind, seq=notice.seq,
+                        due_at=notice.due_at, created_at=now, recipients=recipients,
+                    )
+                )
+            req.next_reminder_at = _later_than_now(plan.next_at, now)
+        except Exception:  # one bad row (e.g. a broken calendar) must never stall the sweep
+            log.exception("SLA decision failed for request %s; retrying later", req.pk)
+            req.next_reminder_at = now + RETRY_LATER
+    FeasibilityRequest.objects.bulk_update(rows, ["next_reminder_at"])
+    return len(rows), _insert_ledger(new_rows)
+
+
+def _assessment_batch(ctx: _SweepContext, batch_size: int) -> tuple[int, list[int]]:
+    now = ctx.now
+    rows = list(
+        Assessment.objects.filter(assessed_at__isnull=True, next_reminder_at__isnull=False, next_reminder_at__lte=now)
+        .order_by("next_reminder_at")
+        .select_for_update(skip_locked=True, of=("self",))
+        .select_related("request", "department")
+        .only(
+            "pk", "request_id", "department_id", "department__code", "department__name", "owner_id", "routed_at", "due_at",
+            "next_reminder_at", "assessed_at", "request__status", "request__priority", "request__calendar_id",
+        )[:batch_size]
+    )
+    if not rows:
+        return 0, []
+    pauses = _pauses_by_request([a.request_id for a in rows])
+    ledger = _ledger_rows(Q(assessment_id__in=[a.pk for a in rows]))
+    members = _department_members([a.department_id for a in rows])
+    new_rows: list[ReminderLedger] = []
+    for assessment in rows:
+        try:
+            req = assessment.request
+            if req.status != Status.IN_ANALYSIS or assessment.due_at is None:
+                assessment.next_reminder_at = None  # paused, answered or closed: not on the work list
+                continue
+            policy = ctx.policy(req)
+            scope = assessment.department.code
+            last_reminder, last_escalation = clocks.ledger_state(ledger[(req.pk, LedgerClock.DEPARTMENT, scope)])
+            plan = clocks.plan_clock(
+                ctx.calendar(req.calendar_id), start=assessment.routed_at, due=assessment.due_at,
+                thresholds=[float(f) for f in (policy.reminder_thresholds or [])], interval=None, now=now,
+                pauses=pauses.get(req.pk, ()), last_reminder_seq=last_reminder, last_escalation=last_escalation,
+            )
+            for notice in plan.due:
+                recipients = list(members.get(assessment.department_id, []))
+                if assessment.owner_id:
+                    recipients.append(assessment.owner_id)
+                if notice.kind == Kind.ESCALATION:  # the department's own breach: the leads hear too
+                    recipients += ctx.role_members(Role.OPS_LEAD)
+                new_rows.append(
+                    ReminderLedger(
+                        request_id=req.pk, assessment_id=assessment.pk, clock=LedgerClock.DEPARTMENT, scope=scope,
+                        kind=notice.kind, seq=notice.seq, due_at=notice.due_at, created_at=now,
+                        recipients=_unique(recipients),
+                    )
+                )
+            assessment.next_reminder_at = _later_than_now(plan.next_at, now)
+        except Exception:
+            log.exception("SLA decision failed for assessment %s; retrying later", assessment.pk)
+            assessment.next_reminder_at = now + RETRY_LATER
+    Assessment.objects.bulk_update(rows, ["next_reminder_at"])
+    return len(rows), _insert_ledger(new_rows)
+
+
+def _request_spec(req: FeasibilityRequest, policy: SlaPolicy, answer_starts: list[datetime]) -> clocks.ClockSpec | None:
+    """`clocks.request_clock_spec` without a query per row (answer starts are prefetched)."""
+    thresholds = tuple(float(f) for f in (policy.reminder_thresholds or []))
+    interval = clocks.hours(policy.escalation_interval_hours)
+    if req.status == Status.SUBMITTED and req.submitted_at and req.acknowledge_due:
+        return clocks.ClockSpec(LedgerClock.ACKNOWLEDGE, "", req.submitted_at, req.acknowledge_due, thresholds, interval)
+    if req.status == Status.IN_ANALYSIS and req.answer_due:
+        if len(answer_starts) <= 1:
+            start, scope = req.submitted_at, ""
+        else:
+            start, scope = answer_starts[0], f"r{len(answer_starts)}"
+        return clocks.ClockSpec(LedgerClock.ANSWER, scope, start, req.answer_due, thresholds, interval)
+    return None
+
+
+def _request_recipients(ctx: _SweepContext, req, clock: str, kind: str, holders: Iterable[int]) -> list[int]:
+    """Who holds the clock (DESIGN.md): leads for acknowledge; routed departments, assessment
+    owners and leads for the answer; managers for every escalation."""
+    if kind == Kind.ESCALATION:
+        return _unique(ctx.role_members(Role.MANAGER))
+    if clock == LedgerClock.ACKNOWLEDGE:
+        return _unique(ctx.role_members(Role.OPS_LEAD))
+    return _unique([*holders, *ctx.role_members(Role.OPS_LEAD)])
+
+
+def _later_than_now(next_at: datetime | None, now: datetime) -> datetime | None:
+    # A next instant not after now would make the batch loop see the same row again.
+    if next_at is None:
+        return None
+    return next_at if next_at > now else now + timedelta(minutes=1)
+
+
+def _unique(ids: Iterable[int | None]) -> list[int]:
+    return list(dict.fromkeys(i for i in ids if i))
+
+
+def _pauses_by_request(ids: list[int]) -> dict[int, list[tuple[datetime, datetime | None]]]:
+    result: dict[int, list] = defaultdict(list)
+    rows = Pause.objects.filter(request_id__in=ids).values_list("request_id", "started_at", "ended_at")
+    for request_id, started, ended in rows:
+        result[request_id].append((started, ended))
+    return result
+
+
+def _answer_starts(ids: list[int]) -> dict[int, list[datetime]]:
+    from requests_app.models import ClockEvent
+
+    result: dict[int, list[datetime]] = defaultdict(list)
+    events = (
+        ClockEvent.objects.filter(request_id__in=ids, clock=ClockEvent.Clock.ANSWER, action=ClockEvent.Action.START)
+        .order_by("request_id", "-at", "-id")
+        .values_list("request_id", "at")
+    )
+    for request_id, at in events:
+        result[request_id].append(at)
+    return result
+
+
+def _ledger_rows(condition: Q) -> dict[tuple[int, str, str], list[tuple[str, int, datetime]]]:
+    result: dict[tuple[int, str, str], list] = defaultdict(list)
+    for request_id, clock, scope, kind, seq, due_at in ReminderLedger.objects.filter(condition).values_list(
+        "request_id", "clock", "scope", "kind", "seq", "due_at"
+    ):
+        result[(request_id, clock, scope)].append((kind, seq, due_at))
+    return result
+
+
+def _answer_holders(request_ids: list[int]) -> dict[int, list[int]]:
+    """Members of each routed department plus assessment owners, per request."""
+    if not request_ids:
+        return {}
+    routed = list(Assessment.objects.filter(request_id__in=request_ids).values_list("request_id", "department_id", "owner_id"))
+    members = _department_members([d for _, d, _ in routed])
+    result: dict[int, list[int]] = defaultdict(list)
+    for request_id, department_id, owner_id in routed:
+        result[request_id] += members.get(department_id, [])
+        if owner_id:
+            result[request_id].append(owner_id)
+    return result
+
+
+def _department_members(department_ids: Iterable[int]) -> dict[int, list[int]]:
+    result: dict[int, list[int]] = defaultdict(list)
+    through = Department.members.through
+    for department_id, user_id in (
+        through.objects.filter(department_id__in=set(department_ids), user__is_active=True)
+        .order_by("user_id")
+        .values_list("department_id", "user_id")
+    ):
+        result[department_id].append(user_id)
+    return result
+
+
+def _insert_ledger(rows: list[ReminderLedger]) -> list[int]:
+    """Insert; a unique conflict means another sweeper decided it already (harmless).
+    Returns the ids of the rows (new or existing) still unsent, to hand to delivery."""
+    if not rows:
+        return []
+    ReminderLedger.objects.bulk_create(rows, ignore_conflicts=True)
+    keys = Q()
+    for row in rows:
+        keys |= Q(request_id=row.request_id, clock=row.clock, scope=row.scope, kind=row.kind, seq=row.seq)
+    return list(ReminderLedger.objects.filter(keys, sent_at__isnull=True).order_by("pk").values_list("pk", flat=True))
+
+
+def reenqueue_unsent(*, now: datetime | None = None, deliver: Deliver | None = None, limit: int = 500) -> int:
+    """Recovery (rule 3): rows still unsent after the grace period and not currently claimed —
+    the broker was down at decision time, the message was lost, or a worker died mid-task."""
+    now = now or timezone.now()
+    ids = list(
+        ReminderLedger.objects.filter(sent_at__isnull=True, created_at__lt=now - GRACE, attempts__lt=MAX_ATTEMPTS)
+        .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - LEASE))
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    if ids:
+        (deliver or enqueue_deliveries)(ids)
+    return len(ids)
+
+
+# --------------------------------------------------------------------------------------------------
+# Delivery: claim → send → mark
+# --------------------------------------------------------------------------------------------------
+
+
+def deliver_ledger(ledger_id: int, *, now: datetime | None = None) -> bool:
+    """Deliver one ledger row. True if this call sent it; False if it was already sent, someone
+    else holds the claim, or sending failed (recorded on the row, claim released for a retry)."""
+    now = now or timezone.now()
+    claimed = (
+        ReminderLedger.objects.filter(pk=ledger_id, sent_at__isnull=True)
+        .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - LEASE))
+        .update(claimed_at=now, attempts=F("attempts") + 1)
+    )
+    if claimed != 1:
+        return False
+    try:
+        ledger = ReminderLedger.objects.select_related("request__customer", "assessment__department").get(pk=ledger_id)
+        users = list(get_user_model().objects.filter(pk__in=ledger.recipients or [], is_active=True).select_related("profile"))
+        content = compose(ledger, now=now)
+        email = build_email(ledger, content, [u for u in users if wants_email(u, ledger)])
+        if email is not None:
+            email.send()  # no transaction and no row lock held while the mail server talks
+        _mark_sent(ledger, content, users)
+    except Exception as exc:  # pushed forward, never crash-looping (STYLE.md habit 11)
+        log.exception("delivery of reminder ledger %s failed", ledger_id)
+        ReminderLedger.objects.filter(pk=ledger_id, sent_at__isnull=True).update(
+            claimed_at=None, last_error=f"{type(exc).__name__}: {exc}"[:2000]
+        )
+        return False
+    return True
+
+
+def wants_email(user, ledger: ReminderLedger) -> bool:
+    """Everyone with an address gets escalations; reminders and digests respect the opt-out."""
+    if not user.email:
+        return False
+    if ledger.kind == Kind.ESCALATION:
+        return True
+    profile = getattr(user, "profile", None) if _has_profile(user) else None
+    if profile is None:
+        return True
+    return profile.morning_digest if ledger.kind == Kind.DIGEST else profile.reminder_emails
+
+
+def _has_profile(user) -> bool:
+    try:
+        user.profile  # noqa: B018 — a missing reverse one-to-one raises
+    except Exception:
+        return False
+    return True
+
+
+@transaction.atomic
+def _mark_sent(ledger: ReminderLedger, content: dict, users: list) -> None:
+    marked = ReminderLedger.objects.filter(pk=ledger.pk, sent_at__isnull=True).update(sent_at=timezone.now(), last_error="")
+    if marked != 1:
+        return  # a slower duplicate: the first delivery already recorded everything
+    now = timezone.now()
+    Notification.objects.bulk_create(
+        [
+            Notification(
+                user=user, request_id=ledger.request_id, kind=f"sla_{ledger.kind}", message=content["message"][:300],
+                url=content["url"], created_at=now, dedupe_key=f"ledger:{ledger.pk}:{user.pk}",
+            )
+            for user in users
+        ],
+        ignore_conflicts=True,
+    )
+    if ledger.request_id:
+        RequestEvent.objects.create(
+            request_id=ledger.request_id,
+            kind=RequestEvent.Kind.ESCALATION_SENT if ledger.kind == Kind.ESCALATION else RequestEvent.Kind.REMINDER_SENT,
+            message=content["message"][:1000],
+            data={"ledger": ledger.pk, "clock": ledger.clock, "scope": ledger.scope, "seq": ledger.seq,
+                  "recipients": len(users)},
+            at=now,
+        )
+
+
+def build_email(ledger: ReminderLedger, content: dict, users: list) -> EmailMultiAlternatives | None:
+    if not users:
+        return None
+    context = {**content, "ledger": ledger, "site_url": settings.S2O_SITE_URL.rstrip("/")}
+    name = content["template"]
+    subject = " ".join(render_to_string(f"emails/{name}_subject.txt", context).split())
+    email = EmailMultiAlternatives(
+        subject=subject,
+        body=render_to_string(f"emails/{name}_body.txt", context),
+        to=[u.email for u in users],
+        headers={"Message-ID": ledger.message_id},
+    )
+    email.attach_alternative(render_to_string(f"emails/{name}_body.html", context), "text/html")
+    return email
+
+
+def compose(ledger: ReminderLedger, *, now: datetime) -> dict:
+    """Words of one reminder, escalation or digest (shared by e-mail, in-app and timeline)."""
+    if ledger.kind == Kind.DIGEST:
+        return _compose_digest(ledger)
+    req = ledger.request
+    cal = clocks.work_calendar(req)
+    zone = ZoneInfo(cal.time_zone)
+    if ledger.clock == LedgerClock.DEPARTMENT:
+        due, what = ledger.assessment.due_at, f"{ledger.assessment.department.name} assessment"
+    elif ledger.clock == LedgerClock.ACKNOWLEDGE:
+        due, what = req.acknowledge_due, "acknowledgement"
+    else:
+        due, what = req.answer_due, "answer"
+    due_local = due.astimezone(zone).strftime("%a %d %b %H:%M %Z") if due else "?"
+    state = clocks.clock_state(due, None, now, cal)
+    left = abs(state.business_seconds_left) / 3600 if state else 0
+    if ledger.kind == Kind.ESCALATION:
+        message = f"{req.reference}: the {what} was due {due_local} and is overdue by {left:.1f} business hours"
+        if ledger.clock != LedgerClock.DEPARTMENT:
+            message += f" (escalation {ledger.seq})"
+        template = "escalation"
+    else:
+        message = f"{req.reference}: {what} due {due_local} — {left:.1f} business hours left"
+        template = "reminder"
+    return {"template": template, "message": message, "request": req, "url": req.get_absolute_url(), "what": what,
+            "due_local": due_local, "hours": f"{left:.1f}"}
+
+
+def _compose_digest(ledger: ReminderLedger) -> dict:
+    _, user_id, day = ledger.scope.split(":")
+    items = due_today(date_text=day)
+    message = f"Due today ({day}): {len(items)} request{'s' if len(items) != 1 else ''}"
+    return {"template": "digest", "message": message, "request": None, "url": "", "items": items[:50], "day": day}
+
+
+# --------------------------------------------------------------------------------------------------
+# Morning digest
+# --------------------------------------------------------------------------------------------------
+
+
+def due_today(*, date_text: str) -> list[dict]:
+    """Open requests whose running clock is due by the end of that local day (overdue included)."""
+    cal = clocks.default_calendar().as_work_calendar()
+    zone = ZoneInfo(cal.time_zone)
+    day = datetime.fromisoformat(date_text).date()
+    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
+    rows = FeasibilityRequest.objects.filter(
+        Q(status=Status.SUBMITTED, acknowledge_due__lt=end) | Q(status=Status.IN_ANALYSIS, answer_due__lt=end)
+    ).select_related("customer")
+    items = []
+    for req in rows.order_by("pk")[:500]:
+        due = req.acknowledge_due if req.status == Status.SUBMITTED else req.answer_due
+        items.append({"request": req, "clock": "acknowledge" if req.status == Status.SUBMITTED else "answer",
+                      "due_local": due.astimezone(zone).strftime("%H:%M" if due >= end - timedelta(days=1) else "%d %b %H:%M"),
+                      "due": due, "overdue": due.astimezone(zone).date() < day})
+    items.sort(key=lambda item: item["due"])
+    return items
+
+
+def send_morning_digests(*, now: datetime | None = None, deliver: Deliver | None = None) -> int:
+    """Once per local day, after 07:30 on a working day of the default calendar, one digest per
+    operations lead who wants it. Run every 15 minutes; the ledger's unique key makes the repeats
+    (and a second beat) harmless. Returns how many digests were decided now."""
+    now = now or timezone.now()
+    cal = clocks.default_calendar().as_work_calendar()
+    local = now.astimezone(ZoneInfo(cal.time_zone))
+    if local.time() < DIGEST_AFTER or not cal.is_working_day(local.date()):
+        return 0
+    day = local.date().isoformat()
+    leads = (
+        get_user_model()
+        .objects.filter(groups__name=Role.OPS_LEAD, is_active=True)
+        .exclude(profile__morning_digest=False)
+        .values_list("pk", flat=True)
+        .distinct()
+    )
+    rows = [
+        ReminderLedger(request=None, clock="", scope=f"user:{pk}:{day}", kind=Kind.DIGEST, seq=1, due_at=now, created_at=now,
+                       recipients=[pk])
+        for pk in leads
+    ]
+    if not rows:
+        return 0
+    with transaction.atomic():
+        before = ReminderLedger.objects.filter(kind=Kind.DIGEST, scope__in=[r.scope for r in rows]).count()
+        ReminderLedger.objects.bulk_create(rows, ignore_conflicts=True)
+        ids = list(
+            ReminderLedger.objects.filter(kind=Kind.DIGEST, scope__in=[r.scope for r in rows], sent_at__isnull=True)
+            .values_list("pk", flat=True)
+        )
+        from requests_app.models import Profile
+
+        Profile.objects.filter(user_id__in=[r.recipients[0] for r in rows]).update(last_digest_on=local.date())
+        _after_commit(deliver or enqueue_deliveries, ids)
+    return len(rows) - before
