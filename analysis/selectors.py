@@ -343,3 +343,51 @@ def request_history(req: FeasibilityRequest) -> list[HistoryEntry]:
         )
     entries.sort(key=lambda e: e.at)
     return entries
+
+
+# ---------------------------------------------------------------------------------------------
+# The Operations panel on the request page
+
+
+@dataclass
+class OpsPanel:
+    """What the request page shows of Operations' work, and which of its actions this user has."""
+
+    req: FeasibilityRequest
+    assessments: list[Assessment]
+    history: list[HistoryEntry]
+    can_lead: bool
+    can_ask: bool
+    my_departments: set[str]
+    user_id: int | None = None
+
+    @property
+    def can_acknowledge(self) -> bool:
+        return self.can_lead and self.req.status == Status.SUBMITTED
+
+    @property
+    def in_analysis(self) -> bool:
+        return self.req.status in (Status.IN_ANALYSIS, Status.WAITING_ON_SALES)
+
+    @property
+    def can_compose(self) -> bool:
+        return self.can_lead and self.in_analysis
+
+    @property
+    def editable_assessments(self) -> list[Assessment]:
+        if not self.in_analysis:
+            return []
+        return [a for a in self.assessments if a.department.code in self.my_departments or a.owner_id == self.user_id]
+
+
+def ops_panel(*, req: FeasibilityRequest, user) -> OpsPanel:
+    """Context for `templates/analysis/_ops_panel.html` (include it with `panel=ops_panel(...)`)."""
+    return OpsPanel(
+        req=req,
+        assessments=assessments_of(req),
+        history=request_history(req),
+        can_lead=can_lead(user),
+        can_ask=roles.is_ops(user) and req.status in (Status.SUBMITTED, Status.IN_ANALYSIS),
+        my_departments=set(user.departments.values_list("code", flat=True)) if roles.is_ops(user) else set(),
+        user_id=user.pk,
+    )

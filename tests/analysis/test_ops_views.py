@@ -292,3 +292,17 @@ def test_extending_the_answer_by_through_the_page(client, routed, ops_lead):
     assert response.status_code == 302
     routed.refresh_from_db()
     assert routed.answer_due == datetime(2026, 3, 12, 15, 0, tzinfo=UTC)
+
+
+def test_the_ops_panel_offers_each_role_its_own_actions(routed, ops_lead, ops_member, stores_member):
+    from django.template.loader import render_to_string
+
+    from analysis.selectors import ops_panel
+
+    assess(routed, "procurement", ops_member, now=TUESDAY_1000, notes="Checked the stock")
+    as_lead = render_to_string("analysis/_ops_panel.html", {"panel": ops_panel(req=routed, user=ops_lead)})
+    as_member = render_to_string("analysis/_ops_panel.html", {"panel": ops_panel(req=routed, user=ops_member)})
+
+    assert "Compose answer" in as_lead and "Edit: Procurement" not in as_lead
+    assert "Edit: Procurement" in as_member and "Compose answer" not in as_member
+    assert "Procurement assessed: Can" in as_member and "Checked the stock" in as_member
