@@ -1,0 +1,174 @@
+"""Who may see and do what, per role and per view. Out of scope is 404 on every view (ids must not
+leak), including attachment downloads; in scope but read-only (a teammate, a manager, Operations
+on Sales' actions) is 403. The matrix is checked against the URL resolver, so a new URL has to be
+added here."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from requests_app import services, urls
+from requests_app.models import FeasibilityRequest, Status
+from tests.requests_app.sales_factories import acknowledge, file_request, publish, route
+
+PDF = b"%PDF-1.4\n%%EOF\n"
+
+# url name → (method, POST data); every per-request URL of requests_app must be here.
+OBJECT_VIEWS = {
+    "detail": ("get", {}),
+    "edit": ("get", {}),
+    "submit": ("post", {}),
+    "attachment": ("get", {}),
+    "comment": ("post", {"body": "Hello"}),
+    "reply": ("post", {"body": "Answer"}),
+    "withdraw": ("post", {"reason": "x"}),
+    "close": ("post", {"outcome": "lost"}),
+    "decide": ("post", {"reason": "Need a second look"}),
+    "accept_alternative": ("post", {}),
+}
+READ = {"detail", "attachment"}
+NOT_FOUND = {name: "404" for name in OBJECT_VIEWS}
+EXPECTED = {
+    # The author: everything but editing (the request is acknowledged) — "ok" is 200 or a redirect.
+    "rep": {**{name: "ok" for name in OBJECT_VIEWS}, "edit": "403"},
+    "sales_manager": {**{name: "ok" for name in OBJECT_VIEWS}, "edit": "403", "submit": "403"},
+    "teammate": {name: "ok" if name in READ else "403" for name in OBJECT_VIEWS},
+    "ops_member": {name: "ok" if name in READ | {"comment"} else "403" for name in OBJECT_VIEWS},
+    "ops_lead": {name: "ok" if name in READ | {"comment"} else "403" for name in OBJECT_VIEWS},
+    "manager": {name: "ok" if name in READ else "403" for name in OBJECT_VIEWS},
+    "other_rep": NOT_FOUND,
+    "stores_member": NOT_FOUND,  # Operations, but not routed to their department
+    "nobody": NOT_FOUND,
+}
+CASES = [(who, view) for who, views in EXPECTED.items() for view in views]
+
+
+def test_every_request_url_is_in_the_matrix():
+    per_request = {p.name for p in urls.urlpatterns if "<int:pk>" in str(p.pattern) and not p.name.startswith("notification")}
+    assert per_request == set(OBJECT_VIEWS)
+
+
+@pytest.fixture
+def answered(rep, ops_lead, customer, product, settings, tmp_path) -> FeasibilityRequest:
+    """Team North's request, routed to procurement, answered with alternatives, one attachment."""
+    settings.MEDIA_ROOT = tmp_path
+    req = file_request(rep, customer, product)
+    services.attachments_add(req=req, user=rep, uploads=[SimpleUploadedFile("drawing.pdf", PDF, content_type="application/pdf")])
+    route(req, "procurement")
+    acknowledge(req, ops_lead)
+    publish(req, ops_lead, alternatives=2)
+    return FeasibilityRequest.objects.get(pk=req.pk)
+
+
+def url_for(name: str, req: FeasibilityRequest) -> str:
+    if name == "attachment":
+        return reverse("requests_app:attachment", args=[req.pk, req.attachments.get().pk])
+    if name == "decide":
+        return reverse("requests_app:decide", args=[req.pk, "revise"])
+    if name == "accept_alternative":
+        from analysis.decisions import current_answer
+
+        return reverse("requests_app:accept_alternative", args=[req.pk, current_answer(req).alternatives.first().pk])
+    return reverse(f"requests_app:{name}", args=[req.pk])
+
+
+def outcome(response) -> str:
+    if response.status_code in (200, 302):
+        return "ok"
+    return str(response.status_code)
+
+
+@pytest.mark.parametrize(("who", "view"), CASES, ids=[f"{w}-{v}" for w, v in CASES])
+def test_each_role_on_each_view(client, request, answered, who, view):
+    client.force_login(request.getfixturevalue(who))
+    method, data = OBJECT_VIEWS[view]
+    response = getattr(client, method)(url_for(view, answered), data)
+    assert outcome(response) == EXPECTED[who][view]
+
+
+@pytest.mark.parametrize("who", ["other_rep", "stores_member", "nobody", "teammate", "manager"])
+def test_out_of_scope_and_read_only_users_change_nothing(client, request, answered, who):
+    before = (answered.status, answered.version, answered.events.count(), answered.comments.count())
+    client.force_login(request.getfixturevalue(who))
+    for view, (method, data) in OBJECT_VIEWS.items():
+        if method == "post":
+            getattr(client, method)(url_for(view, answered), data)
+    answered.refresh_from_db()
+    assert (answered.status, answered.version, answered.events.count(), answered.comments.count()) == before
+
+
+def test_the_attachment_is_served_as_a_download_that_is_never_sniffed(client, rep, answered):
+    client.force_login(rep)
+    response = client.get(url_for("attachment", answered))
+    assert response.status_code == 200
+    assert response["Content-Disposition"].startswith("attachment;") and "drawing.pdf" in response["Content-Disposition"]
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert b"".join(response.streaming_content) == PDF
+
+
+def test_an_attachment_id_of_another_request_is_404(client, rep, answered, customer, product):
+    other = file_request(rep, customer, product)
+    client.force_login(rep)
+    url = reverse("requests_app:attachment", args=[other.pk, answered.attachments.get().pk])
+    assert client.get(url).status_code == 404
+
+
+@pytest.mark.parametrize(("who", "expected"), [("rep", 200), ("sales_manager", 200), ("teammate", 403), ("other_rep", 404)])
+def test_before_acknowledgement_the_author_and_their_manager_edit(client, request, rep, customer, product, who, expected):
+    req = file_request(rep, customer, product)
+    client.force_login(request.getfixturevalue(who))
+    assert client.get(reverse("requests_app:edit", args=[req.pk])).status_code == expected
+
+
+@pytest.mark.parametrize("who", ["teammate", "sales_manager", "ops_lead", "manager", "other_rep"])
+def test_a_draft_is_visible_to_its_author_only(client, request, rep, customer, product, who):
+    draft = file_request(rep, customer, product, submit=False)
+    client.force_login(rep)
+    assert client.get(draft.get_absolute_url()).status_code == 200
+    client.force_login(request.getfixturevalue(who))
+    assert client.get(draft.get_absolute_url()).status_code == 404
+
+
+def test_a_manager_sees_the_team_s_requests_and_the_rep_does_not_see_another_team_s(client, sales_manager, other_rep, rep,
+                                                                                    customer, product):
+    team = file_request(rep, customer, product)
+    foreign = file_request(other_rep, customer, product)
+    client.force_login(sales_manager)
+    assert client.get(team.get_absolute_url()).status_code == 200
+    assert client.get(foreign.get_absolute_url()).status_code == 404
+
+
+def test_a_non_existent_id_is_404_like_a_foreign_one(client, rep):
+    client.force_login(rep)
+    assert client.get(reverse("requests_app:detail", args=[999999])).status_code == 404
+
+
+@pytest.mark.parametrize("name", ["list", "create", "export", "notifications", "preferences"])
+def test_anonymous_users_are_sent_to_log_in(client, name):
+    response = client.get(reverse(f"requests_app:{name}"))
+    assert response.status_code == 302 and reverse("login") in response.url
+
+
+def test_detail_urls_need_a_login_too(client, rep, customer, product):
+    req = file_request(rep, customer, product)
+    response = client.get(req.get_absolute_url())
+    assert response.status_code == 302 and reverse("login") in response.url
+
+
+@pytest.mark.parametrize(("who", "expected"), [("rep", 200), ("sales_manager", 200), ("ops_lead", 403), ("manager", 403),
+                                               ("nobody", 403)])
+def test_only_sales_files_requests(client, request, who, expected):
+    client.force_login(request.getfixturevalue(who))
+    assert client.get(reverse("requests_app:create")).status_code == expected
+
+
+def test_operations_members_see_only_what_is_routed_to_them(client, ops_member, stores_member, rep, customer, product):
+    req = file_request(rep, customer, product)
+    route(req, "procurement")
+    client.force_login(ops_member)
+    assert client.get(req.get_absolute_url()).status_code == 200
+    client.force_login(stores_member)
+    assert client.get(req.get_absolute_url()).status_code == 404
+    assert FeasibilityRequest.objects.get(pk=req.pk).status == Status.SUBMITTED
