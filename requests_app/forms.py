@@ -133,6 +133,7 @@ class RequestForm(forms.ModelForm):
             self.initial["keep_staged"] = keys
         self.helper = FormHelper()
         self.helper.form_tag = False
+        self.helper.disable_csrf = True  # the template's <form> carries the token
         self.helper.layout = Layout(
             "title",
             Row(Column("customer", css_class="col-md-6"), Column("new_customer", css_class="col-md-6")),
@@ -254,3 +255,4 @@ class PreferencesForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.helper = FormHelper()
         self.helper.form_tag = False
+        self.helper.disable_csrf = True

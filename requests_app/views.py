@@ -219,7 +219,7 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "acts": acts,
         "can_comment": selectors.can_comment(user, req),
         "comment_form": CommentForm(),
-        "reply_form": ClarificationReplyForm(),
+        "reply_form": ClarificationReplyForm(auto_id="reply_%s"),
         "reason_form": ReasonForm(),
         "required_reason_form": RequiredReasonForm(),
         "close_form": CloseForm(answered=req.status == Status.ANSWERED),

@@ -265,3 +265,21 @@ def test_preferences_are_saved(rep_client, rep):
     assert response.status_code == 302
     rep.profile.refresh_from_db()
     assert (rep.profile.time_zone, rep.profile.reminder_emails, rep.profile.morning_digest) == ("America/Chicago", False, True)
+
+
+def test_once_acknowledged_the_page_shows_the_promise_in_the_rep_s_zone(client, rep, ops_lead, customer, product):
+    from datetime import UTC, datetime
+
+    import time_machine
+
+    from requests_app.models import Profile
+
+    Profile.objects.create(user=rep, time_zone="America/New_York")
+    with time_machine.travel(datetime(2026, 3, 2, 7, tzinfo=UTC), tick=False):  # Mon 08:00 Berlin
+        req = acknowledge(file_request(rep, customer, product), ops_lead)
+        client.force_login(rep)
+        page = client.get(req.get_absolute_url()).content.decode()
+    # Normal priority: 40 business hours = Mon–Fri → Fri 6 March 17:00 Berlin = 16:00Z = 11:00 in New York.
+    assert req.answer_due == datetime(2026, 3, 6, 16, tzinfo=UTC)
+    assert "We will analyze and let you know by <strong>Friday 6 March 2026, 11:00 EST</strong>" in page
+    assert "left" in page
