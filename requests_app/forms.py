@@ -230,7 +230,10 @@ class RequiredReasonForm(forms.Form):
 
 
 class CloseForm(forms.Form):
-    outcome = forms.ChoiceField(choices=[(o.value, o.label) for o in Outcome if o != Outcome.WITHDRAWN])
+    """Outcomes recorded directly. Accepting an alternative, accepting the yes and declining all
+    are decisions on the answer (their own buttons); withdrawing has its own button too."""
+
+    outcome = forms.ChoiceField(choices=[(o.value, o.label) for o in (Outcome.WON, Outcome.LOST, Outcome.EVAPORATED)])
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=2000)
 
     def __init__(self, *args, answered: bool = True, **kwargs) -> None:

@@ -180,6 +180,22 @@ def staging_add(*, token, user, uploads: Iterable[UploadedFile], remove: Iterabl
     return kept
 
 
+def staging_purge(*, older_than: datetime) -> int:
+    """Drop files staged by forms that were abandoned (never submitted); returns how many.
+    Meant for a periodic job; staged files are otherwise removed when their form files."""
+    if not default_storage.exists("staging"):
+        return 0
+    purged = 0
+    directories, _files = default_storage.listdir("staging")
+    for name in directories:
+        index = f"staging/{name}/index.json"
+        if default_storage.exists(index) and default_storage.get_modified_time(index) >= older_than:
+            continue
+        staging_clear(token=name)
+        purged += 1
+    return purged
+
+
 def staging_clear(*, token) -> None:
     try:
         directory = _staging_dir(token)
@@ -525,6 +541,10 @@ def request_close(
             raise TransitionError("This request is already closed.")
         if req.status != Status.ANSWERED and outcome not in OUTCOMES_BEFORE_ANSWER:
             raise TransitionError(f"“{outcome.label}” can only be recorded once Operations has answered.")
+        if outcome == Outcome.ALTERNATIVE_ACCEPTED and kind != Kind.ALTERNATIVE_ACCEPTED:
+            raise TransitionError("Accept one of the alternatives on the answer: that records which one was taken.")
+        if outcome == Outcome.DECLINED and not reason.strip():
+            raise ValueError("Say why the answer and its alternatives do not work for the customer.")
         if kind is None:
             kind = Kind.WITHDRAWN if outcome == Outcome.WITHDRAWN else Kind.CLOSED
         moved = lifecycle.transition(

@@ -283,3 +283,26 @@ def test_once_acknowledged_the_page_shows_the_promise_in_the_rep_s_zone(client, 
     assert req.answer_due == datetime(2026, 3, 6, 16, tzinfo=UTC)
     assert "We will analyze and let you know by <strong>Friday 6 March 2026, 11:00 EST</strong>" in page
     assert "left" in page
+
+
+def test_alternative_accepted_and_declined_are_recorded_through_the_answer(rep, ops_lead, customer, product):
+    from requests_app.lifecycle import TransitionError
+    from tests.requests_app.sales_factories import publish
+
+    req = acknowledge(file_request(rep, customer, product), ops_lead)
+    publish(req, ops_lead)
+    with pytest.raises(TransitionError, match="Accept one of the alternatives"):
+        services.request_close(request_id=req.pk, user=rep, outcome="alternative_accepted")
+    with pytest.raises(ValueError, match="Say why"):
+        services.request_close(request_id=req.pk, user=rep, outcome="declined")
+    services.request_close(request_id=req.pk, user=rep, outcome="lost", reason="Went to a competitor")
+    req.refresh_from_db()
+    assert (req.status, req.outcome, req.outcome_reason) == (Status.CLOSED, "lost", "Went to a competitor")
+
+
+def test_abandoned_staged_files_are_purged(rep):
+    token = uuid.uuid4()
+    services.staging_add(token=token, user=rep, uploads=[SimpleUploadedFile("a.pdf", PDF)])
+    assert services.staging_purge(older_than=timezone.now() - timedelta(days=1)) == 0
+    assert services.staging_purge(older_than=timezone.now() + timedelta(seconds=1)) == 1
+    assert services.staged_files(token=token, user=rep) == []
