@@ -172,3 +172,20 @@ def test_operations_members_see_only_what_is_routed_to_them(client, ops_member, 
     client.force_login(stores_member)
     assert client.get(req.get_absolute_url()).status_code == 404
     assert FeasibilityRequest.objects.get(pk=req.pk).status == Status.SUBMITTED
+
+
+def test_someone_else_s_notification_is_404(client, rep, ops_lead, customer, product):
+    from requests_app.models import Notification
+
+    file_request(rep, customer, product)
+    note = Notification.objects.get(user=ops_lead)
+    client.force_login(rep)
+    assert client.get(reverse("requests_app:notification_open", args=[note.pk])).status_code == 404
+    client.post(reverse("requests_app:notifications"), {"id": note.pk})
+    note.refresh_from_db()
+    assert note.read_at is None
+
+
+def test_sales_land_on_their_requests(client, rep):
+    client.force_login(rep)
+    assert client.get(reverse("home")).url == reverse("requests_app:list")
