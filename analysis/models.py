@@ -89,6 +89,13 @@ class Assessment(models.Model):
         ]
         indexes = [
             models.Index(fields=["department", "due_at"], name="assess_dept_due_idx"),
+            # Manager dashboard (analysis.metrics): department figures and the Pareto read the assessments
+            # routed since the period start, from this index alone (index-only scan).
+            models.Index(
+                fields=["routed_at"],
+                include=["id", "request", "department", "verdict", "met", "assessed_at", "due_at", "assessment_seconds"],
+                name="assess_dashboard_idx",
+            ),
             # The sweep's department clocks: pending assessments with a reminder due.
             models.Index(
                 fields=["next_reminder_at"],
@@ -135,6 +142,10 @@ class Answer(models.Model):
 
     class Meta:
         ordering = ["request", "number"]
+        indexes = [
+            # Manager dashboard's Pareto: answers published since the period start (index-only scan).
+            models.Index(fields=["published_at"], include=["id", "request"], name="answer_published_idx"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["request", "number"], name="%(app_label)s_%(class)s_unique_number"),
             models.CheckConstraint(
