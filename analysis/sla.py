@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -211,8 +211,8 @@ def _request_batch(ctx: _SweepContext, batch_size: int) -> tuple[int, list[int]]
         except Exception:  # one bad row (e.g. a broken calendar) must never stall the sweep
             log.exception("SLA decision failed for request %s; retrying later", req.pk)
             req.next_reminder_at = now + RETRY_LATER
-    FeasibilityRequest.objects.bulk_update(rows, ["next_reminder_at"])
-    return len(rows), _insert_ledger(new_rows)
+    _save_next_reminders(FeasibilityRequest, rows)
+    return len(rows), _insert_ledger(new_rows, now)
 
 
 def _assessment_batch(ctx: _SweepContext, batch_size: int) -> tuple[int, list[int]]:
@@ -264,8 +264,8 @@ def _assessment_batch(ctx: _SweepContext, batch_size: int) -> tuple[int, list[in
         except Exception:
             log.exception("SLA decision failed for assessment %s; retrying later", assessment.pk)
             assessment.next_reminder_at = now + RETRY_LATER
-    Assessment.objects.bulk_update(rows, ["next_reminder_at"])
-    return len(rows), _insert_ledger(new_rows)
+    _save_next_reminders(Assessment, rows)
+    return len(rows), _insert_ledger(new_rows, now)
 
 
 def _request_spec(req: FeasibilityRequest, policy: SlaPolicy, answer_starts: list[datetime]) -> clocks.ClockSpec | None:
@@ -361,16 +361,45 @@ def _department_members(department_ids: Iterable[int]) -> dict[int, list[int]]:
     return result
 
 
-def _insert_ledger(rows: list[ReminderLedger]) -> list[int]:
-    """Insert; a unique conflict means another sweeper decided it already (harmless).
-    Returns the ids of the rows (new or existing) still unsent, to hand to delivery."""
+def _insert_ledger(rows: list[ReminderLedger], now: datetime) -> list[int]:
+    """Insert; a unique conflict means another sweeper decided it already (harmless: that
+    sweeper enqueues it, and recovery is the backstop). Returns the ids this pass inserted —
+    they carry `created_at=now` (bulk_create with ignore_conflicts returns no primary keys)."""
     if not rows:
         return []
     ReminderLedger.objects.bulk_create(rows, ignore_conflicts=True)
-    keys = Q()
+    request_ids = {row.request_id for row in rows}
+    return list(
+        ReminderLedger.objects.filter(request_id__in=request_ids, created_at=now, sent_at__isnull=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def _save_next_reminders(model, rows: list) -> None:
+    """Write each row's new `next_reminder_at` in one statement. Django's bulk_update builds a
+    CASE per row and cost half the sweep's time in bench/sweep_bench.py; on PostgreSQL an
+    UPDATE … FROM (VALUES …) does the same in a fraction. Elsewhere: one UPDATE per distinct value."""
+    if not rows:
+        return
+    if connection.vendor == "postgresql":
+        table = model._meta.db_table
+        values = ", ".join(["(%s, %s::timestamptz)"] * len(rows))
+        params: list = []
+        for row in rows:
+            params += [row.pk, row.next_reminder_at]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} AS t SET next_reminder_at = v.next_at FROM (VALUES {values}) AS v(id, next_at) "
+                "WHERE t.id = v.id",
+                params,
+            )
+        return
+    by_value: dict = defaultdict(list)
     for row in rows:
-        keys |= Q(request_id=row.request_id, clock=row.clock, scope=row.scope, kind=row.kind, seq=row.seq)
-    return list(ReminderLedger.objects.filter(keys, sent_at__isnull=True).order_by("pk").values_list("pk", flat=True))
+        by_value[row.next_reminder_at].append(row.pk)
+    for value, pks in by_value.items():
+        model.objects.filter(pk__in=pks).update(next_reminder_at=value)
 
 
 def reenqueue_unsent(*, now: datetime | None = None, deliver: Deliver | None = None, limit: int = 500) -> int:
