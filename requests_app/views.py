@@ -183,6 +183,9 @@ def request_edit(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect(req)
         except (ConflictError, services.NotAllowed) as exc:
             form.add_error(None, f"{exc} Your input is kept below: review the request in another tab, then save again.")
+            # Saving again after that review is deliberate: it is checked against the version seen now.
+            form.data = form.data.copy()
+            form.data["version"] = FeasibilityRequest.objects.values_list("version", flat=True).get(pk=req.pk)
     return render(request, "requests_app/request_form.html", {"form": _staged_form(request, form), "req": req}, status=400)
 
 

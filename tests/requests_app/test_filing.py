@@ -185,6 +185,12 @@ def test_edit_keeps_the_input_and_says_so_when_someone_else_saved_first(client, 
     req.refresh_from_db()
     assert req.title == "Manager's title"
     assert req.events.filter(kind=RequestEvent.Kind.EDITED).count() == 1
+    # Having seen the warning, saving the kept input again is a deliberate overwrite.
+    shown_version = re.search(r'name="version" value="(\d+)"', page).group(1)
+    assert int(shown_version) == req.version
+    assert client.post(url, {**base, "title": "Rep's title", "version": shown_version}).status_code == 302
+    req.refresh_from_db()
+    assert req.title == "Rep's title"
 
 
 def test_the_priority_is_fixed_once_submitted(rep_client, rep, customer, product):
