@@ -1,0 +1,106 @@
+"""`clocks.plan_clock`: what is due on one clock and when to look again — pure, in business time,
+across weekends and DST changes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+
+from requests_app import clocks
+from requests_app.businesstime import WorkCalendar
+
+BERLIN = WorkCalendar(time_zone="Europe/Berlin", holiday_country="DE")
+NEW_YORK = WorkCalendar(time_zone="America/New_York", holiday_country="US")
+H = timedelta(hours=1)
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+def plan(cal=BERLIN, **kwargs) -> clocks.Plan:
+    kwargs.setdefault("thresholds", [0.5, 0.8])
+    kwargs.setdefault("interval", 2 * H)
+    return clocks.plan_clock(cal, **kwargs)
+
+
+def test_the_half_way_reminder_of_a_window_spanning_the_berlin_dst_weekend_is_in_business_time():
+    # Filed Fri 27 March 16:00 CET, 8 business hours → Mon 30 March 16:00 CEST (RELIABILITY.md).
+    start, due = utc(2026, 3, 27, 15), utc(2026, 3, 30, 14)
+    before = plan(start=start, due=due, now=utc(2026, 3, 27, 15, 30))
+    # 4 business hours: Fri 16–17 and Mon 08–11 CEST = 09:00Z (wall-clock half-way is Sunday morning).
+    assert before == clocks.Plan([], utc(2026, 3, 30, 9))
+    at = plan(start=start, due=due, now=utc(2026, 3, 30, 9))
+    assert at.due == [clocks.DueNotice("reminder", 1, utc(2026, 3, 30, 9))]
+    # 80% = 6.4 business hours: Mon 08–12 + 13:00–14:24 CEST.
+    assert at.next_at == utc(2026, 3, 30, 12, 24)
+
+
+def test_the_half_way_reminder_across_the_new_york_dst_change():
+    # Fri 6 March 16:00 EST; clocks spring forward on Sunday 8 March.
+    start, due = utc(2026, 3, 6, 21), utc(2026, 3, 9, 20)  # due Mon 16:00 EDT
+    assert plan(NEW_YORK, start=start, due=due, now=start).next_at == utc(2026, 3, 9, 15)  # Mon 11:00 EDT
+
+
+def test_no_reminder_once_breached_but_an_escalation_at_the_due_time():
+    start, due = utc(2026, 3, 2, 7), utc(2026, 3, 2, 9)
+    result = plan(start=start, due=due, now=utc(2026, 3, 2, 9, 1))
+    assert result.due == [clocks.DueNotice("escalation", 1, due)]
+    assert result.next_at == utc(2026, 3, 2, 12)  # 10:00 CET + 2 h = the 12:00 closing → 13:00 CET opening
+
+
+def test_an_on_time_escalation_keeps_its_schedule_and_a_late_one_anchors_at_now():
+    start, due = utc(2026, 3, 2, 7), utc(2026, 3, 2, 9)
+    on_time = plan(start=start, due=due, now=utc(2026, 3, 2, 12, 3), last_escalation=(1, due))
+    assert on_time.due == [clocks.DueNotice("escalation", 2, utc(2026, 3, 2, 12))]
+    late_now = utc(2026, 3, 3, 10)  # back after an outage
+    late = plan(start=start, due=due, now=late_now, last_escalation=(1, due))
+    assert late.due == [clocks.DueNotice("escalation", 2, late_now)]
+    assert late.next_at == late_now + 3 * H  # 11:00 CET + 2 business hours, lunch skipped
+
+
+def test_a_single_breach_notice_when_there_is_no_repeat_interval():
+    start, due = utc(2026, 3, 2, 7), utc(2026, 3, 2, 9)
+    first = plan(start=start, due=due, now=utc(2026, 3, 2, 9), interval=None)
+    assert first == clocks.Plan([clocks.DueNotice("escalation", 1, due)], None)
+    assert plan(start=start, due=due, now=utc(2026, 3, 2, 14), interval=None, last_escalation=(1, due)) == clocks.Plan([], None)
+
+
+def test_nothing_is_decided_at_night_and_the_next_look_is_when_something_will_be_due():
+    start, due = utc(2026, 3, 2, 7), utc(2026, 3, 4, 16)  # Mon 08:00 → Wed 17:00 CET, 24 business hours
+    # Monday 22:00 CET: half-way (12 h) is Tue 12:00 → delivered at the 13:00 CET opening, not Tue 08:00.
+    assert plan(start=start, due=due, now=utc(2026, 3, 2, 21)) == clocks.Plan([], utc(2026, 3, 3, 12))
+    # A breach found at night waits for the opening.
+    assert plan(start=start, due=utc(2026, 3, 2, 9), now=utc(2026, 3, 2, 21)) == clocks.Plan([], utc(2026, 3, 3, 7))
+
+
+def test_thresholds_already_in_the_ledger_are_not_decided_again():
+    start, due = utc(2026, 3, 2, 7), utc(2026, 3, 2, 9)
+    assert plan(start=start, due=due, now=utc(2026, 3, 2, 8, 10), last_reminder_seq=1).due == []
+    assert plan(start=start, due=due, now=utc(2026, 3, 2, 8, 40), last_reminder_seq=1).due[0].seq == 2
+
+
+def test_pauses_push_thresholds_later_by_the_paused_business_time():
+    start, due = utc(2026, 3, 2, 12), utc(2026, 3, 2, 16)  # Mon 13:00–17:00 CET: 4 business hours
+    unpaused = plan(start=start, due=due, now=start).next_at
+    assert unpaused == utc(2026, 3, 2, 14)
+    paused = [(utc(2026, 3, 2, 12, 30), utc(2026, 3, 2, 13, 30))]  # an hour waiting on Sales
+    moved_due = utc(2026, 3, 3, 8)  # the due time moved by that business hour: Tue 09:00 CET
+    assert plan(start=start, due=moved_due, now=start, pauses=paused).next_at == unpaused + H
+
+
+def test_ledger_state_reads_the_last_reminder_and_the_last_escalation():
+    rows = [("reminder", 1, utc(2026, 1, 1)), ("escalation", 2, utc(2026, 1, 3)), ("escalation", 1, utc(2026, 1, 2))]
+    assert clocks.ledger_state(rows) == (1, (2, utc(2026, 1, 3)))
+
+
+def test_clock_state_counts_only_business_time():
+    due = utc(2026, 3, 6, 16)  # Fri 17:00 CET
+    state = clocks.clock_state(due, None, utc(2026, 3, 9, 8), BERLIN)  # Mon 09:00 CET
+    assert state == clocks.ClockState("breached", -3600)
+    assert state.css == "text-bg-danger"
+
+
+def test_a_round_the_clock_calendar_decides_at_any_hour():
+    always = WorkCalendar(time_zone="UTC", working_days=frozenset(range(7)), periods=((time(0), time(0)),))
+    result = plan(always, start=utc(2026, 3, 1, 0), due=utc(2026, 3, 1, 10), now=utc(2026, 3, 1, 5))
+    assert result.due == [clocks.DueNotice("reminder", 1, utc(2026, 3, 1, 5))]
