@@ -1,0 +1,243 @@
+"""Bench data: N realistic requests over two years, written by PostgreSQL itself.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/s2o_bench python manage.py generate_requests 1000000
+
+Why INSERT … SELECT generate_series: creating a million requests through the ORM (or through the
+services, with their business-time math per row) takes hours; letting PostgreSQL produce the rows
+takes a few minutes, and the dashboard only reads the stored fields anyway. The rows follow the
+lifecycle a real request would have had by "now": milestones (acknowledged, answered, closed) are
+only set once reached, so there are open, breached and at-risk requests near "now" and closed ones
+with outcomes further back; assessments per routed department (some pending), constraints skewed so
+the Pareto has a head and a tail, answers with alternatives, and pauses (waiting on Sales).
+
+Business time is approximated on the wall clock: one business hour ≈ 4.2 wall hours (40 working
+hours in a 168-hour week). Durations and met flags are consistent with the SLA policy of each
+priority. Not for SQLite: it refuses to run there.
+"""
+
+from __future__ import annotations
+
+import time
+
+from django.contrib.auth.models import Group, User
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection, transaction
+from django.utils import timezone
+
+from analysis.models import ConstraintCategory
+from requests_app.models import Customer, Department, Role, SalesTeam, SlaPolicy
+
+# Which constraints bite most often: a Pareto with a head and a long tail.
+POPULARITY = ["supplier_lead_time", "machine_capacity", "material", "labour", "tooling", "inventory", "freight",
+              "quality", "cost_margin", "other"]
+WALL = 4.2  # wall seconds per business second
+
+REQUESTS_SQL = """
+INSERT INTO requests_app_feasibilityrequest (
+    reference, title, customer_id, part_description, quantity, unit, requested_date, deal_value, currency, priority,
+    description, requested_by_id, sales_team_id, status, outcome, outcome_reason, created_at, submitted_at,
+    acknowledge_due, acknowledged_at, answer_due, answer_due_policy, answered_at, closed_at, paused_since,
+    paused_seconds, acknowledge_seconds, answer_seconds, acknowledge_met, answer_met, version, updated_at)
+SELECT
+    'BN' || lpad((%(offset)s + g)::text, 10, '0'), 'Bench request ' || (%(offset)s + g), cust, '',
+    10 + floor(r_qty * 5000), 'pcs', (sub + interval '30 days')::date, round(exp(7 + r_deal * 6)::numeric, 2),
+    CASE WHEN r_cur < 0.70 THEN 'EUR' WHEN r_cur < 0.90 THEN 'USD' WHEN r_cur < 0.97 THEN 'GBP' ELSE 'CHF' END,
+    priority, '', rep, team,
+    CASE WHEN ack_at > %(now)s THEN 'submitted'
+         WHEN ans_at > %(now)s THEN CASE WHEN r_pause < 0.04 THEN 'waiting_on_sales' ELSE 'in_analysis' END
+         WHEN closed > %(now)s THEN 'answered' ELSE 'closed' END,
+    CASE WHEN closed > %(now)s THEN ''
+         WHEN r_out < 0.30 THEN 'won' WHEN r_out < 0.50 THEN 'alternative_accepted' WHEN r_out < 0.70 THEN 'lost'
+         WHEN r_out < 0.85 THEN 'evaporated' WHEN r_out < 0.93 THEN 'declined' ELSE 'withdrawn' END,
+    '', sub - interval '10 minutes', sub,
+    ack_due, CASE WHEN ack_at <= %(now)s THEN ack_at END,
+    CASE WHEN ack_at <= %(now)s THEN ans_due END, CASE WHEN ack_at <= %(now)s THEN ans_due_policy END,
+    CASE WHEN ans_at <= %(now)s THEN ans_at END, CASE WHEN closed <= %(now)s THEN closed END,
+    CASE WHEN ack_at <= %(now)s AND ans_at > %(now)s AND r_pause < 0.04 THEN ack_at + interval '2 hours' END,
+    CASE WHEN ans_at <= %(now)s THEN pause_s ELSE 0 END,
+    CASE WHEN ack_at <= %(now)s THEN ack_s END, CASE WHEN ans_at <= %(now)s THEN ans_s END,
+    CASE WHEN ack_at <= %(now)s THEN ack_s <= ack_h * 3600 END,
+    CASE WHEN ans_at <= %(now)s THEN ans_s <= ans_h * 3600 END,
+    1, LEAST(closed, %(now)s)
+FROM (
+    SELECT s.*,
+           sub + make_interval(secs => ack_s * %(wall)s) AS ack_at,
+           sub + make_interval(secs => ack_h * 3600 * %(wall)s) AS ack_due,
+           sub + make_interval(secs => (ans_s + pause_s) * %(wall)s) AS ans_at,
+           sub + make_interval(secs => (ans_h * 3600 + pause_s) * %(wall)s) AS ans_due,
+           sub + make_interval(secs => ans_h * 3600 * %(wall)s) AS ans_due_policy,
+           sub + make_interval(secs => (ans_s + pause_s) * %(wall)s) + r_close * interval '20 days' AS closed
+    FROM (
+        SELECT r.*, p.ack_h, p.ans_h,
+               round(p.ack_h * 3600 * (0.15 + r_ack * r_ack * 1.6))::int AS ack_s,
+               -- answered after acknowledged: at least half an hour after the acknowledgement
+               GREATEST(round(p.ans_h * 3600 * (0.2 + r_ans * r_ans * 1.3)),
+                        round(p.ack_h * 3600 * (0.15 + r_ack * r_ack * 1.6)) + 1800)::int AS ans_s,
+               CASE WHEN r_pause < 0.25 THEN round(r_pause * 4 * 8 * 3600)::int ELSE 0 END AS pause_s
+        FROM (
+            SELECT g,
+                   %(now)s - random() * interval '730 days' AS sub,
+                   CASE WHEN random() < 0.2 THEN 'low' WHEN random() < 0.7 THEN 'normal'
+                        WHEN random() < 0.85 THEN 'high' ELSE 'urgent' END AS priority,
+                   random() AS r_ack, random() AS r_ans, random() AS r_pause, random() AS r_out, random() AS r_close,
+                   random() AS r_deal, random() AS r_cur, random() AS r_qty,
+                   (%(customers)s::bigint[])[1 + floor(random() * %(n_customers)s)::int] AS cust,
+                   1 + floor(random() * %(n_reps)s)::int AS rep_i
+            FROM generate_series(1, %(n)s) g
+        ) r
+        JOIN (VALUES %(policies)s) AS p(priority, ack_h, ans_h) USING (priority)
+    ) s
+) t
+CROSS JOIN LATERAL (SELECT (%(reps)s::int[])[rep_i] AS rep, (%(teams)s::bigint[])[rep_i] AS team) who
+"""
+
+ASSESSMENTS_SQL = """
+INSERT INTO analysis_assessment (request_id, department_id, routed_at, due_at, verdict, cost_currency, notes, version,
+                                 assessed_at, assessment_seconds, met)
+SELECT id, dept, routed, due,
+       CASE WHEN pending THEN '' WHEN r_v < 0.5 THEN 'can' WHEN r_v < 0.8 THEN 'can_with_conditions' ELSE 'cannot' END,
+       'EUR', '', 1,
+       CASE WHEN NOT pending THEN routed + make_interval(secs => secs * %(wall)s) END,
+       CASE WHEN NOT pending THEN secs END,
+       CASE WHEN NOT pending THEN secs <= budget END
+FROM (
+    SELECT r.id, d.id AS dept, r.acknowledged_at AS routed, random() AS r_v, budget, secs,
+           r.acknowledged_at + make_interval(secs => budget * %(wall)s) AS due,
+           r.status IN ('submitted', 'in_analysis', 'waiting_on_sales')
+             AND r.acknowledged_at + make_interval(secs => secs * %(wall)s) > %(now)s AS pending
+    FROM requests_app_feasibilityrequest r
+    JOIN (SELECT id, row_number() OVER (ORDER BY id) - 1 AS k FROM requests_app_department) d
+      ON d.k = r.id %% 4 OR (r.id * 7 + d.k * 5) %% 10 < 3
+    JOIN (VALUES %(policies)s) AS p(priority, ack_h, ans_h) ON p.priority = r.priority
+    CROSS JOIN LATERAL (SELECT round(p.ans_h * 3600 * 0.7)::int AS budget,
+                               round(p.ans_h * 3600 * 0.7 * (0.2 + random() * random() * 1.4))::int AS secs) b
+    WHERE r.id > %(after)s AND r.acknowledged_at IS NOT NULL
+) a
+"""
+
+CONSTRAINTS_SQL = """
+INSERT INTO analysis_assessment_constraints (assessment_id, constraintcategory_id)
+SELECT DISTINCT id, (%(cats)s::bigint[])[1 + k2] FROM (
+    SELECT a.id, floor(10 * power(random(), 2.2))::int AS k, random() AS second, random() AS other
+    FROM analysis_assessment a
+    WHERE a.id > %(after)s AND a.verdict IN ('cannot', 'can_with_conditions')
+) x
+CROSS JOIN LATERAL (VALUES (k), (CASE WHEN second < 0.3 THEN (k + 1 + floor(other * 9)::int) %% 10 END)) v(k2)
+WHERE k2 IS NOT NULL
+"""
+
+ANSWERS_SQL = """
+INSERT INTO analysis_answer (request_id, number, decision, summary, justification, revision_reason, version,
+                             published_at)
+SELECT id, 1,
+       CASE WHEN outcome = 'alternative_accepted' THEN 'alternatives'
+            WHEN outcome = 'won' THEN CASE WHEN random() < 0.7 THEN 'yes' ELSE 'yes_with_conditions' END
+            WHEN random() < 0.3 THEN 'yes' WHEN random() < 0.5 THEN 'alternatives'
+            WHEN random() < 0.7 THEN 'yes_with_conditions' ELSE 'no' END,
+       '', '', '', 1, answered_at
+FROM requests_app_feasibilityrequest WHERE id > %(after)s AND answered_at IS NOT NULL
+"""
+
+ALTERNATIVES_SQL = """
+INSERT INTO analysis_alternative (answer_id, quantity, delivery_date, currency, conditions, recommended, position,
+                                  works_around_id, accepted_at)
+SELECT ans.id, r.quantity * 0.8, r.requested_date + 14, r.currency, '', pos = 0, pos,
+       (%(cats)s::bigint[])[1 + floor(10 * power(random(), 2.2))::int],
+       CASE WHEN pos = 0 AND r.outcome = 'alternative_accepted' THEN r.closed_at END
+FROM analysis_answer ans
+JOIN requests_app_feasibilityrequest r ON r.id = ans.request_id
+CROSS JOIN LATERAL generate_series(0, CASE WHEN random() < 0.4 THEN 1 ELSE 0 END) pos
+WHERE ans.id > %(after)s AND ans.decision IN ('alternatives', 'yes_with_conditions')
+"""
+
+PAUSES_SQL = """
+INSERT INTO requests_app_pause (request_id, started_at, ended_at, business_seconds)
+SELECT id, acknowledged_at + interval '2 hours',
+       CASE WHEN paused_since IS NULL THEN acknowledged_at + interval '2 hours'
+                                           + make_interval(secs => paused_seconds * %(wall)s) END,
+       paused_seconds
+FROM requests_app_feasibilityrequest
+WHERE id > %(after)s AND (paused_seconds > 0 OR paused_since IS NOT NULL)
+"""
+
+
+class Command(BaseCommand):
+    help = "Create N realistic feasibility requests over the last two years directly in PostgreSQL (bench data)."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("count", type=int)
+        parser.add_argument("--customers", type=int, default=2000)
+        parser.add_argument("--reps", type=int, default=80)
+        parser.add_argument("--teams", type=int, default=8)
+        parser.add_argument("--batch", type=int, default=250_000)
+        parser.add_argument("--seed", type=float, default=0.42, help="PostgreSQL setseed() value, for repeatable data.")
+
+    def handle(self, *args, count: int, customers: int, reps: int, teams: int, batch: int, seed: float, **options):
+        if connection.vendor != "postgresql":
+            raise CommandError("generate_requests writes with PostgreSQL's generate_series; it does not run on SQLite.")
+        if count < 1:
+            raise CommandError("count must be positive.")
+        started = time.monotonic()
+        people = self._people(customers=customers, reps=reps, teams=teams)
+        done = 0
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT setseed(%s)", [seed])
+            while done < count:
+                n = min(batch, count - done)
+                with transaction.atomic():
+                    self._batch(cursor, n, people)
+                done += n
+                self.stdout.write(f"{done:,} requests ({time.monotonic() - started:.0f} s)")
+            for table in ("requests_app_feasibilityrequest", "analysis_assessment", "analysis_assessment_constraints",
+                          "analysis_answer", "analysis_alternative", "requests_app_pause"):
+                cursor.execute(f"VACUUM ANALYZE {table}")
+        self.stdout.write(self.style.SUCCESS(f"Created {count:,} requests in {time.monotonic() - started:.0f} s."))
+
+    def _people(self, *, customers: int, reps: int, teams: int) -> dict:
+        """Bench customers, teams and reps (created once, reused by later runs)."""
+        existing = Customer.objects.filter(name__startswith="Bench customer ").count()
+        Customer.objects.bulk_create(
+            [Customer(name=f"Bench customer {i:05d}") for i in range(existing + 1, customers + 1)], batch_size=5000
+        )
+        team_objs = [SalesTeam.objects.get_or_create(name=f"Bench team {i + 1}")[0] for i in range(teams)]
+        group = Group.objects.get_or_create(name=Role.SALES_REP)[0]
+        rep_ids, team_ids = [], []
+        for i in range(reps):
+            user, created = User.objects.get_or_create(username=f"bench-rep-{i + 1:03d}",
+                                                       defaults={"first_name": "Rep", "last_name": f"{i + 1:03d}"})
+            team = team_objs[i % teams]
+            if created:
+                user.set_unusable_password()
+                user.save(update_fields=["password"])
+                user.groups.add(group)
+                team.members.add(user)
+            rep_ids.append(user.pk)
+            team_ids.append(team.pk)
+        customer_ids = list(Customer.objects.filter(name__startswith="Bench customer ").values_list("pk", flat=True))
+        codes = dict(ConstraintCategory.objects.values_list("code", "pk"))
+        policies = list(SlaPolicy.objects.values_list("priority", "acknowledge_hours", "answer_hours"))
+        if not policies or len(codes) < len(POPULARITY) or not Department.objects.exists():
+            raise CommandError("Reference data is missing: run `manage.py migrate` first.")
+        return {
+            "customers": customer_ids, "n_customers": len(customer_ids), "reps": rep_ids, "teams": team_ids,
+            "n_reps": len(rep_ids), "cats": [codes[c] for c in POPULARITY],
+            "policies": ", ".join(f"('{p}', {float(a)}, {float(b)})" for p, a, b in policies),  # our own rows
+        }
+
+    def _batch(self, cursor, n: int, people: dict) -> None:
+        now = timezone.now()
+
+        def last_id(table: str) -> int:
+            cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}")
+            return cursor.fetchone()[0]
+
+        after_request, after_assessment = last_id("requests_app_feasibilityrequest"), last_id("analysis_assessment")
+        after_answer = last_id("analysis_answer")
+        params = {**people, "n": n, "now": now, "wall": WALL, "offset": after_request}
+        policies = people["policies"]
+        cursor.execute(REQUESTS_SQL.replace("%(policies)s", policies), params)
+        cursor.execute(ASSESSMENTS_SQL.replace("%(policies)s", policies), {**params, "after": after_request})
+        cursor.execute(CONSTRAINTS_SQL, {**params, "after": after_assessment})
+        cursor.execute(ANSWERS_SQL, {**params, "after": after_request})
+        cursor.execute(ALTERNATIVES_SQL, {**params, "after": after_answer})
+        cursor.execute(PAUSES_SQL, {**params, "after": after_request})

@@ -1,0 +1,121 @@
+"""Dashboard benchmark (issue 6): response time against the raw SQL it needs, at growing data sizes.
+
+    createdb -h 127.0.0.1 -U postgres s2o_bench
+    export DATABASE_URL=postgres://postgres@127.0.0.1:5432/s2o_bench
+    .venv/bin/python manage.py migrate
+    .venv/bin/python bench/dashboard_bench.py --sizes 10000,100000,1000000
+
+For each size the script tops the bench database up to that many requests (`generate_requests`),
+then prints:
+* dashboard: median of warm runs of GET /ops/dashboard/ with Django's in-process test Client,
+  logged in as a manager, default filter (last 90 days, 26-week trend), DEBUG off;
+* queries: the number of SQL queries that request ran (session, user, roles, navigation included);
+* raw SQL: median time of the same aggregate statements (captured from the request, parameters
+  inlined) run back to back on a plain psycopg2 connection with JIT off — the physical limit;
+* ratio: dashboard ÷ raw SQL.
+It refuses to write into a database whose name does not contain "bench".
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "s2o.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+import psycopg2  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.contrib.auth.models import Group, User  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+from django.urls import reverse  # noqa: E402
+
+from requests_app.models import FeasibilityRequest, Role  # noqa: E402
+
+AGGREGATE_TABLES = ("requests_app_feasibilityrequest", "analysis_assessment")
+
+
+def manager_client() -> Client:
+    user, _ = User.objects.get_or_create(username="bench-manager")
+    user.groups.add(Group.objects.get_or_create(name=Role.MANAGER)[0])
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def time_dashboard(client: Client, url: str, runs: int) -> tuple[float, int, list[str]]:
+    client.get(url)  # warm: session write, template and connection caches
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url)
+    assert response.status_code == 200, response.status_code
+    queries = list(captured.captured_queries)  # now: the next request resets the connection's query log
+    settings.DEBUG = False  # no query log while timing
+    timings = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        response = client.get(url)
+        timings.append(time.perf_counter() - started)
+        assert response.status_code == 200
+    aggregates = [q["sql"] for q in queries
+                  if any(t in q["sql"] for t in AGGREGATE_TABLES) and not q["sql"].startswith("SET")]
+    return statistics.median(timings), len(queries), aggregates
+
+
+def time_raw_sql(statements: list[str], runs: int) -> float:
+    params = connection.get_connection_params()
+    raw = psycopg2.connect(**{k: v for k, v in params.items() if k in ("dbname", "user", "password", "host", "port")})
+    try:
+        with raw.cursor() as cursor:
+            cursor.execute("SET jit = off")
+            for sql in statements:  # warm the buffer cache like the dashboard's warm-up run
+                cursor.execute(sql)
+                cursor.fetchall()
+            timings = []
+            for _ in range(runs):
+                started = time.perf_counter()
+                for sql in statements:
+                    cursor.execute(sql)
+                    cursor.fetchall()
+                timings.append(time.perf_counter() - started)
+        return statistics.median(timings)
+    finally:
+        raw.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="10000,100000,1000000")
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--no-generate", action="store_true", help="measure the data as it is")
+    args = parser.parse_args()
+    if connection.vendor != "postgresql" or "bench" not in connection.settings_dict["NAME"]:
+        sys.exit("Point DATABASE_URL at a PostgreSQL bench database (its name must contain 'bench').")
+    client = manager_client()
+    url = reverse("analysis:dashboard")
+    print(f"{'requests':>10} {'dashboard ms':>13} {'queries':>8} {'raw SQL ms':>11} {'ratio':>6}")
+    sizes = [int(s) for s in args.sizes.split(",")] if not args.no_generate else [FeasibilityRequest.objects.count()]
+    for size in sizes:
+        have = FeasibilityRequest.objects.count()
+        if size > have and not args.no_generate:
+            call_command("generate_requests", size - have, stdout=open(os.devnull, "w"))  # noqa: SIM115
+        settings.DEBUG = True  # CaptureQueriesContext needs the query log for one run
+        dashboard, queries, statements = time_dashboard(client, url, args.runs)
+        raw = time_raw_sql(statements, args.runs)
+        print(f"{FeasibilityRequest.objects.count():>10,} {dashboard * 1000:>13.0f} {queries:>8} {raw * 1000:>11.0f}"
+              f" {dashboard / raw:>6.2f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
