@@ -331,3 +331,19 @@ def test_two_concurrent_sweepers_decide_and_deliver_each_reminder_exactly_once(
     assert len({m.extra_headers["Message-ID"] for m in mail.outbox}) == len(requests)
     assert Notification.objects.filter(kind="sla_reminder").count() == len(requests)
     assert RequestEvent.objects.filter(kind=RequestEvent.Kind.REMINDER_SENT).count() == len(requests)
+
+
+def test_the_sla_sweep_command_decides_and_delivers_without_a_broker(
+    urgent, ops_lead, settings, django_capture_on_commit_callbacks
+):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    out = StringIO()
+    with time_machine.travel(aware(2026, 3, 2, 8, 0), tick=False), django_capture_on_commit_callbacks(execute=True):
+        call_command("sla_sweep", "--deliver", stdout=out)
+    assert "decided=1" in out.getvalue()
+    assert ReminderLedger.objects.get(request=urgent).sent_at is not None
+    assert [m.to for m in mail.outbox] == [[ops_lead.email]]
