@@ -1,0 +1,466 @@
+"""Demo data for the embedded mode: a login for every role and ~300 requests in every state.
+
+    python manage.py seed_demo            # embedded mode only (DEBUG on); idempotent
+    python manage.py seed_demo --force    # anywhere (never on a real installation: the password is public)
+
+The history is *lived*, not faked: every request is filed, acknowledged, assessed, answered and
+closed through the same services the pages call, each with `now=` set to an instant in the last
+six months (in business hours of the default calendar), so events, clocks, SLA figures,
+assessments, answers and outcomes are exactly what the product would have recorded. A fixed
+random seed makes every run the same. Demo users get their e-mail address only after the history
+is written, so the past does not flood the console with e-mails.
+
+This command lives in `requests_app` (it creates users and requests) and drives `analysis`'s
+services too; it imports them inside functions so the apps' module dependency stays one-way.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.models import User
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.test.utils import override_settings
+from django.utils import timezone
+
+from requests_app import businesstime, clocks
+from requests_app.models import (
+    Currency,
+    Customer,
+    Department,
+    FeasibilityRequest,
+    Notification,
+    Priority,
+    Product,
+    Profile,
+    Role,
+    SalesTeam,
+    SlaPolicy,
+    Status,
+)
+from requests_app.roles import ensure_role_groups
+
+SEED = 2026
+REQUEST_COUNT = 300
+HISTORY_DAYS = 182
+DEMO_EMAIL_DOMAIN = "demo.s2o.invalid"
+
+# username: (first, last, roles, departments, team, superuser)
+USERS: dict[str, tuple[str, str, tuple[Role, ...], tuple[str, ...], str, bool]] = {
+    "rep1": ("Rita", "Weber", (Role.SALES_REP,), (), "North", False),
+    "rep2": ("Tom", "Berger", (Role.SALES_REP,), (), "North", False),
+    "rep3": ("Olga", "Novak", (Role.SALES_REP,), (), "South", False),
+    "salesmgr": ("Sam", "Keller", (Role.SALES_REP, Role.SALES_MANAGER), (), "North", False),
+    "procurement": ("Paul", "Fischer", (Role.OPS_MEMBER,), ("procurement",), "", False),
+    "stores": ("Stella", "Wagner", (Role.OPS_MEMBER,), ("stores",), "", False),
+    "manufacturing": ("Marco", "Schulz", (Role.OPS_MEMBER,), ("manufacturing",), "", False),
+    "shipping": ("Sina", "Hoffmann", (Role.OPS_MEMBER,), ("shipping",), "", False),
+    "opslead": ("Lena", "Braun", (Role.OPS_LEAD, Role.OPS_MEMBER), (), "", False),
+    "manager": ("Max", "Richter", (Role.MANAGER,), (), "", False),
+    "admin": ("Ada", "Admin", (), (), "", True),
+}
+SALES_USERS = {"rep1": 30, "rep2": 25, "rep3": 30, "salesmgr": 15}
+
+CUSTOMERS = [
+    "Acme Industrial", "Baltic Marine Systems", "Contoso Automotive", "Danube Rail", "Eastfield Agritech",
+    "Fjord Energy", "Globex Packaging", "Helios Solar", "Iberia Medical", "Jura Precision",
+    "Kestrel Aerospace", "Lumen Lighting", "Meridian Pumps", "Nordwind Turbines", "Orion Robotics",
+]
+PRODUCTS = [
+    ("BRK-100", "Mounting bracket 100", "pcs"), ("BRK-220", "Mounting bracket 220, galvanised", "pcs"),
+    ("SHF-12", "Drive shaft 12 mm", "pcs"), ("SHF-25", "Drive shaft 25 mm", "pcs"),
+    ("HSG-A1", "Aluminium housing A1", "pcs"), ("HSG-S3", "Steel housing S3", "pcs"),
+    ("GSK-40", "EPDM gasket 40", "pcs"), ("GSK-90", "Viton gasket 90", "pcs"),
+    ("VLV-DN50", "Ball valve DN50", "pcs"), ("VLV-DN80", "Gate valve DN80", "pcs"),
+    ("PMP-C7", "Centrifugal pump C7", "pcs"), ("MTR-1K5", "Motor 1.5 kW", "pcs"),
+    ("MTR-7K5", "Motor 7.5 kW", "pcs"), ("CBL-H07", "Cable H07RN-F 3G2.5", "m"),
+    ("CBL-CAT6", "Industrial Cat6 cable", "m"), ("PLT-S235", "Steel plate S235, 10 mm", "kg"),
+    ("PLT-AL5", "Aluminium plate 5754, 5 mm", "kg"), ("FST-M8", "Hex bolt M8 A4", "pcs"),
+    ("FST-M12", "Hex bolt M12 8.8", "pcs"), ("BRG-6205", "Ball bearing 6205", "pcs"),
+    ("BRG-22210", "Spherical roller bearing 22210", "pcs"), ("PNL-CTRL", "Control panel, assembled", "pcs"),
+    ("FRM-W2", "Welded frame W2", "pcs"), ("PCB-IO8", "I/O board, 8 channels", "pcs"),
+    ("KIT-SRV", "Service kit, pump C7", "set"),
+]
+PRIORITY_WEIGHTS = {Priority.LOW: 15, Priority.NORMAL: 55, Priority.HIGH: 22, Priority.URGENT: 8}
+# Where the requests end up (weights). Open ones are recent; closed ones spread over six months.
+TARGET_WEIGHTS = {
+    Status.DRAFT: 4, Status.SUBMITTED: 5, Status.WAITING_ON_SALES: 3, Status.IN_ANALYSIS: 12,
+    Status.ANSWERED: 11, Status.CLOSED: 65,
+}
+CONSTRAINT_WEIGHTS = {
+    "material": 18, "supplier_lead_time": 22, "machine_capacity": 20, "inventory": 8, "labour": 9, "tooling": 7,
+    "quality": 5, "freight": 6, "cost_margin": 4, "other": 1,
+}
+TITLES = [
+    "{qty} {unit} of {product} by {date}", "Rush order: {product} for {customer}", "Frame contract: {product}, {qty} {unit}",
+    "{customer} asks for {product} in {qty} {unit}", "Special finish on {product}", "Pilot batch {product}",
+]
+QUESTIONS = [
+    "Which surface finish does the customer need exactly?", "Can the delivery be split into two shipments?",
+    "Is a drawing revision available? The one attached is from 2019.", "Does the customer accept an equivalent material?",
+]
+REPLIES = [
+    "Powder-coated RAL 7035, as in the last order.", "Yes, two shipments are fine, half each.",
+    "Attached the current revision C.", "Equivalent material is fine if certified 3.1.",
+]
+
+
+@dataclass
+class Cast:
+    users: dict[str, User]
+    departments: dict[str, Department]
+    customers: list[Customer]
+    products: list[Product]
+    constraints: dict[str, object]
+    members: dict[str, User] = field(default_factory=dict)
+
+
+class Command(BaseCommand):
+    help = "Create demo users for every role and a few hundred requests in every state (embedded mode only; idempotent)."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--force", action="store_true", help="Run even when DEBUG is off (never on a real installation).")
+        parser.add_argument("--requests", type=int, default=REQUEST_COUNT, help=f"How many requests (default {REQUEST_COUNT}).")
+
+    def handle(self, *args, force: bool = False, requests: int = REQUEST_COUNT, **options) -> None:
+        if not settings.DEBUG and not force:
+            raise CommandError(
+                "seed_demo creates logins with a published password, so it runs only in embedded mode (DEBUG on). "
+                "Use --force to run it anyway on a throwaway database."
+            )
+        started = time.monotonic()
+        # Seeding runs ~50,000 queries: DEBUG's query log would only slow it down.
+        with override_settings(DEBUG=False), transaction.atomic():
+            cast = seed_catalogue(seed_users())
+            if FeasibilityRequest.objects.filter(requested_by__username__in=SALES_USERS).exists():
+                self.stdout.write("Demo data already present: nothing to do.")
+                return
+            count = seed_requests(cast, now=timezone.now(), count=max(requests, len(TARGET_WEIGHTS)))
+            finish_demo_users(cast)
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo data: {len(USERS)} users (password {settings.S2O_DEMO_PASSWORD!r}), {len(cast.customers)} customers, "
+                f"{len(cast.products)} products, {count} requests in {time.monotonic() - started:.1f} s."
+            )
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# People and catalogue
+
+
+def seed_users() -> dict[str, User]:
+    groups = ensure_role_groups()
+    teams = {name: SalesTeam.objects.get_or_create(name=f"Team {name}")[0] for name in ("North", "South")}
+    password = make_password(settings.S2O_DEMO_PASSWORD)  # hashed once: PBKDF2 is slow on purpose
+    users: dict[str, User] = {}
+    for username, (first, last, user_roles, departments, team, superuser) in USERS.items():
+        user, created = User.objects.get_or_create(
+            username=username,
+            defaults={"first_name": first, "last_name": last, "password": password, "is_staff": superuser,
+                      "is_superuser": superuser},
+        )
+        if created:
+            user.groups.set([groups[role.value] for role in user_roles])
+            for code in departments:
+                Department.objects.get(code=code).members.add(user)
+            if team:
+                teams[team].members.add(user)
+        Profile.objects.get_or_create(user=user, defaults={"time_zone": "Europe/London" if username == "rep3" else ""})
+        users[username] = user
+    return users
+
+
+def seed_catalogue(users: dict[str, User]) -> Cast:
+    from analysis.models import ConstraintCategory
+
+    customers = [Customer.objects.get_or_create(name=name, defaults={"code": name[:3].upper()})[0] for name in CUSTOMERS]
+    products = [
+        Product.objects.get_or_create(sku=sku, defaults={"name": name, "unit": unit})[0] for sku, name, unit in PRODUCTS
+    ]
+    departments = {d.code: d for d in Department.objects.all()}
+    constraints = {c.code: c for c in ConstraintCategory.objects.all()}
+    members = {code: users[code] for code in ("procurement", "stores", "manufacturing", "shipping")}
+    return Cast(users, departments, customers, products, constraints, members)
+
+
+def finish_demo_users(cast: Cast) -> None:
+    """E-mail addresses from now on (the history sent none); old notifications count as read."""
+    for user in cast.users.values():
+        if not user.email:
+            User.objects.filter(pk=user.pk).update(email=f"{user.username}@{DEMO_EMAIL_DOMAIN}")
+    week_ago = timezone.now() - timedelta(days=7)
+    Notification.objects.filter(created_at__lt=week_ago, read_at__isnull=True).update(read_at=timezone.now())
+
+
+# ---------------------------------------------------------------------------------------------
+# Requests: a plan per request, then its life played through the services
+
+
+def weighted(rng: random.Random, weights: dict) -> object:
+    return rng.choices(list(weights), weights=list(weights.values()))[0]
+
+
+class Story:
+    """One request's life, in business time of the default calendar, stopping before `now`."""
+
+    def __init__(self, cast: Cast, rng: random.Random, cal: businesstime.WorkCalendar, now: datetime) -> None:
+        self.cast, self.rng, self.cal, self.now = cast, rng, cal, now
+
+    def later(self, start: datetime, hours: float) -> datetime:
+        return businesstime.add_business_time(self.cal, start, timedelta(hours=max(hours, 0.05)))
+
+    def fits(self, instant: datetime) -> bool:
+        return instant < self.now - timedelta(minutes=1)
+
+    def today(self, instant: datetime) -> date:
+        return timezone.localdate(instant)
+
+    # -- the request itself ------------------------------------------------------------------
+
+    def file(self, *, submitted: datetime, target: str):
+        from requests_app.services import request_file
+
+        rng = self.rng
+        author = self.cast.users[weighted(rng, SALES_USERS)]
+        customer = rng.choice(self.cast.customers)
+        product = rng.choice(self.cast.products) if rng.random() > 0.08 else None
+        unit = product.unit if product else "pcs"
+        quantity = Decimal(rng.choice([50, 100, 200, 250, 500, 800, 1000, 2000, 5000]))
+        requested = self.today(submitted) + timedelta(days=rng.randint(21, 120))
+        price = Decimal(rng.randint(150, 25000)) / 100
+        title = rng.choice(TITLES).format(
+            qty=quantity, unit=unit, product=product.name if product else "custom part", customer=customer.name,
+            date=requested.strftime("%d %b"),
+        )
+        data = {
+            "title": title[:200], "customer": customer, "product": product,
+            "part_description": "" if product else "Custom turned part to customer drawing",
+            "quantity": quantity, "unit": unit, "requested_date": requested, "target_price": price,
+            "deal_value": (price * quantity).quantize(Decimal("0.01")),
+            "currency": Currency.EUR if rng.random() < 0.85 else rng.choice([Currency.USD, Currency.GBP, Currency.CHF]),
+            "priority": weighted(rng, PRIORITY_WEIGHTS),
+            "description": f"{customer.name} needs this for a project; target price {price} per {unit}.",
+        }
+        token = uuid.UUID(int=rng.getrandbits(128), version=4)
+        return request_file(user=author, data=data, token=token, submit=target != Status.DRAFT, now=submitted).request
+
+    def policy(self, req: FeasibilityRequest) -> SlaPolicy:
+        return SlaPolicy.objects.get(priority=req.priority)
+
+    def clarify(self, req: FeasibilityRequest, *, asker: User, at: datetime, answer: bool) -> datetime | None:
+        from requests_app.services import clarification_answer, clarification_ask
+
+        if not self.fits(at):
+            return None
+        i = self.rng.randrange(len(QUESTIONS))
+        clarification_ask(request_id=req.pk, user=asker, question=QUESTIONS[i], now=at)
+        replied = self.later(at, self.rng.uniform(1, 14))
+        if not answer or not self.fits(replied):
+            return None
+        clarification_answer(request_id=req.pk, user=req.requested_by, body=REPLIES[i], now=replied)
+        return replied
+
+    def play(self, req: FeasibilityRequest, target: str) -> None:
+        """Move the submitted request towards `target`; every step happens only if it is in the past."""
+        from analysis.models import Assessment
+        from analysis.services import request_acknowledge
+        from requests_app.services import request_withdraw
+
+        rng, cast = self.rng, self.cast
+        lead = cast.users["opslead"]
+        policy = self.policy(req)
+        at = req.submitted_at
+        if target == Status.SUBMITTED:
+            return
+        if rng.random() < 0.04 and target == Status.CLOSED:  # withdrawn before Operations acknowledged
+            at = self.later(at, rng.uniform(0.5, float(policy.acknowledge_hours)))
+            if self.fits(at):
+                request_withdraw(request_id=req.pk, user=req.requested_by, reason="Customer cancelled the enquiry.", now=at)
+            return
+        if target == Status.WAITING_ON_SALES and rng.random() < 0.3:  # a question before acknowledging
+            self.clarify(req, asker=lead, at=self.later(at, rng.uniform(0.2, 2)), answer=False)
+            return
+        ack_hours = float(policy.acknowledge_hours) * (rng.uniform(0.1, 0.9) if rng.random() < 0.8 else rng.uniform(1.05, 1.8))
+        at = self.later(at, ack_hours)
+        if not self.fits(at):
+            return
+        routed = rng.sample(sorted(cast.departments), k=rng.choice([1, 2, 2, 3, 3, 4]))
+        request_acknowledge(request_id=req.pk, actor=lead, departments=[cast.departments[c] for c in routed], now=at)
+        req.refresh_from_db()
+        if target == Status.WAITING_ON_SALES or rng.random() < 0.15:
+            asker = cast.members[rng.choice(routed)]
+            answer = target != Status.WAITING_ON_SALES
+            replied = self.clarify(req, asker=asker, at=self.later(at, rng.uniform(1, 8)), answer=answer)
+            if replied is None:
+                return
+            at = replied
+        assessments = list(Assessment.objects.filter(request=req).select_related("department"))
+        done_by = self.assess(req, assessments, target=target, not_before=at)
+        if done_by is None:
+            return
+        self.answer_and_close(req, after=max(done_by, at), target=target)
+
+    # -- Operations' analysis ----------------------------------------------------------------
+
+    def assess(self, req: FeasibilityRequest, assessments: list, *, target: str, not_before: datetime) -> datetime | None:
+        """Each routed department records its verdict; returns when the last one did (None: not all did)."""
+        from analysis.services import assessment_save
+
+        rng = self.rng
+        last = None
+        leave_open = target == Status.IN_ANALYSIS and rng.random() < 0.75
+        for i, assessment in enumerate(assessments):
+            if leave_open and i == len(assessments) - 1:
+                return None
+            window = businesstime.business_time_between(self.cal, assessment.routed_at, assessment.due_at).total_seconds() / 3600
+            share = rng.uniform(0.2, 0.95) if rng.random() < 0.8 else rng.uniform(1.05, 1.6)
+            at = max(self.later(assessment.routed_at, window * share), self.later(not_before, rng.uniform(0.2, 2)))
+            if not self.fits(at):
+                return None
+            verdict, constraints, data = self.verdict(req, at)
+            assessment.refresh_from_db()
+            assessment_save(
+                assessment_id=assessment.pk, actor=self.cast.members[assessment.department.code], data=data,
+                constraints=constraints, expected_version=assessment.version, now=at,
+            )
+            last = max(last or at, at)
+        return last
+
+    def verdict(self, req: FeasibilityRequest, at: datetime) -> tuple[str, list, dict]:
+        from analysis.models import Verdict
+
+        rng = self.rng
+        verdict = weighted(rng, {Verdict.CAN: 45, Verdict.CAN_WITH_CONDITIONS: 35, Verdict.CANNOT: 20})
+        constraints = []
+        if verdict != Verdict.CAN:
+            codes = {weighted(rng, CONSTRAINT_WEIGHTS) for _ in range(rng.choice([1, 1, 2]))}
+            constraints = [self.cast.constraints[c] for c in sorted(codes)]
+        qty = req.quantity
+        if verdict == Verdict.CAN_WITH_CONDITIONS:
+            qty = (req.quantity * Decimal(rng.choice([60, 75, 90, 100])) / 100).quantize(Decimal("1"))
+        elif verdict == Verdict.CANNOT:
+            qty = (req.quantity * Decimal(rng.choice([0, 25, 40, 50])) / 100).quantize(Decimal("1"))
+        earliest = max(req.requested_date, self.today(at)) + timedelta(days=0 if verdict == Verdict.CAN else rng.randint(7, 45))
+        data = {
+            "verdict": verdict, "quantity_feasible": qty, "earliest_full_date": earliest,
+            "cost_impact": Decimal(rng.randint(0, 4000)) if verdict != Verdict.CAN else None, "cost_currency": Currency.EUR,
+            "notes": {"can": "Fits the plan.", "can_with_conditions": "Possible with the conditions noted.",
+                      "cannot": "Not by the requested date."}[verdict],
+        }
+        return verdict, constraints, data
+
+    def answer_and_close(self, req: FeasibilityRequest, *, after: datetime, target: str) -> None:
+        from analysis.decisions import alternative_accept, answer_accept, answer_decline, revision_request
+        from analysis.services import answer_publish
+        from requests_app.models import Outcome
+
+        rng, lead = self.rng, self.cast.users["opslead"]
+        at = self.later(after, rng.uniform(0.5, 6))
+        if not self.fits(at):
+            return
+        answer = self.publish(req, at, answer_publish, lead)
+        if target == Status.ANSWERED:
+            return
+        if target == Status.IN_ANALYSIS:  # re-opened by Sales with new information
+            at = self.later(at, rng.uniform(2, 16))
+            if self.fits(at):
+                revision_request(request_id=req.pk, user=req.requested_by, reason="Customer can take a partial first delivery.",
+                                 now=at)
+            return
+        at = self.later(at, rng.uniform(4, 60))
+        if not self.fits(at):
+            return
+        user = req.requested_by
+        roll = rng.random()
+        if answer.decision in ("yes", "yes_with_conditions") and roll < 0.6:
+            answer_accept(request_id=req.pk, user=user, now=at)
+        elif answer.decision == "alternatives" and roll < 0.55:
+            alternative = rng.choice(list(answer.alternatives.all()))
+            alternative_accept(alternative_id=alternative.pk, user=user, now=at)
+        elif answer.decision != "yes" and roll < 0.75:
+            answer_decline(request_id=req.pk, user=user, reason="The customer needs the full quantity on time.", now=at)
+        else:
+            from requests_app.services import request_close
+
+            outcome = Outcome.LOST if rng.random() < 0.6 else Outcome.EVAPORATED
+            reason = "Customer went to a competitor." if outcome == Outcome.LOST else "The project was cancelled."
+            request_close(request_id=req.pk, user=user, outcome=outcome, reason=reason, now=at)
+
+    def publish(self, req: FeasibilityRequest, at: datetime, answer_publish, lead: User):
+        from analysis.models import Assessment, Decision, Verdict
+
+        rng = self.rng
+        verdicts = set(Assessment.objects.filter(request=req).values_list("verdict", flat=True))
+        if verdicts <= {Verdict.CAN}:
+            decision = Decision.YES
+        elif Verdict.CANNOT not in verdicts and rng.random() < 0.6:
+            decision = Decision.YES_WITH_CONDITIONS
+        else:
+            decision = Decision.NO if rng.random() < 0.15 else Decision.ALTERNATIVES
+        alternatives = []
+        if decision in (Decision.ALTERNATIVES, Decision.YES_WITH_CONDITIONS) or (decision == Decision.NO and rng.random() < 0.3):
+            used = list(Assessment.objects.filter(request=req).values_list("constraints__code", flat=True))
+            count = rng.choice([1, 2, 2, 3]) if decision == Decision.ALTERNATIVES else 1
+            first = max(req.requested_date, self.today(at))
+            for n in range(count):
+                code = rng.choice([c for c in used if c] or ["other"])
+                alternatives.append({
+                    "quantity": (req.quantity * Decimal(rng.choice([50, 70, 100])) / 100).quantize(Decimal("1")) or Decimal(1),
+                    "delivery_date": first + timedelta(days=rng.randint(0, 10) + 14 * n),
+                    "price": req.target_price + Decimal(rng.randint(0, 300)) / 100 if req.target_price else None,
+                    "cost_delta": Decimal(rng.randint(0, 2500)), "currency": req.currency,
+                    "conditions": rng.choice(["Partial delivery first.", "Alternative material 1.4404.", "Air freight at cost.",
+                                              "Second shift needed.", "Later date for the full quantity."]),
+                    "works_around": self.cast.constraints[code], "recommended": n == 0,
+                })
+        summary = {
+            Decision.YES: "Yes, as asked.",
+            Decision.YES_WITH_CONDITIONS: "Yes, with the conditions below.",
+            Decision.ALTERNATIVES: "Not as asked; here is what we can do instead.",
+            Decision.NO: "No: we cannot deliver this.",
+        }[decision]
+        justification = "Capacity is fully booked and no supplier can deliver in time." if decision == Decision.NO else ""
+        return answer_publish(
+            request_id=req.pk, actor=lead, expected_version=None, decision=decision, summary=summary,
+            justification=justification, alternatives=alternatives, now=at,
+        )
+
+
+def submission_time(rng: random.Random, cal, now: datetime, target: str) -> datetime:
+    """Open requests are recent; answered ones a few weeks old; closed ones anywhere in six months."""
+    ages = {
+        Status.DRAFT: (0.1, 12), Status.SUBMITTED: (0.05, 2), Status.WAITING_ON_SALES: (3, 12),
+        Status.IN_ANALYSIS: (2, 14), Status.ANSWERED: (16, 40), Status.CLOSED: (30, HISTORY_DAYS),
+    }
+    low, high = ages[target]
+    instant = now - timedelta(days=rng.uniform(low, high))
+    return businesstime.next_working_instant(cal, instant)
+
+
+def seed_requests(cast: Cast, *, now: datetime, count: int) -> int:
+    rng = random.Random(SEED)
+    cal = clocks.default_calendar().as_work_calendar()
+    plans = []
+    for n in range(count):
+        # One of each state first, so even a small run shows every state; then by weight.
+        target = list(TARGET_WEIGHTS)[n] if n < len(TARGET_WEIGHTS) else weighted(rng, TARGET_WEIGHTS)
+        plans.append((submission_time(rng, cal, now, target), target))
+    plans.sort(key=lambda plan: plan[0])  # references follow submission order
+    story = Story(cast, rng, cal, now)
+    for submitted, target in plans:
+        if not story.fits(submitted):
+            submitted = now - timedelta(minutes=5)
+        req = story.file(submitted=submitted, target=target)
+        if target != Status.DRAFT:
+            story.play(req, target)
+    return len(plans)
+
