@@ -303,8 +303,9 @@ def assessment_save(
     """
     now = now or timezone.now()
     with transaction.atomic():
-        assessment = Assessment.objects.select_related("request", "department").get(pk=assessment_id)
-        req = assessment.request
+        assessment = Assessment.objects.select_related("department").get(pk=assessment_id)
+        # Lock the request: publishing (which freezes assessments) cannot slip in between check and write.
+        req = assessment.request = lifecycle.lock(assessment.request_id)
         if req.status not in ANALYSIS_OPEN:
             raise TransitionError("The answer has been published: assessments can no longer be changed.")
         assessment_validate(req=req, data=data, constraints=constraints, today=timezone.localdate(now))
