@@ -32,8 +32,13 @@ def version_field() -> forms.IntegerField:
     return forms.IntegerField(widget=forms.HiddenInput, required=False)
 
 
+class PersonChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return obj.get_full_name() or obj.get_username()
+
+
 def owner_field(dept: Department) -> forms.ModelChoiceField:
-    return forms.ModelChoiceField(
+    return PersonChoiceField(
         queryset=get_user_model().objects.filter(departments=dept, is_active=True).order_by("first_name", "username"),
         required=False,
         label=f"Owner in {dept.name}",
