@@ -78,6 +78,7 @@ def filesystem_transport_options(var_dir: Path) -> dict[str, object]:
         "data_folder_in": str(folder / "out"),
         "data_folder_out": str(folder / "out"),
         "processed_folder": str(folder / "processed"),
+        "control_folder": str(folder / "control"),
         "store_processed": False,
     }
 
