@@ -277,12 +277,12 @@ def assessment_validate(*, req: FeasibilityRequest, data: dict, constraints: Seq
             errors["quantity_feasible"] = f"More than the {req.quantity.normalize():f} {req.unit} requested."
     if verdict == Verdict.CANNOT and qty is not None and qty >= req.quantity:
         errors["verdict"] = "“Cannot” contradicts the full quantity being feasible by the requested date."
+    if verdict == Verdict.CAN and qty is not None and 0 <= qty < req.quantity:
+        errors["verdict"] = "“Can” means the full quantity by the requested date; with less, choose “with conditions”."
     if verdict in (Verdict.CAN_WITH_CONDITIONS, Verdict.CANNOT) and not constraints:
         errors["constraints"] = "Name at least one constraint that limits us (everything but “Can” needs one)."
     if earliest is not None and earliest < today:
         errors["earliest_full_date"] = "The earliest date for the full quantity cannot be in the past."
-    if verdict == Verdict.CANNOT and qty is not None and qty < req.quantity and earliest is None:
-        pass  # a hard "no" may have no date at all
     if data.get("cost_impact") is not None and not data.get("cost_currency"):
         errors["cost_currency"] = "Give the currency of the cost impact."
     if errors:

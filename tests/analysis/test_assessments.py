@@ -64,6 +64,10 @@ class TestValidationRules:
         errors = form_errors(routed, verdict="cannot", quantity_feasible="500", constraints=[constraint("labour").pk])
         assert "contradicts" in errors["verdict"][0]
 
+    def test_can_with_less_than_the_full_quantity_is_contradictory(self, routed):
+        assert "verdict" in form_errors(routed, quantity_feasible="499")
+        assert form_errors(routed, quantity_feasible="500") == {}
+
     @pytest.mark.parametrize("verdict", [Verdict.CAN_WITH_CONDITIONS, Verdict.CANNOT])
     def test_anything_but_can_names_at_least_one_constraint(self, routed, verdict):
         assert "constraints" in form_errors(routed, verdict=verdict, quantity_feasible="100")
