@@ -157,7 +157,8 @@ def answer_compose(request: HttpRequest, pk: int) -> HttpResponse:
     ):
         return response
     context = {"req": req, "form": form, "formset": formset, "draft": draft, "assessments": assessments,
-               "answers": selectors.published_answers(req), "editable": req.status in services.ANALYSIS_OPEN}
+               "answers": selectors.published_answers(req), "editable": req.status in services.ANALYSIS_OPEN,
+               "pending_count": sum(1 for a in assessments if not a.is_done)}
     return render(request, "analysis/answer_compose.html", context)
 
 
