@@ -312,3 +312,11 @@ def test_abandoned_staged_files_are_purged(rep):
     assert services.staging_purge(older_than=timezone.now() - timedelta(days=1)) == 0
     assert services.staging_purge(older_than=timezone.now() + timedelta(seconds=1)) == 1
     assert services.staged_files(token=token, user=rep) == []
+
+
+def test_files_added_while_editing_are_attached_and_logged(rep_client, rep, customer, product):
+    req = file_request(rep, customer, product)
+    data = post_data(customer, product, version=req.version, attachments=SimpleUploadedFile("rev-b.pdf", PDF))
+    assert rep_client.post(reverse("requests_app:edit", args=[req.pk]), data).status_code == 302
+    assert [a.original_name for a in req.attachments.all()] == ["rev-b.pdf"]
+    assert req.events.filter(kind=RequestEvent.Kind.ATTACHMENT_ADDED, message="rev-b.pdf").exists()
