@@ -14,18 +14,34 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from analysis import forms, selectors, services
-from analysis.models import Decision
+from analysis.models import Assessment, Decision
 from requests_app import clocks, roles
 from requests_app import services as request_services
 from requests_app.lifecycle import ConflictError, TransitionError
-from requests_app.models import Status
+from requests_app.models import FeasibilityRequest, Status
 from requests_app.selectors import get_request_for
 
 SERVICE_ERRORS = (ValidationError, ConflictError, TransitionError, request_services.NotAllowed, ValueError)
 
 
-def form_error(form, exc: Exception) -> None:
-    """Put a service's refusal on the form, next to the field it concerns where there is one."""
+def request_version(req):
+    return lambda: FeasibilityRequest.objects.values_list("version", flat=True).get(pk=req.pk)
+
+
+def assessment_version(assessment):
+    return lambda: Assessment.objects.values_list("version", flat=True).get(pk=assessment.pk)
+
+
+def form_error(form, exc: Exception, *, current_version=None) -> None:
+    """Put a service's refusal on the form, next to the field it concerns where there is one.
+
+    On a conflict the input is kept and the hidden version becomes the one just shown to the user
+    (`current_version()`), so saving the kept input again is checked against what they now saw."""
+    if isinstance(exc, ConflictError) and current_version is not None:
+        data = form.data.copy()
+        version = current_version()
+        data["version"] = "" if version is None else str(version)
+        form.data = data
     if isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
         for name, errors in exc.message_dict.items():
             form.add_error(name if name in form.fields else None, errors)
@@ -68,7 +84,7 @@ def acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
                 answer_due=None if unchanged else posted, reason=data["reason"], expected_version=data["version"],
             )
         except SERVICE_ERRORS as exc:
-            form_error(form, exc)
+            form_error(form, exc, current_version=request_version(req))
         else:
             messages.success(request, f"{req.reference} acknowledged and routed; the rep has been told the answer-by.")
             return redirect("analysis:triage")
@@ -88,7 +104,7 @@ def route(request: HttpRequest, pk: int) -> HttpResponse:
                 owners=form.owners(), expected_version=form.cleaned_data["version"],
             )
         except SERVICE_ERRORS as exc:
-            form_error(form, exc)
+            form_error(form, exc, current_version=request_version(req))
         else:
             messages.success(request, "Departments added; they have been told.")
             return redirect(req.get_absolute_url())
@@ -108,7 +124,7 @@ def extend_answer_by(request: HttpRequest, pk: int) -> HttpResponse:
                 expected_version=data["version"],
             )
         except SERVICE_ERRORS as exc:
-            form_error(form, exc)
+            form_error(form, exc, current_version=request_version(req))
         else:
             messages.success(request, "Answer-by moved; the rep has been told.")
             return redirect(req.get_absolute_url())
@@ -129,7 +145,7 @@ def assessment_edit(request: HttpRequest, pk: int, code: str) -> HttpResponse:
                 expected_version=data["version"] or 0,
             )
         except SERVICE_ERRORS as exc:
-            form_error(form, exc)
+            form_error(form, exc, current_version=assessment_version(assessment))
         else:
             messages.success(request, f"{assessment.department.name}'s assessment saved.")
             return redirect("analysis:department_queue")
@@ -187,7 +203,7 @@ def _answer_save(request, req, form, formset, *, publish: bool) -> HttpResponse 
     try:
         answer = services.answer_publish(**kwargs) if publish else services.answer_save_draft(**kwargs)
     except SERVICE_ERRORS as exc:
-        form_error(form, exc)
+        form_error(form, exc, current_version=lambda: getattr(selectors.draft_answer(req), "version", None))
         return None
     if publish:
         messages.success(request, f"Answer {answer.number} ({Decision(answer.decision).label}) published; the rep has been told.")
@@ -227,7 +243,7 @@ def clarification_ask(request: HttpRequest, pk: int) -> HttpResponse:
                 expected_version=form.cleaned_data["version"],
             )
         except SERVICE_ERRORS as exc:
-            form_error(form, exc)
+            form_error(form, exc, current_version=request_version(req))
         else:
             messages.success(request, "Question sent to Sales; the answer clock is paused until they reply.")
             return redirect(req.get_absolute_url())

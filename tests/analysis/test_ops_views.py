@@ -222,7 +222,13 @@ def test_a_concurrent_assessment_edit_shows_a_conflict_and_keeps_the_input(clien
     assert response.status_code == 200
     body = response.content.decode()
     assert "changed by someone else" in body and "my careful notes" in body
+    assert "saved by a colleague" in body  # shown for comparison
     assert Assessment.objects.get(request=routed).notes == "saved by a colleague"
+
+    # Saving the kept input again is checked against the version just shown, so it goes through.
+    again = client.post(url, {**response.context["form"].data.dict(), "constraints": []})
+    assert again.status_code == 302
+    assert Assessment.objects.get(request=routed).notes == "my careful notes"
 
 
 def _answer_post(action: str, **extra) -> dict:
@@ -306,3 +312,20 @@ def test_the_ops_panel_offers_each_role_its_own_actions(routed, ops_lead, ops_me
     assert "Compose answer" in as_lead and "Edit: Procurement" not in as_lead
     assert "Edit: Procurement" in as_member and "Compose answer" not in as_member
     assert "Procurement assessed: Can" in as_member and "Checked the stock" in as_member
+
+
+def test_a_stale_draft_answer_shows_a_conflict_keeps_the_input_and_can_be_saved_again(client, routed, ops_lead):
+    draft = services.answer_save_draft(request_id=routed.pk, actor=ops_lead, decision="yes", summary="first take",
+                                       justification="", alternatives=[], expected_version=None)
+    services.answer_save_draft(request_id=routed.pk, actor=ops_lead, decision="yes", summary="colleague's take",
+                               justification="", alternatives=[], expected_version=draft.version)
+    client.force_login(ops_lead)
+    url = reverse("analysis:answer_compose", args=[routed.pk])
+
+    response = client.post(url, _answer_post("save", summary="my better take", version=draft.version))
+
+    assert response.status_code == 200
+    assert "changed by someone else" in response.content.decode() and "my better take" in response.content.decode()
+    assert Answer.objects.get(request=routed).summary == "colleague's take"
+    assert client.post(url, response.context["form"].data).status_code == 302
+    assert Answer.objects.get(request=routed).summary == "my better take"
