@@ -9,8 +9,9 @@ Design (why it stays fast at a million requests, shared/PERFORMANCE.md)
 * A constant number of queries whatever the data size (pinned in tests): one for the KPI cards
   *and* the weekly trend (a UNION ALL of two GROUP BYs), one per department, one for teams, reps
   and customers together (UNION ALL), one for the capability-gap Pareto, one for both lists.
-* On PostgreSQL the big queries run inside one transaction with `SET LOCAL jit = off`: JIT
-  compilation costs 15–50 ms per query and buys nothing here.
+* On PostgreSQL the big queries run inside one transaction with `SET LOCAL jit = off` (JIT
+  compilation costs 15–50 ms per query and buys nothing here) and a `work_mem` that keeps the
+  window's sorts in memory.
 * Percentiles use `percentile_cont(p) WITHIN GROUP (ORDER BY …)` on PostgreSQL. SQLite (the
   embedded mode) has no ordered-set aggregates, so `Percentile.as_sqlite` calls an aggregate
   written in Python that we register on the SQLite connection (same linear interpolation as
@@ -44,11 +45,12 @@ Definitions (shared/DESIGN.md is the contract; refinements documented here and o
   request counts once per constraint. Value at stake = sum of `deal_value` of those requests not
   filled (outcome neither WON nor ALTERNATIVE_ACCEPTED, open ones included), per currency — we
   hold no exchange rates, so currencies are never added together. Sorted by requests affected
-  (then value); the cumulative share is over the sum of requests affected of all constraints.
+  (then requests blocked); the cumulative share is over the sum of requests affected of all constraints.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -68,6 +70,7 @@ from django.db.models import (
     FloatField,
     OuterRef,
     Q,
+    TextField,
     Value,
     When,
     Window,
@@ -83,6 +86,7 @@ TREND_WEEKS = 26
 LIST_LIMIT = 50
 DEFAULT_PERIOD_DAYS = 90
 SOON = timedelta(hours=24)
+WORK_MEM = "64MB"
 FILLED = (Outcome.WON, Outcome.ALTERNATIVE_ACCEPTED)
 
 
@@ -137,6 +141,48 @@ class Percentile(Aggregate):
             compiler, connection, function="S2O_PERCENTILE", template="%(function)s(%(expressions)s, %(fraction)s)",
             **extra_context,
         )
+
+
+class _SqlitePercentiles(_SqlitePercentile):
+    def step(self, value, fractions) -> None:
+        if value is not None:
+            self.values.append(float(value))
+            self.fraction = fractions
+
+    def finalize(self) -> str | None:
+        if not self.values:
+            return None
+        return json.dumps([percentile_cont(self.values, float(p)) for p in json.loads(self.fraction)])
+
+
+class Percentiles(Aggregate):
+    """Several percentiles from one sort: `percentile_cont(ARRAY[…]) WITHIN GROUP (ORDER BY expr)`.
+
+    The value is a list (PostgreSQL float8[]; a JSON text from SQLite): read it with `percentiles()`.
+    A text output field keeps Django from converting it."""
+
+    function = "PERCENTILE_CONT"
+    name = "Percentiles"
+    template = "%(function)s(ARRAY[%(fractions)s]) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = TextField()
+
+    def __init__(self, expression, fractions: tuple[float, ...], **extra) -> None:
+        self.fractions = tuple(float(p) for p in fractions)
+        super().__init__(expression, fractions=", ".join(repr(p) for p in self.fractions), **extra)
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        connection.ensure_connection()
+        connection.connection.create_aggregate("S2O_PERCENTILES", 2, _SqlitePercentiles)
+        return self.as_sql(
+            compiler, connection, function="S2O_PERCENTILES", template="%(function)s(%(expressions)s, '[%(fractions)s]')",
+            **extra_context,
+        )
+
+
+def percentiles(value, n: int = 2) -> list[float | None]:
+    if value is None:
+        return [None] * n
+    return json.loads(value) if isinstance(value, str) else list(value)
 
 
 # --- the filter -------------------------------------------------------------------------------
@@ -442,8 +488,11 @@ def _big_queries() -> Iterator[None]:
 
 
 def _jit_off() -> None:
+    # One statement for both settings (set_config(..., true) is SET LOCAL). work_mem: sorting a
+    # 90-day window at a million requests (percentiles, GROUP BY) takes ~20 MB; the default 4 MB
+    # spills those sorts to disk.
     with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL jit = off")
+        cursor.execute("SELECT set_config('jit', 'off', true), set_config('work_mem', %s, true)", [WORK_MEM])
 
 
 def _request_aggregates(now: datetime, soon: datetime) -> dict:
@@ -460,10 +509,9 @@ def _request_aggregates(now: datetime, soon: datetime) -> dict:
         "open_now": Count("id", filter=open_),
         "breached_now": Count("id", filter=breached),
         "due_soon": Count("id", filter=due_soon),
-        "ack_p50": Percentile("acknowledge_seconds", 0.5),
-        "ack_p90": Percentile("acknowledge_seconds", 0.9),
-        "answer_p50": Percentile("answer_seconds", 0.5),
-        "answer_p90": Percentile("answer_seconds", 0.9),
+        # median and p90 from one sort per clock
+        "ack_p": Percentiles("acknowledge_seconds", (0.5, 0.9)),
+        "answer_p": Percentiles("answer_seconds", (0.5, 0.9)),
         "ack_met": Count("id", filter=Q(acknowledge_met=True)),
         "ack_counted": Count("id", filter=Q(acknowledge_met__isnull=False) | ack_breached),
         "answer_met_n": Count("id", filter=Q(answer_met=True)),  # not "answer_met": that is a field
@@ -475,11 +523,12 @@ def _request_aggregates(now: datetime, soon: datetime) -> dict:
 
 
 def _figures(row: dict) -> RequestFigures:
-    row = {k: (0 if v is None and not k.endswith(("p50", "p90")) else v) for k, v in row.items()}
+    row = {k: (0 if v is None and not k.endswith("_p") else v) for k, v in row.items()}
+    (ack_p50, ack_p90), (answer_p50, answer_p90) = percentiles(row["ack_p"]), percentiles(row["answer_p"])
     return RequestFigures(
         filed=row["filed"], open_now=row["open_now"], breached_now=row["breached_now"], due_soon=row["due_soon"],
-        ack_median_hours=_hours(row["ack_p50"]), ack_p90_hours=_hours(row["ack_p90"]),
-        answer_median_hours=_hours(row["answer_p50"]), answer_p90_hours=_hours(row["answer_p90"]),
+        ack_median_hours=_hours(ack_p50), ack_p90_hours=_hours(ack_p90),
+        answer_median_hours=_hours(answer_p50), answer_p90_hours=_hours(answer_p90),
         ack_met=row["ack_met"], ack_counted=row["ack_counted"], answer_met=row["answer_met_n"],
         answer_counted=row["answer_counted"], closed_answered=row["closed_answered"], filled=row["filled"],
         evaporated=row["evaporated"],
@@ -501,8 +550,8 @@ def period_and_trend(
         .annotate(**aggregates)
     )
     # The trend shows fewer figures: the others are NULL columns (a UNION needs the same columns),
-    # which spares three percentile sorts and nine counts per week.
-    weekly = {"filed", "answer_p50", "ack_met", "ack_counted", "answer_met_n", "answer_counted"}
+    # which spares a percentile sort and nine counts per week.
+    weekly = {"filed", "answer_p", "ack_met", "ack_counted", "answer_met_n", "answer_counted"}
     weeks = (
         _requests(f, f.trend_start, f.end)
         .annotate(kind=Value("week", output_field=CharField()), bucket=TruncWeek("submitted_at", tzinfo=tz))
@@ -609,36 +658,39 @@ def pareto(f: DashboardFilter) -> list[ParetoRow]:
 
     `routed_at >= start` and `published_at >= start` are implied by the request's submission in
     the period (routing and answers come after it); they let the indexes bound the scans."""
-    base_sql, base_params = _requests(f, f.start, f.end).values("id").query.sql_with_params()
-    request_t = FeasibilityRequest._meta.db_table
+    requests = _requests(f, f.start, f.end)
+    ids_sql, ids_params = requests.values("id").query.sql_with_params()
+    base_sql, base_params = requests.values("id", "currency", "deal_value", "outcome").query.sql_with_params()
     assessment_t = Assessment._meta.db_table
     through_t = Assessment.constraints.through._meta.db_table
     alternative_t = Alternative._meta.db_table
     answer_t = Answer._meta.db_table
     category_t = ConstraintCategory._meta.db_table
     filled = ", ".join(f"'{o.value}'" for o in FILLED)  # our own constants, not user input
+    # The period's requests appear as plain subqueries, not a CTE: PostgreSQL estimates them well
+    # and hash-joins them (index-only scans of req_dashboard_window_idx) instead of probing an index
+    # per row. Grouping is on integer ids; labels are joined to the forty result rows at the end.
     sql = f"""
-        SELECT c.code, c.label, r.currency,
-               SUM(h.blocked), SUM(h.bent), COUNT(*),
-               SUM(CASE WHEN r.outcome NOT IN ({filled}) THEN COALESCE(r.deal_value, 0) ELSE 0 END)
-        FROM (
-            SELECT constraint_id, request_id, MAX(blocked) AS blocked, MAX(bent) AS bent FROM (
-                SELECT ac.constraintcategory_id AS constraint_id, a.request_id AS request_id, 1 AS blocked, 0 AS bent
-                FROM {assessment_t} a JOIN {through_t} ac ON ac.assessment_id = a.id
-                WHERE a.verdict = %s AND a.routed_at >= %s AND a.request_id IN ({base_sql})
-                UNION ALL
-                SELECT alt.works_around_id, ans.request_id, 0, 1
-                FROM {alternative_t} alt JOIN {answer_t} ans ON ans.id = alt.answer_id
-                WHERE alt.works_around_id IS NOT NULL AND ans.published_at >= %s
-                  AND ans.request_id IN ({base_sql})
-            ) hits GROUP BY constraint_id, request_id
-        ) h
-        JOIN {request_t} r ON r.id = h.request_id
-        JOIN {category_t} c ON c.id = h.constraint_id
-        GROUP BY c.code, c.label, r.currency
+        SELECT c.code, c.label, x.currency, x.blocked, x.bent, x.requests, x.value FROM (
+            SELECT h.constraint_id, r.currency, SUM(h.blocked) AS blocked, SUM(h.bent) AS bent, COUNT(*) AS requests,
+                   SUM(CASE WHEN r.outcome NOT IN ({filled}) THEN COALESCE(r.deal_value, 0) ELSE 0 END) AS value
+            FROM (
+                SELECT constraint_id, request_id, MAX(blocked) AS blocked, MAX(bent) AS bent FROM (
+                    SELECT ac.constraintcategory_id AS constraint_id, a.request_id AS request_id, 1 AS blocked, 0 AS bent
+                    FROM {assessment_t} a JOIN {through_t} ac ON ac.assessment_id = a.id
+                    WHERE a.verdict = %s AND a.routed_at >= %s AND a.request_id IN ({ids_sql})
+                    UNION ALL
+                    SELECT alt.works_around_id, ans.request_id, 0, 1
+                    FROM {alternative_t} alt JOIN {answer_t} ans ON ans.id = alt.answer_id
+                    WHERE alt.works_around_id IS NOT NULL AND ans.published_at >= %s AND ans.request_id IN ({ids_sql})
+                ) hits GROUP BY constraint_id, request_id
+            ) h
+            JOIN ({base_sql}) r ON r.id = h.request_id
+            GROUP BY h.constraint_id, r.currency
+        ) x JOIN {category_t} c ON c.id = x.constraint_id
     """
     with connection.cursor() as cursor:
-        cursor.execute(sql, [Verdict.CANNOT.value, f.start, *base_params, f.start, *base_params])
+        cursor.execute(sql, [Verdict.CANNOT.value, f.start, *ids_params, f.start, *ids_params, *base_params])
         fetched = cursor.fetchall()
     rows: dict[str, ParetoRow] = {}
     for code, label, currency, blocked, bent, requests, value in fetched:
@@ -649,7 +701,7 @@ def pareto(f: DashboardFilter) -> list[ParetoRow]:
         value = Decimal(value or 0).quantize(Decimal("0.01"))
         if value:
             row.value_at_stake[currency] = row.value_at_stake.get(currency, Decimal(0)) + value
-    ordered = sorted(rows.values(), key=lambda r: (-r.requests, -sum(r.value_at_stake.values()), r.code))
+    ordered = sorted(rows.values(), key=lambda r: (-r.requests, -r.blocked, r.code))
     total = sum(r.requests for r in ordered)
     running = 0
     for row in ordered:
