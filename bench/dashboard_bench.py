@@ -11,7 +11,8 @@ then prints:
   logged in as a manager, default filter (last 90 days, 26-week trend), DEBUG off;
 * queries: the number of SQL queries that request ran (session, user, roles, navigation included);
 * raw SQL: median time of the same aggregate statements (captured from the request, parameters
-  inlined) run back to back on a plain psycopg2 connection with JIT off — the physical limit;
+  inlined) run back to back on a plain psycopg2 connection with the dashboard's settings (JIT
+  off, the same work_mem) — the physical limit of these statements;
 * ratio: dashboard ÷ raw SQL.
 It refuses to write into a database whose name does not contain "bench".
 """
@@ -42,6 +43,7 @@ from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.urls import reverse  # noqa: E402
 
+from analysis.metrics import WORK_MEM  # noqa: E402
 from requests_app.models import FeasibilityRequest, Role  # noqa: E402
 
 AGGREGATE_TABLES = ("requests_app_feasibilityrequest", "analysis_assessment")
@@ -78,7 +80,8 @@ def time_raw_sql(statements: list[str], runs: int) -> float:
     raw = psycopg2.connect(**{k: v for k, v in params.items() if k in ("dbname", "user", "password", "host", "port")})
     try:
         with raw.cursor() as cursor:
-            cursor.execute("SET jit = off")
+            cursor.execute("SET jit = off")  # the same settings as the dashboard's transaction
+            cursor.execute("SET work_mem = %s", [WORK_MEM])
             for sql in statements:  # warm the buffer cache like the dashboard's warm-up run
                 cursor.execute(sql)
                 cursor.fetchall()
