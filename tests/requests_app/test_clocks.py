@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from requests_app import clocks
 from requests_app.businesstime import WorkCalendar
 
@@ -104,3 +107,44 @@ def test_a_round_the_clock_calendar_decides_at_any_hour():
     always = WorkCalendar(time_zone="UTC", working_days=frozenset(range(7)), periods=((time(0), time(0)),))
     result = plan(always, start=utc(2026, 3, 1, 0), due=utc(2026, 3, 1, 10), now=utc(2026, 3, 1, 5))
     assert result.due == [clocks.DueNotice("reminder", 1, utc(2026, 3, 1, 5))]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    start_minute=st.integers(0, 5 * 24 * 60),
+    window_minutes=st.integers(30, 3 * 8 * 60),
+    gaps=st.lists(st.integers(1, 26 * 60), min_size=1, max_size=40),
+)
+def test_any_sweep_schedule_decides_each_notice_once_in_working_hours_never_bunched(start_minute, window_minutes, gaps):
+    """Whatever the sweep's timing (every minute, or back after hours of outage), feeding the
+    decisions back as the ledger: reminders go in increasing order, each escalation number once,
+    only in working time, and consecutive escalations at least one interval of business time apart."""
+    from requests_app.businesstime import add_business_time, business_time_between, is_working_time
+
+    start = add_business_time(BERLIN, utc(2026, 3, 2, 7) + timedelta(minutes=start_minute), timedelta(0))
+    due = add_business_time(BERLIN, start, timedelta(minutes=window_minutes))
+    interval = 2 * H
+    last_reminder, last_escalation, seen = 0, None, []
+    now = start
+    for gap in gaps:
+        now += timedelta(minutes=gap)
+        result = clocks.plan_clock(
+            BERLIN, start=start, due=due, thresholds=[0.5, 0.8], interval=interval, now=now,
+            last_reminder_seq=last_reminder, last_escalation=last_escalation,
+        )
+        assert len(result.due) <= 1
+        assert result.next_at is None or result.next_at > now or result.due
+        for notice in result.due:
+            assert is_working_time(BERLIN, now) and notice.due_at <= now
+            assert (notice.kind, notice.seq) not in seen
+            seen.append((notice.kind, notice.seq))
+            if notice.kind == "reminder":
+                assert notice.seq > last_reminder and now < due + timedelta(hours=24 * 7)
+                last_reminder = notice.seq
+            else:
+                if last_escalation is not None:
+                    assert notice.seq == last_escalation[0] + 1
+                    assert business_time_between(BERLIN, last_escalation[1], notice.due_at) >= interval
+                else:
+                    assert notice.seq == 1 and notice.due_at >= due
+                last_escalation = (notice.seq, notice.due_at)
