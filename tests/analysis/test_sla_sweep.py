@@ -16,7 +16,7 @@ from analysis.models import Assessment, ReminderLedger
 from requests_app import clocks, lifecycle
 from requests_app.models import ClockEvent, FeasibilityRequest, Notification, Priority, RequestEvent, Status
 from tests.analysis.sla_support import Kind, acknowledge, ledger, move, submit
-from tests.conftest import aware
+from tests.conftest import aware, request_fields
 
 # Mon 2 March 2026 (CET = UTC+1). Urgent: acknowledge 2 h, answer 8 h, escalate every 2 h; [0.5, 0.8].
 MON_0800 = aware(2026, 3, 2, 7, 0)
@@ -347,3 +347,28 @@ def test_the_sla_sweep_command_decides_and_delivers_without_a_broker(
     assert "decided=1" in out.getvalue()
     assert ReminderLedger.objects.get(request=urgent).sent_at is not None
     assert [m.to for m in mail.outbox] == [[ops_lead.email]]
+
+
+def test_leads_who_turned_the_digest_off_get_none(ops_lead):
+    from requests_app.models import Profile
+
+    Profile.objects.create(user=ops_lead, morning_digest=False)
+    assert sla.send_morning_digests(now=aware(2026, 3, 3, 7, 0), deliver=lambda ids: None) == 0
+    assert not ReminderLedger.objects.filter(kind="digest").exists()
+
+
+def test_a_request_with_a_broken_calendar_is_pushed_forward_without_stalling_the_others(rep, customer, urgent):
+    from requests_app.models import BusinessCalendar
+
+    broken = BusinessCalendar.objects.create(
+        name="Broken", time_zone="Mars/Olympus", working_days=[0], periods=[["08:00", "12:00"]]
+    )
+    bad = FeasibilityRequest.objects.create(
+        requested_by=rep, status=Status.SUBMITTED, reference="S2O-BAD-1", calendar=broken, submitted_at=MON_0800,
+        acknowledge_due=aware(2026, 3, 2, 9, 0), next_reminder_at=MON_0800,
+        **request_fields(customer, priority=Priority.URGENT),
+    )
+    result = sweep(aware(2026, 3, 2, 8, 0))
+    assert result.decided == 1  # the good request still got its reminder
+    bad.refresh_from_db()
+    assert bad.next_reminder_at == aware(2026, 3, 2, 8, 0) + sla.RETRY_LATER
