@@ -19,6 +19,8 @@ from __future__ import annotations
 import random
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -28,7 +30,6 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
-from django.test.utils import override_settings
 from django.utils import timezone
 
 from requests_app import businesstime, clocks
@@ -137,8 +138,8 @@ class Command(BaseCommand):
                 "Use --force to run it anyway on a throwaway database."
             )
         started = time.monotonic()
-        # Seeding runs ~50,000 queries: DEBUG's query log would only slow it down.
-        with override_settings(DEBUG=False), transaction.atomic():
+        # All or nothing: a failed run leaves no half demo behind.
+        with transaction.atomic(), reference_data_read_once():
             cast = seed_catalogue(seed_users())
             if FeasibilityRequest.objects.filter(requested_by__username__in=SALES_USERS).exists():
                 self.stdout.write("Demo data already present: nothing to do.")
@@ -151,6 +152,29 @@ class Command(BaseCommand):
                 f"{len(cast.products)} products, {count} requests in {time.monotonic() - started:.1f} s."
             )
         )
+
+
+@contextmanager
+def reference_data_read_once() -> Iterator[None]:
+    """The clocks re-read the calendar and the SLA policy on every transition (~4,000 times for
+    300 requests, a fifth of the run). Inside this command's one transaction they cannot change,
+    so read them once: same values, same code paths, fewer SELECTs. Restored on exit."""
+    calendar = clocks.default_calendar()
+    work = calendar.as_work_calendar()
+    policies = {policy.priority: policy for policy in SlaPolicy.objects.all()}
+    read_calendar, read_policy = clocks.work_calendar, clocks.policy_for
+
+    def work_calendar(req: FeasibilityRequest) -> businesstime.WorkCalendar:
+        return work if req.calendar_id in (None, calendar.pk) else read_calendar(req)
+
+    def policy_for(req: FeasibilityRequest) -> SlaPolicy:
+        return policies.get(req.priority) or read_policy(req)
+
+    clocks.work_calendar, clocks.policy_for = work_calendar, policy_for
+    try:
+        yield
+    finally:
+        clocks.work_calendar, clocks.policy_for = read_calendar, read_policy
 
 
 # ---------------------------------------------------------------------------------------------
@@ -293,7 +317,7 @@ class Story:
         at = self.later(at, ack_hours)
         if not self.fits(at):
             return
-        routed = rng.sample(sorted(cast.departments), k=rng.choice([1, 2, 2, 3, 3, 4]))
+        routed = rng.sample(sorted(cast.departments), k=rng.choice([1, 1, 2, 2, 2, 3, 4]))
         request_acknowledge(request_id=req.pk, actor=lead, departments=[cast.departments[c] for c in routed], now=at)
         req.refresh_from_db()
         if target == Status.WAITING_ON_SALES or rng.random() < 0.15:
