@@ -153,3 +153,18 @@ def test_clock_badge_shows_each_state_in_business_hours(rep, customer, ops_lead)
     assert "on track · 7.0 business h left" in render_badge(req, aware(2026, 3, 2, 8, 0))
     assessment = req.assessments.get()
     assert "business h left" in render_badge(assessment, aware(2026, 3, 2, 8, 0))
+
+
+def test_the_admin_forms_refuse_what_the_manager_screens_refuse(rf, manager):
+    from analysis import admin_sla
+
+    request = rf.get("/")
+    request.user = manager
+    policy = SlaPolicy.objects.get(priority=Priority.LOW)
+    form_class = admin_sla.SlaPolicyAdmin(SlaPolicy, admin.site).get_form(request, policy)
+    form = form_class(data={**policy_post(reminder_thresholds="0.9, 0.2"), "priority": policy.priority}, instance=policy)
+    assert not form.is_valid() and "increasing order" in str(form.errors)
+    calendar_form = admin_sla.BusinessCalendarAdmin(BusinessCalendar, admin.site).get_form(request)(
+        data=calendar_post(time_zone="Nowhere/Land")
+    )
+    assert not calendar_form.is_valid() and "Unknown time zone" in str(calendar_form.errors)
