@@ -111,6 +111,8 @@ def main() -> None:
     sizes = [int(s) for s in args.sizes.split(",")] if not args.no_generate else [FeasibilityRequest.objects.count()]
     for size in sizes:
         have = FeasibilityRequest.objects.count()
+        if have > size and not args.no_generate:
+            sys.exit(f"The database already holds {have:,} requests (> {size:,}): start from an empty bench database.")
         if size > have and not args.no_generate:
             call_command("generate_requests", size - have, stdout=open(os.devnull, "w"))  # noqa: SIM115
         settings.DEBUG = True  # CaptureQueriesContext needs the query log for one run
