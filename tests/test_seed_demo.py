@@ -3,6 +3,7 @@ idempotent, and never on a production installation."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from io import StringIO
 
@@ -41,7 +42,7 @@ def test_seed_demo_runs_with_force_when_debug_is_off(db, settings):
     assert set(FeasibilityRequest.objects.values_list("status", flat=True)) == set(Status.values)
 
 
-def test_seed_demo_fills_every_role_and_state_and_a_second_run_creates_nothing_new(db, settings):
+def test_seed_demo_fills_every_role_and_state_and_a_second_run_creates_nothing_new(db, settings, client):
     """One seeding (the slow part) checked from every side."""
     settings.DEBUG = True
     call_command("seed_demo", requests=SMALL_RUN, stdout=StringIO())
@@ -56,6 +57,7 @@ def test_seed_demo_fills_every_role_and_state_and_a_second_run_creates_nothing_n
     check_every_state_within_six_months()
     check_history_lived_through_the_lifecycle()
     check_analysis()
+    check_every_demo_user_sees_their_pages_render(client)
 
 
 def check_demo_users(settings) -> None:
@@ -113,3 +115,21 @@ def check_analysis() -> None:
     assert Alternative.objects.exists()
     assert Pause.objects.exists()  # some clarifications paused the clock
 
+
+
+NAV_LINK = re.compile(r'<a class="nav-link(?: active)?" href="([^"]+)"[^>]*>([^<]+)</a>')
+
+
+def check_every_demo_user_sees_their_pages_render(client) -> None:
+    """With real data behind them: home, every navigation link, and a request they may see."""
+    for user in User.objects.all():
+        client.force_login(user)
+        home = client.get("/", follow=True)
+        assert home.status_code == 200, user
+        links = NAV_LINK.findall(home.content.decode())
+        assert links, f"{user} sees no navigation"
+        for url, label in links:
+            assert client.get(url).status_code == 200, f"{user}: {label.strip()} ({url})"
+        visible = FeasibilityRequest.objects.visible_to(user).exclude(status=Status.DRAFT).first()
+        if visible is not None:
+            assert client.get(visible.get_absolute_url()).status_code == 200, f"{user}: {visible}"
