@@ -329,3 +329,12 @@ def test_a_stale_draft_answer_shows_a_conflict_keeps_the_input_and_can_be_saved_
     assert Answer.objects.get(request=routed).summary == "colleague's take"
     assert client.post(url, response.context["form"].data).status_code == 302
     assert Answer.objects.get(request=routed).summary == "my better take"
+
+
+def test_every_operations_url_is_in_the_permission_matrix():
+    """A new page must be added to the per-role tests above (shared/RELIABILITY.md rule 8)."""
+    from analysis import urls_ops
+
+    covered = {"extend_answer_by", "route", "answer_compose", "answer_publish", "clarification_ask", "acknowledge",
+               "assessment_edit", "triage", "department_queue"}
+    assert {p.name for p in urls_ops.urlpatterns} == covered
