@@ -24,6 +24,14 @@ from requests_app.selectors import get_request_for
 SERVICE_ERRORS = (ValidationError, ConflictError, TransitionError, request_services.NotAllowed, ValueError)
 
 
+def wrong_state(request: HttpRequest, req, allowed, what: str) -> HttpResponse | None:
+    """A page for an action the request's state does not allow: back to the request, saying why."""
+    if req.status in allowed:
+        return None
+    messages.info(request, f"{req.reference} is {req.get_status_display().lower()}: {what} is not possible now.")
+    return redirect(req.get_absolute_url())
+
+
 def request_version(req):
     return lambda: FeasibilityRequest.objects.values_list("version", flat=True).get(pk=req.pk)
 
@@ -69,9 +77,8 @@ def department_queue(request: HttpRequest) -> HttpResponse:
 def acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
     req = get_request_for(request.user, pk)
     selectors.require_lead(request.user, req)
-    if req.status != Status.SUBMITTED:
-        messages.info(request, f"{req.reference} is {req.get_status_display().lower()}: there is nothing to acknowledge.")
-        return redirect(req.get_absolute_url())
+    if (back := wrong_state(request, req, (Status.SUBMITTED,), "acknowledging")) is not None:
+        return back
     default_due, max_due = clocks.default_answer_due(req), clocks.max_answer_due(req)
     form = forms.AcknowledgeForm(request.POST or None, req=req, default_due=default_due, max_due=max_due)
     if request.method == "POST" and form.is_valid():
@@ -96,6 +103,8 @@ def acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
 def route(request: HttpRequest, pk: int) -> HttpResponse:
     req = get_request_for(request.user, pk)
     selectors.require_lead(request.user, req)
+    if (back := wrong_state(request, req, services.ANALYSIS_OPEN, "adding departments")) is not None:
+        return back
     form = forms.RouteForm(request.POST or None, req=req)
     if request.method == "POST" and form.is_valid():
         try:
@@ -115,6 +124,8 @@ def route(request: HttpRequest, pk: int) -> HttpResponse:
 def extend_answer_by(request: HttpRequest, pk: int) -> HttpResponse:
     req = get_request_for(request.user, pk)
     selectors.require_lead(request.user, req)
+    if (back := wrong_state(request, req, services.ANALYSIS_OPEN, "moving the answer-by")) is not None:
+        return back
     form = forms.ExtendAnswerByForm(request.POST or None, req=req)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -235,6 +246,8 @@ def clarification_ask(request: HttpRequest, pk: int) -> HttpResponse:
     req = get_request_for(request.user, pk)
     if not roles.is_ops(request.user):
         raise PermissionDenied("Only Operations asks Sales for a clarification.")
+    if (back := wrong_state(request, req, (Status.SUBMITTED, Status.IN_ANALYSIS), "asking Sales")) is not None:
+        return back
     form = forms.ClarificationForm(request.POST or None, req=req)
     if request.method == "POST" and form.is_valid():
         try:

@@ -338,3 +338,14 @@ def test_every_operations_url_is_in_the_permission_matrix():
     covered = {"extend_answer_by", "route", "answer_compose", "answer_publish", "clarification_ask", "acknowledge",
                "assessment_edit", "triage", "department_queue"}
     assert {p.name for p in urls_ops.urlpatterns} == covered
+
+
+@pytest.mark.parametrize("view", ["acknowledge", "route", "extend_answer_by", "clarification_ask"])
+def test_an_action_the_state_does_not_allow_sends_back_to_the_request_saying_why(client, routed, ops_lead, view):
+    services.answer_publish(request_id=routed.pk, actor=ops_lead, expected_version=None, decision="yes", summary="Yes",
+                            justification="", alternatives=[])
+    client.force_login(ops_lead)
+
+    response = client.get(reverse(f"analysis:{view}", args=[routed.pk]), follow=False)
+
+    assert response.status_code == 302 and response["Location"] == routed.get_absolute_url()
