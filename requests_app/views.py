@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from analysis import decisions
 from analysis.models import Alternative
+from analysis.selectors import ops_panel
 from requests_app import notifications, roles, selectors, services
 from requests_app.filters import RequestFilter
 from requests_app.forms import (
@@ -226,6 +227,7 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "reason_form": ReasonForm(),
         "required_reason_form": RequiredReasonForm(),
         "close_form": CloseForm(answered=req.status == Status.ANSWERED),
+        "panel": ops_panel(req=req, user=user) if req.status != Status.DRAFT else None,
         **selectors.request_detail_parts(req),
     }
     return render(request, "requests_app/request_detail.html", context)
