@@ -1,8 +1,10 @@
-"""Admin for Operations' records. Departments, teams and SLA data are registered by requests_app."""
+"""Admin for Operations' records. Departments and teams are registered by requests_app; SLA policies and
+calendars by admin_sla."""
 
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
+from analysis import admin_sla  # noqa: F401  (SLA policies and calendars)
 from analysis.models import Alternative, Answer, Assessment, ConstraintCategory, ReminderLedger
 
 

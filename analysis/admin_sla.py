@@ -1,6 +1,5 @@
 """Admin for SLA policies, business calendars and company closures, with the same validation as
-the managers' screens (analysis.forms_sla). Imported by analysis/admin.py; it replaces any plain
-registration of these models made earlier (requests_app/admin.py registers them without checks)."""
+the managers' screens (analysis.forms_sla). Imported by analysis/admin.py."""
 
 from __future__ import annotations
 
@@ -8,10 +7,6 @@ from django.contrib import admin
 
 from analysis.forms_sla import BusinessCalendarForm, ClosureForm, SlaPolicyForm
 from requests_app.models import BusinessCalendar, CompanyClosure, SlaPolicy
-
-for _model in (SlaPolicy, BusinessCalendar):
-    if admin.site.is_registered(_model):
-        admin.site.unregister(_model)
 
 
 class ClosureInline(admin.TabularInline):

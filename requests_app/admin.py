@@ -1,11 +1,11 @@
 from django.contrib import admin
 
+# SLA policies and business calendars are registered in analysis/admin_sla.py, with the validation
+# of the managers' screens.
 from requests_app.models import (
     Attachment,
-    BusinessCalendar,
     ClockEvent,
     Comment,
-    CompanyClosure,
     Customer,
     Department,
     FeasibilityRequest,
@@ -16,7 +16,6 @@ from requests_app.models import (
     ReferenceCounter,
     RequestEvent,
     SalesTeam,
-    SlaPolicy,
 )
 
 
@@ -120,17 +119,6 @@ class ProductAdmin(admin.ModelAdmin):
     search_fields = ["sku", "name"]
 
 
-class ClosureInline(admin.TabularInline):
-    model = CompanyClosure
-    extra = 0
-
-
-@admin.register(BusinessCalendar)
-class BusinessCalendarAdmin(admin.ModelAdmin):
-    list_display = ["name", "time_zone", "holiday_country", "holiday_subdivision", "is_default"]
-    inlines = [ClosureInline]
-
-
 @admin.register(Department)
 class DepartmentAdmin(admin.ModelAdmin):
     list_display = ["code", "name", "calendar"]
@@ -142,11 +130,6 @@ class SalesTeamAdmin(admin.ModelAdmin):
     list_display = ["name"]
     search_fields = ["name"]
     filter_horizontal = ["members"]
-
-
-@admin.register(SlaPolicy)
-class SlaPolicyAdmin(admin.ModelAdmin):
-    list_display = ["priority", "acknowledge_hours", "answer_hours", "max_answer_hours", "escalation_interval_hours"]
 
 
 @admin.register(Profile)
