@@ -16,7 +16,9 @@ and `next_reminder_at` reuses it, so the sweep's work list and its decisions nev
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -58,11 +60,40 @@ def default_calendar() -> BusinessCalendar:
     return calendar
 
 
+_reference_cache: ContextVar[dict | None] = ContextVar("s2o_clock_reference_cache", default=None)
+
+
+@contextmanager
+def reference_data_cached() -> Iterator[None]:
+    """Within the block, read each calendar and SLA policy once instead of on every clock change.
+
+    For bulk work in one transaction (seed_demo runs ~4,000 transitions), where the reference data
+    cannot change underneath; the web path reads them fresh each time."""
+    token = _reference_cache.set({})
+    try:
+        yield
+    finally:
+        _reference_cache.reset(token)
+
+
+def _cached(key: tuple, load):
+    cache = _reference_cache.get()
+    if cache is None:
+        return load()
+    if key not in cache:
+        cache[key] = load()
+    return cache[key]
+
+
 def work_calendar(req: FeasibilityRequest) -> businesstime.WorkCalendar:
-    return calendar_for(req).as_work_calendar()
+    return _cached(("calendar", req.calendar_id), lambda: calendar_for(req).as_work_calendar())
 
 
 def policy_for(req: FeasibilityRequest) -> SlaPolicy:
+    return _cached(("policy", req.priority), lambda: _load_policy(req))
+
+
+def _load_policy(req: FeasibilityRequest) -> SlaPolicy:
     from requests_app.defaults import ensure_reference_data
 
     policy = SlaPolicy.objects.filter(priority=req.priority).first()
