@@ -298,6 +298,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 15 * 60.0,
         "options": {"expires": 600},
     },
+    "purge-staged-uploads": {
+        "task": "requests_app.tasks.purge_staged_uploads",
+        "schedule": 3600.0,
+        "options": {"expires": 3000},
+    },
 }
 
 REST_FRAMEWORK = {

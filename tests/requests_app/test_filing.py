@@ -314,6 +314,21 @@ def test_abandoned_staged_files_are_purged(rep):
     assert services.staged_files(token=token, user=rep) == []
 
 
+def test_the_hourly_job_purges_staged_files_a_day_after_the_form_was_abandoned(rep, settings):
+    import time_machine
+
+    from requests_app.tasks import purge_staged_uploads
+
+    token = uuid.uuid4()
+    services.staging_add(token=token, user=rep, uploads=[SimpleUploadedFile("a.pdf", PDF)])
+    assert settings.CELERY_BEAT_SCHEDULE["purge-staged-uploads"]["task"] == purge_staged_uploads.name
+    with time_machine.travel(timezone.now() + timedelta(hours=23)):
+        assert purge_staged_uploads() == 0
+    with time_machine.travel(timezone.now() + timedelta(hours=25)):
+        assert purge_staged_uploads() == 1
+    assert services.staged_files(token=token, user=rep) == []
+
+
 def test_files_added_while_editing_are_attached_and_logged(rep_client, rep, customer, product):
     req = file_request(rep, customer, product)
     data = post_data(customer, product, version=req.version, attachments=SimpleUploadedFile("rev-b.pdf", PDF))
