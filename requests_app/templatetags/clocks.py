@@ -26,6 +26,9 @@ def business_hours(seconds: int | None) -> str:
     if seconds is None:
         return ""
     value = abs(int(seconds)) / 3600
+    if value < 0.05:
+        # A clock that ran out at closing time is breached all night with no business time elapsed.
+        return "under 0.1 business h"
     return f"{value:.1f} business h" if value < 10 else f"{value:.0f} business h"
 
 

@@ -148,3 +148,12 @@ def test_any_sweep_schedule_decides_each_notice_once_in_working_hours_never_bunc
                 else:
                     assert notice.seq == 1 and notice.due_at >= due
                 last_escalation = (notice.seq, notice.due_at)
+
+
+def test_business_hours_read_as_words_and_a_breach_after_closing_is_not_shown_as_zero() -> None:
+    from requests_app.templatetags.clocks import business_hours
+
+    assert business_hours(5400) == "1.5 business h"
+    assert business_hours(-36 * 3600) == "36 business h"
+    assert business_hours(0) == "under 0.1 business h"
+    assert business_hours(None) == ""
