@@ -9,8 +9,12 @@ the broker was down.
 from __future__ import annotations
 
 import logging
+import queue
+import threading
+import time
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -68,17 +72,64 @@ def notify(
 
 
 def enqueue_emails(notification_ids: list[int]) -> None:
-    """After commit, hand the e-mails to Celery; never let the broker fail the caller."""
+    """After commit, hand the e-mails to Celery without making the caller wait on the broker.
 
-    def _send() -> None:
+    Publishing happens on a background thread: a hung Redis blocks a publish for its socket
+    timeouts (seconds), which must not hold a web request (shared/RELIABILITY.md rule 5). A failed
+    or skipped publish leaves the rows pending; the sweep's `resend_pending_emails` sends them."""
+    transaction.on_commit(partial(_publisher.submit, list(notification_ids)), robust=True)
+
+
+class _BackgroundPublisher:
+    """One daemon thread per process that publishes queued notification ids to Celery.
+
+    After a broker error, or while one publish has hung for longer than STUCK_SECONDS (a frozen
+    Redis blocked a publish for over a minute in our tests, socket timeouts notwithstanding), new
+    ids are not queued at all: the rows stay pending and an outage costs one stuck thread, not a
+    growing queue."""
+
+    BACKOFF_SECONDS = 30.0
+    STUCK_SECONDS = 10.0
+
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[list[int]] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._down_until = 0.0
+        self._busy_since: float | None = None
+
+    def broker_looks_down(self) -> bool:
+        now = time.monotonic()
+        busy_since = self._busy_since
+        return now < self._down_until or (busy_since is not None and now - busy_since > self.STUCK_SECONDS)
+
+    def submit(self, notification_ids: list[int]) -> None:
+        if self.broker_looks_down():
+            return  # leave these to the sweep's resend
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="s2o-notification-publisher", daemon=True)
+                self._thread.start()
+        self._queue.put(notification_ids)
+
+    def _run(self) -> None:
         from requests_app.tasks import send_notification_emails
 
-        try:
-            send_notification_emails.delay(notification_ids)
-        except Exception:  # broker down or slow: the sweep's resend is the backstop
-            log.warning("could not enqueue notification e-mails %s; the sweep will retry", notification_ids)
+        while True:
+            ids = self._queue.get()
+            if time.monotonic() < self._down_until:
+                continue
+            self._busy_since = time.monotonic()
+            try:
+                send_notification_emails.delay(ids)
+            except Exception:  # broker down: the sweep's resend is the backstop
+                self._down_until = time.monotonic() + self.BACKOFF_SECONDS
+                log.warning("could not enqueue notification e-mails %s; the sweep will retry", ids)
+            finally:
+                self._busy_since = None
 
-    transaction.on_commit(_send, robust=True)
+
+_publisher = _BackgroundPublisher()
 
 
 def send_notification_email(notification_id: int, *, now: datetime | None = None) -> bool:
