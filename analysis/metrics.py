@@ -58,6 +58,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
+from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.db.models import (
     Aggregate,
@@ -75,12 +76,12 @@ from django.db.models import (
     When,
     Window,
 )
-from django.db.models.functions import Coalesce, Concat, RowNumber, TruncWeek
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from analysis.models import Alternative, Answer, Assessment, ConstraintCategory, Verdict
 from requests_app import businesstime
-from requests_app.models import FeasibilityRequest, Outcome, Status
+from requests_app.models import Customer, Department, FeasibilityRequest, Outcome, SalesTeam, Status
 
 TREND_WEEKS = 26
 LIST_LIMIT = 50
@@ -538,39 +539,48 @@ def _figures(row: dict) -> RequestFigures:
 def period_and_trend(
     f: DashboardFilter, *, now: datetime, soon: datetime
 ) -> tuple[RequestFigures, RequestFigures, list[TrendWeek]]:
-    """KPI figures for the period and the previous one, and the weekly trend: one query."""
+    """KPI figures for the period and the previous one, and the weekly trend: one query.
+
+    A UNION ALL of one plain aggregate (no GROUP BY) per bucket — the period, the previous period and
+    each of the 26 weeks — each over its own `submitted_at` range. Every branch is an index-only range
+    scan feeding an aggregate directly: no sort of the whole window by a computed bucket key; only the
+    percentile sorts remain, each over its own bucket's values."""
     aggregates = _request_aggregates(now, soon)
     tz = timezone.get_current_timezone()
-    periods = (
-        _requests(f, f.previous_start, f.end)
-        .annotate(kind=Value("period", output_field=CharField()),
-                  bucket=Case(When(submitted_at__gte=f.start, then=Value(f.start)), default=Value(f.previous_start),
-                              output_field=DateTimeField()))
-        .values("kind", "bucket")
-        .annotate(**aggregates)
-    )
+    text, moment = CharField(), DateTimeField()
     # The trend shows fewer figures: the others are NULL columns (a UNION needs the same columns),
     # which spares a percentile sort and nine counts per week.
     weekly = {"filed", "answer_p", "ack_met", "ack_counted", "answer_met_n", "answer_counted"}
-    weeks = (
-        _requests(f, f.trend_start, f.end)
-        .annotate(kind=Value("week", output_field=CharField()), bucket=TruncWeek("submitted_at", tzinfo=tz))
-        .values("kind", "bucket")
-        .annotate(**{k: v if k in weekly else Value(None, output_field=v.output_field) for k, v in aggregates.items()})
-    )
+    week_aggregates = {k: v if k in weekly else Value(None, output_field=v.output_field) for k, v in aggregates.items()}
+
+    def bucket(kind: str, start: datetime, end: datetime, aggs: dict):
+        # Constant annotations are not grouped by: each branch is one aggregate row (none if empty).
+        return (
+            _requests(f, start, end)
+            .annotate(kind=Value(kind, output_field=text), bucket=Value(start, output_field=moment))
+            .values("kind", "bucket")
+            .annotate(**aggs)
+        )
+
+    first_monday = timezone.localtime(f.trend_start, tz).date()
+    mondays = [first_monday + timedelta(weeks=i) for i in range(TREND_WEEKS)]
+    bounds = [_local_midnight(m) for m in mondays] + [f.end]
+    branches = [bucket("period", f.start, f.end, aggregates), bucket("period", f.previous_start, f.start, aggregates)]
+    branches += [bucket("week", bounds[i], bounds[i + 1], week_aggregates) for i in range(TREND_WEEKS)]
     current, previous, by_week = RequestFigures(), RequestFigures(), {}
-    for row in periods.union(weeks, all=True):
-        bucket = row["bucket"]
+    for row in branches[0].union(*branches[1:], all=True):
+        if not row["filed"]:
+            continue  # SQLite's aggregate row of an empty range
+        start = row["bucket"]
+        start = start if isinstance(start, datetime) else datetime.fromisoformat(str(start))
         if row["kind"] == "week":
-            by_week[timezone.localtime(bucket, tz).date() if isinstance(bucket, datetime) else bucket] = _figures(row)
-        elif bucket == f.start:
+            by_week[timezone.localtime(start, tz).date()] = _figures(row)
+        elif start == f.start:
             current = _figures(row)
         else:
             previous = _figures(row)
-    first_monday = timezone.localtime(f.trend_start, tz).date()
     trend = []
-    for i in range(TREND_WEEKS):
-        week = first_monday + timedelta(weeks=i)
+    for week in mondays:
         fig = by_week.get(week, RequestFigures())
         trend.append(TrendWeek(week=week, filed=fig.filed, answer_median_hours=fig.answer_median_hours,
                                answer_met_pct=fig.answer_met_pct, ack_met_pct=fig.ack_met_pct))
@@ -594,7 +604,7 @@ def departments(f: DashboardFilter, *, now: datetime) -> list[DepartmentRow]:
         qs = qs.filter(department_id=f.department)
     rows = (
         qs.order_by()
-        .values("department_id", "department__name")
+        .values("department_id")  # group by the integer key alone; names are joined to the result rows
         .annotate(
             routed=Count("id"),
             assessed=Count("id", filter=Q(assessed_at__isnull=False)),
@@ -604,49 +614,74 @@ def departments(f: DashboardFilter, *, now: datetime) -> list[DepartmentRow]:
             breaches=Count("id", filter=Q(met=False) | pending_breached),
             cannot=Count("id", filter=Q(verdict=Verdict.CANNOT)),
         )
-        .order_by("department__name")
     )
+    rows_sql, params = rows.query.sql_with_params()
+    columns = ("routed", "assessed", "p50", "met_n", "counted", "breaches", "cannot")
+    sql = (f"SELECT d.id, d.name, {', '.join('x.' + c for c in columns)} FROM ({rows_sql}) x "
+           f"JOIN {Department._meta.db_table} d ON d.id = x.department_id ORDER BY d.name, d.id")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        fetched = cursor.fetchall()
     return [
-        DepartmentRow(department_id=r["department_id"], department=r["department__name"], routed=r["routed"],
-                      assessed=r["assessed"], median_hours=_hours(r["p50"]), met=r["met_n"], counted=r["counted"],
-                      breaches=r["breaches"], cannot=r["cannot"])
-        for r in rows
+        DepartmentRow(department_id=pk, department=name, routed=routed, assessed=assessed, median_hours=_hours(p50),
+                      met=met, counted=counted, breaches=breaches, cannot=cannot)
+        for pk, name, routed, assessed, p50, met, counted, breaches, cannot in fetched
     ]
 
 
+def _percentile_sql(column: str, fraction: float) -> str:
+    """The median/percentile expression for hand-written SQL, per database (see `Percentile`)."""
+    if connection.vendor == "sqlite":
+        connection.ensure_connection()
+        connection.connection.create_aggregate("S2O_PERCENTILE", 2, _SqlitePercentile)
+        return f"S2O_PERCENTILE({column}, {float(fraction)!r})"
+    return f"PERCENTILE_CONT({float(fraction)!r}) WITHIN GROUP (ORDER BY {column})"
+
+
 def groups(f: DashboardFilter) -> tuple[list[GroupRow], list[GroupRow], list[GroupRow]]:
-    """Per sales team, per rep and per customer: one UNION ALL query."""
-    closed_answered = Q(status=Status.CLOSED, answered_at__isnull=False)
-    aggregates = {
-        "requests": Count("id"),
-        "closed_answered": Count("id", filter=closed_answered),
-        "filled": Count("id", filter=closed_answered & Q(outcome__in=FILLED)),
-        "evaporated": Count("id", filter=closed_answered & Q(outcome=Outcome.EVAPORATED)),
-        "p50": Percentile("answer_seconds", 0.5),
-    }
-    base = _requests(f, f.start, f.end)
-    text = CharField()
+    """Per sales team, per rep and per customer: one query.
 
-    def by(kind: str, key: str, label, label_alt):
-        return (
-            base.annotate(kind=Value(kind, output_field=text), key=F(key), label=label, label_alt=label_alt)
-            .values("kind", "key", "label", "label_alt")
-            .annotate(**aggregates)
-        )
-
-    full_name = Concat("requested_by__first_name", Value(" "), "requested_by__last_name", output_field=text)
-    union = by("team", "sales_team_id", Coalesce(F("sales_team__name"), Value("(no team)"), output_field=text),
-               Value("", output_field=text)).union(
-        by("rep", "requested_by_id", full_name, F("requested_by__username")),
-        by("customer", "customer_id", F("customer__name"), Value("", output_field=text)),
-        all=True,
+    The period's requests are read once (an index-only scan into a materialized CTE of the seven
+    narrow columns needed), then grouped three times by an integer key (narrow sorts). Labels are
+    joined to the ≤ few thousand result rows afterwards, and the rep's full name is put together
+    here, not per request."""
+    window = _requests(f, f.start, f.end).values(
+        "sales_team_id", "requested_by_id", "customer_id", "status", "answered_at", "outcome", "answer_seconds"
     )
+    window_sql, params = window.query.sql_with_params()
+    materialized = "MATERIALIZED" if connection.vendor == "postgresql" else ""
+    filled = ", ".join(f"'{o.value}'" for o in FILLED)  # our own constants, not user input
+    closed_answered = f"status = '{Status.CLOSED.value}' AND answered_at IS NOT NULL"
+    team_t, user_t = SalesTeam._meta.db_table, User._meta.db_table
+    customer_t = Customer._meta.db_table
+
+    def by(key: str) -> str:
+        return f"""
+            SELECT {key} AS k, COUNT(*) AS requests,
+                   COUNT(*) FILTER (WHERE {closed_answered}) AS closed_answered,
+                   COUNT(*) FILTER (WHERE {closed_answered} AND outcome IN ({filled})) AS filled,
+                   COUNT(*) FILTER (WHERE {closed_answered} AND outcome = '{Outcome.EVAPORATED.value}') AS evaporated,
+                   {_percentile_sql("answer_seconds", 0.5)} AS p50
+            FROM w GROUP BY {key}"""
+
+    sql = f"""
+        WITH w AS {materialized} ({window_sql})
+        SELECT 'team', g.*, t.name, '', '' FROM ({by("sales_team_id")}) g LEFT JOIN {team_t} t ON t.id = g.k
+        UNION ALL
+        SELECT 'rep', g.*, u.username, u.first_name, u.last_name FROM ({by("requested_by_id")}) g
+            JOIN {user_t} u ON u.id = g.k
+        UNION ALL
+        SELECT 'customer', g.*, c.name, '', '' FROM ({by("customer_id")}) g JOIN {customer_t} c ON c.id = g.k
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        fetched = cursor.fetchall()
     out: dict[str, list[GroupRow]] = {"team": [], "rep": [], "customer": []}
-    for r in union:
-        label = (r["label"] or "").strip() or r["label_alt"]
-        out[r["kind"]].append(GroupRow(key=r["key"], label=label, requests=r["requests"],
-                                       closed_answered=r["closed_answered"], filled=r["filled"],
-                                       evaporated=r["evaporated"], answer_median_hours=_hours(r["p50"])))
+    for kind, key, requests, closed, filled_n, evaporated, p50, label, first, last in fetched:
+        full_name = f"{first or ''} {last or ''}".strip()
+        label = "(no team)" if kind == "team" and key is None else full_name or label or ""
+        out[kind].append(GroupRow(key=key, label=label, requests=requests, closed_answered=closed, filled=filled_n,
+                                  evaporated=evaporated, answer_median_hours=_hours(p50)))
     for rows in out.values():
         rows.sort(key=lambda row: (-row.requests, row.label))
     return out["team"], out["rep"], out["customer"]
@@ -659,7 +694,6 @@ def pareto(f: DashboardFilter) -> list[ParetoRow]:
     `routed_at >= start` and `published_at >= start` are implied by the request's submission in
     the period (routing and answers come after it); they let the indexes bound the scans."""
     requests = _requests(f, f.start, f.end)
-    ids_sql, ids_params = requests.values("id").query.sql_with_params()
     base_sql, base_params = requests.values("id", "currency", "deal_value", "outcome").query.sql_with_params()
     assessment_t = Assessment._meta.db_table
     through_t = Assessment.constraints.through._meta.db_table
@@ -667,30 +701,37 @@ def pareto(f: DashboardFilter) -> list[ParetoRow]:
     answer_t = Answer._meta.db_table
     category_t = ConstraintCategory._meta.db_table
     filled = ", ".join(f"'{o.value}'" for o in FILLED)  # our own constants, not user input
-    # The period's requests appear as plain subqueries, not a CTE: PostgreSQL estimates them well
-    # and hash-joins them (index-only scans of req_dashboard_window_idx) instead of probing an index
-    # per row. Grouping is on integer ids; labels are joined to the forty result rows at the end.
+    # Hits are bounded by the time indexes only (assess_cannot_idx, answer_published_idx; the
+    # alternative's constraint from alt_works_around_idx) and hash-joined once to the period's
+    # requests, read by an index-only scan of req_dashboard_window_idx. The request's attributes
+    # ride along that join (one value per request, hence MIN), so the period's requests are never
+    # probed one by one through the primary key. Grouping is on integer ids; labels are joined to
+    # the forty result rows at the end.
     sql = f"""
         SELECT c.code, c.label, x.currency, x.blocked, x.bent, x.requests, x.value FROM (
-            SELECT h.constraint_id, r.currency, SUM(h.blocked) AS blocked, SUM(h.bent) AS bent, COUNT(*) AS requests,
-                   SUM(CASE WHEN r.outcome NOT IN ({filled}) THEN COALESCE(r.deal_value, 0) ELSE 0 END) AS value
+            SELECT h.constraint_id, h.currency, SUM(h.blocked) AS blocked, SUM(h.bent) AS bent, COUNT(*) AS requests,
+                   SUM(h.value) AS value
             FROM (
-                SELECT constraint_id, request_id, MAX(blocked) AS blocked, MAX(bent) AS bent FROM (
+                SELECT hits.constraint_id, hits.request_id, MAX(hits.blocked) AS blocked, MAX(hits.bent) AS bent,
+                       MIN(r.currency) AS currency,
+                       MIN(CASE WHEN r.outcome NOT IN ({filled}) THEN COALESCE(r.deal_value, 0) ELSE 0 END) AS value
+                FROM (
                     SELECT ac.constraintcategory_id AS constraint_id, a.request_id AS request_id, 1 AS blocked, 0 AS bent
                     FROM {assessment_t} a JOIN {through_t} ac ON ac.assessment_id = a.id
-                    WHERE a.verdict = %s AND a.routed_at >= %s AND a.request_id IN ({ids_sql})
+                    WHERE a.verdict = %s AND a.routed_at >= %s
                     UNION ALL
                     SELECT alt.works_around_id, ans.request_id, 0, 1
-                    FROM {alternative_t} alt JOIN {answer_t} ans ON ans.id = alt.answer_id
-                    WHERE alt.works_around_id IS NOT NULL AND ans.published_at >= %s AND ans.request_id IN ({ids_sql})
-                ) hits GROUP BY constraint_id, request_id
+                    FROM {answer_t} ans JOIN {alternative_t} alt ON alt.answer_id = ans.id
+                    WHERE alt.works_around_id IS NOT NULL AND ans.published_at >= %s
+                ) hits
+                JOIN ({base_sql}) r ON r.id = hits.request_id
+                GROUP BY hits.constraint_id, hits.request_id
             ) h
-            JOIN ({base_sql}) r ON r.id = h.request_id
-            GROUP BY h.constraint_id, r.currency
+            GROUP BY h.constraint_id, h.currency
         ) x JOIN {category_t} c ON c.id = x.constraint_id
     """
     with connection.cursor() as cursor:
-        cursor.execute(sql, [Verdict.CANNOT.value, f.start, *ids_params, f.start, *ids_params, *base_params])
+        cursor.execute(sql, [Verdict.CANNOT.value, f.start, f.start, *base_params])
         fetched = cursor.fetchall()
     rows: dict[str, ParetoRow] = {}
     for code, label, currency, blocked, bent, requests, value in fetched:

@@ -96,6 +96,9 @@ class Assessment(models.Model):
                 include=["id", "request", "department", "verdict", "met", "assessed_at", "due_at", "assessment_seconds"],
                 name="assess_dashboard_idx",
             ),
+            # Dashboard Pareto: the CANNOT verdicts routed since the period start (a small partial index).
+            models.Index(fields=["routed_at"], include=["id", "request"], name="assess_cannot_idx",
+                         condition=Q(verdict="cannot")),
             # The sweep's department clocks: pending assessments with a reminder due.
             models.Index(
                 fields=["next_reminder_at"],
@@ -189,6 +192,11 @@ class Alternative(models.Model):
             models.UniqueConstraint(
                 fields=["answer"], condition=Q(accepted_at__isnull=False), name="%(app_label)s_%(class)s_one_accepted"
             ),
+        ]
+        indexes = [
+            # Dashboard Pareto: the constraint an alternative works around, read per answer from the index alone.
+            models.Index(fields=["answer"], include=["works_around"], name="alt_works_around_idx",
+                         condition=Q(works_around__isnull=False)),
         ]
 
     def __str__(self) -> str:

@@ -324,6 +324,11 @@ class FeasibilityRequest(models.Model):
                 ],
                 name="req_dashboard_window_idx",
             ),
+            # Dashboard lists (breached / at risk): the period's requests with a running clock, a small partial index.
+            models.Index(
+                fields=["submitted_at"], include=["acknowledge_due", "answer_due"], name="req_running_clock_idx",
+                condition=Q(status__in=["submitted", "in_analysis"]),
+            ),
         ]
         constraints = [
             models.CheckConstraint(
