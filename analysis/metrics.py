@@ -55,7 +55,7 @@ import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.contrib.auth.models import User
@@ -536,6 +536,24 @@ def _figures(row: dict) -> RequestFigures:
     )
 
 
+# Stand-ins for a branch's range while its SQL is compiled once (see period_and_trend).
+_START = datetime(1901, 1, 1, tzinfo=UTC)
+_END = datetime(1902, 1, 1, tzinfo=UTC)
+
+
+def _with_range(params: tuple, start: datetime, end: datetime) -> list:
+    """A compiled branch's parameters with the stand-in range replaced by [start, end)."""
+    adapt = connection.ops.adapt_datetimefield_value
+    swap = {adapt(_START): adapt(start), adapt(_END): adapt(end)}
+    return [swap.get(p, p) if isinstance(p, str | datetime) else p for p in params]
+
+
+def _parse_db_datetime(value) -> datetime:
+    """SQLite returns the bucket as text (UTC, naive under USE_TZ)."""
+    moment = datetime.fromisoformat(str(value))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def period_and_trend(
     f: DashboardFilter, *, now: datetime, soon: datetime
 ) -> tuple[RequestFigures, RequestFigures, list[TrendWeek]]:
@@ -553,26 +571,38 @@ def period_and_trend(
     weekly = {"filed", "answer_p", "ack_met", "ack_counted", "answer_met_n", "answer_counted"}
     week_aggregates = {k: v if k in weekly else Value(None, output_field=v.output_field) for k, v in aggregates.items()}
 
-    def bucket(kind: str, start: datetime, end: datetime, aggs: dict):
-        # Constant annotations are not grouped by: each branch is one aggregate row (none if empty).
-        return (
-            _requests(f, start, end)
-            .annotate(kind=Value(kind, output_field=text), bucket=Value(start, output_field=moment))
+    def template(kind: str, aggs: dict) -> tuple[str, list]:
+        # Constant annotations are not grouped by: a branch is one aggregate row (none if empty).
+        qs = (
+            _requests(f, _START, _END)
+            .annotate(kind=Value(kind, output_field=text), bucket=Value(_START, output_field=moment))
             .values("kind", "bucket")
             .annotate(**aggs)
         )
+        return qs.query.sql_with_params()
 
     first_monday = timezone.localtime(f.trend_start, tz).date()
     mondays = [first_monday + timedelta(weeks=i) for i in range(TREND_WEEKS)]
     bounds = [_local_midnight(m) for m in mondays] + [f.end]
-    branches = [bucket("period", f.start, f.end, aggregates), bucket("period", f.previous_start, f.start, aggregates)]
-    branches += [bucket("week", bounds[i], bounds[i + 1], week_aggregates) for i in range(TREND_WEEKS)]
+    # Django compiles each branch in ~3 ms; 28 of them cost more than their SQL at 100k requests.
+    # So one period branch and one week branch are compiled, then repeated with their own range.
+    period_sql, period_params = template("period", aggregates)
+    week_sql, week_params = template("week", week_aggregates)
+    branches = [(period_sql, _with_range(period_params, f.start, f.end)),
+                (period_sql, _with_range(period_params, f.previous_start, f.start))]
+    branches += [(week_sql, _with_range(week_params, bounds[i], bounds[i + 1])) for i in range(TREND_WEEKS)]
+    # Plain `… UNION ALL …` (no ORDER BY/LIMIT in a branch): the weeks' NULL columns take the periods' types.
+    sql = " UNION ALL ".join(branch for branch, _ in branches)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [p for _, params in branches for p in params])
+        names = [c[0] for c in cursor.description]
+        fetched = [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
     current, previous, by_week = RequestFigures(), RequestFigures(), {}
-    for row in branches[0].union(*branches[1:], all=True):
+    for row in fetched:
         if not row["filed"]:
-            continue  # SQLite's aggregate row of an empty range
+            continue  # the aggregate row of an empty range
         start = row["bucket"]
-        start = start if isinstance(start, datetime) else datetime.fromisoformat(str(start))
+        start = start if isinstance(start, datetime) else _parse_db_datetime(start)
         if row["kind"] == "week":
             by_week[timezone.localtime(start, tz).date()] = _figures(row)
         elif start == f.start:
