@@ -7,8 +7,21 @@ Design (why it stays fast at a million requests, shared/PERFORMANCE.md)
   join to an event table: the dashboard is a handful of GROUP BY queries over a bounded window
   (the filter's period, the previous period of the same length, 26 weeks of trend).
 * A constant number of queries whatever the data size (pinned in tests): one for the KPI cards
-  *and* the weekly trend (a UNION ALL of two GROUP BYs), one per department, one for teams, reps
-  and customers together (UNION ALL), one for the capability-gap Pareto, one for both lists.
+  *and* the weekly trend, one for the departments, one for teams, reps and customers together, one
+  for the capability-gap Pareto, one for both lists.
+* Shapes that measured fastest at a million requests (bench/README.md has the figures):
+  - KPI cards and trend: a UNION ALL of one *plain* aggregate (no GROUP BY) per bucket — period,
+    previous period, 26 weeks — each an index-only range scan of `req_dashboard_window_idx`. No
+    sort of the whole window by a computed bucket key; only each bucket's percentile sort remains,
+    and PostgreSQL runs the branches with Parallel Append. The SQL is compiled twice and repeated.
+  - Grouped figures group by integer ids only; names are joined to the few result rows afterwards
+    (teams/reps/customers read the period once into a MATERIALIZED CTE of seven narrow columns).
+  - The Pareto's hits are bounded by partial covering indexes (`assess_cannot_idx`,
+    `alt_works_around_idx`) and hash-joined once to the period's requests.
+  - The breached / at-risk lists read the small partial index `req_running_clock_idx`.
+  What remains at 1M is proportional to the window (sorts for medians, the Pareto's joins through
+  the M2M and alternatives tables); the documented next step is a per-(request, constraint) hit
+  table kept current by the writers (bench/README.md), not built yet.
 * On PostgreSQL the big queries run inside one transaction with `SET LOCAL jit = off` (JIT
   compilation costs 15–50 ms per query and buys nothing here) and a `work_mem` that keeps the
   window's sorts in memory.
