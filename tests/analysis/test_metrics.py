@@ -292,3 +292,20 @@ def test_percentile_matches_postgresql_interpolation():
     assert metrics.percentile_cont([5, 10, 15, 20], 0.9) == pytest.approx(18.5)
     assert metrics.percentile_cont([7], 0.9) == 7
     assert metrics.percentile_cont([], 0.5) is None
+
+
+def test_bucket_edges_follow_local_midnights(rep, team_a, customer):
+    """Each bucket is [start, end) in local time: a request at the period's first local midnight is in
+    the period, one a microsecond earlier in the previous period; the same at a Monday's midnight for
+    the trend's weeks (Berlin is UTC+1 in March before the 29th)."""
+    start = aware(2026, 2, 28, 23)  # Sunday 1 March 00:00 in Berlin: the period's start
+    just_before = start - timedelta(microseconds=1)
+    monday = aware(2026, 3, 8, 23)  # Monday 9 March 00:00 in Berlin
+    for submitted in (start, just_before, monday, monday - timedelta(microseconds=1)):
+        make_request(customer, rep, team_a, submitted=submitted, status=Status.CLOSED, outcome=Outcome.WON,
+                     ack=H, ack_met=True, answer=2 * H, answer_met=True)
+    d = board()
+    assert (d.current.filed, d.previous.filed) == (3, 1)
+    weeks = {w.week: w.filed for w in d.trend if w.filed}
+    # 23 Feb–1 Mar holds both requests around the period start; 2–8 Mar the one just before Monday.
+    assert weeks == {date(2026, 2, 23): 2, date(2026, 3, 2): 1, date(2026, 3, 9): 1}
