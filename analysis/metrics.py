@@ -75,11 +75,13 @@ from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.db.models import (
     Aggregate,
+    BooleanField,
     Case,
     CharField,
     Count,
     DateTimeField,
     Exists,
+    ExpressionWrapper,
     F,
     FloatField,
     OuterRef,
@@ -685,25 +687,28 @@ def groups(f: DashboardFilter) -> tuple[list[GroupRow], list[GroupRow], list[Gro
     """Per sales team, per rep and per customer: one query.
 
     The period's requests are read once (an index-only scan into a materialized CTE of the seven
-    narrow columns needed), then grouped three times by an integer key (narrow sorts). Labels are
+    narrow columns needed), then grouped three times by an integer key (narrow sorts: three flags stand for status, outcome and
+    answered_at). Labels are
     joined to the ≤ few thousand result rows afterwards, and the rep's full name is put together
     here, not per request."""
-    window = _requests(f, f.start, f.end).values(
-        "sales_team_id", "requested_by_id", "customer_id", "status", "answered_at", "outcome", "answer_seconds"
-    )
+    flag = BooleanField()
+    # Three flags instead of status, outcome and answered_at: narrower rows to sort, three times.
+    window = _requests(f, f.start, f.end).annotate(
+        ca=ExpressionWrapper(Q(status=Status.CLOSED, answered_at__isnull=False), output_field=flag),
+        fl=ExpressionWrapper(Q(outcome__in=FILLED), output_field=flag),
+        ev=ExpressionWrapper(Q(outcome=Outcome.EVAPORATED), output_field=flag),
+    ).values("sales_team_id", "requested_by_id", "customer_id", "ca", "fl", "ev", "answer_seconds")
     window_sql, params = window.query.sql_with_params()
     materialized = "MATERIALIZED" if connection.vendor == "postgresql" else ""
-    filled = ", ".join(f"'{o.value}'" for o in FILLED)  # our own constants, not user input
-    closed_answered = f"status = '{Status.CLOSED.value}' AND answered_at IS NOT NULL"
     team_t, user_t = SalesTeam._meta.db_table, User._meta.db_table
     customer_t = Customer._meta.db_table
 
     def by(key: str) -> str:
         return f"""
             SELECT {key} AS k, COUNT(*) AS requests,
-                   COUNT(*) FILTER (WHERE {closed_answered}) AS closed_answered,
-                   COUNT(*) FILTER (WHERE {closed_answered} AND outcome IN ({filled})) AS filled,
-                   COUNT(*) FILTER (WHERE {closed_answered} AND outcome = '{Outcome.EVAPORATED.value}') AS evaporated,
+                   COUNT(*) FILTER (WHERE ca) AS closed_answered,
+                   COUNT(*) FILTER (WHERE ca AND fl) AS filled,
+                   COUNT(*) FILTER (WHERE ca AND ev) AS evaporated,
                    {_percentile_sql("answer_seconds", 0.5)} AS p50
             FROM w GROUP BY {key}"""
 
