@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils import timezone
 
 from analysis.models import Alternative, Answer, Assessment, Decision
 from requests_app import lifecycle, services
@@ -72,3 +73,25 @@ def request_in(status: str, *, rep, customer, lead, product=None) -> Feasibility
     if status == Status.CLOSED:
         return services.request_withdraw(request_id=req.pk, user=rep)
     raise ValueError(status)
+
+
+def filing_form_data(the_customer, the_product, /, **overrides) -> dict:
+    """What the filing form posts for a valid request; override fields to make it invalid."""
+    data = {
+        "title": "500 brackets by end of month",
+        "customer": str(the_customer.pk),
+        "new_customer": "",
+        "product": str(the_product.pk),
+        "part_description": "",
+        "quantity": "500",
+        "unit": "pcs",
+        "requested_date": (timezone.localdate() + timedelta(days=30)).isoformat(),
+        "target_price": "12.50",
+        "deal_value": "6250",
+        "currency": "EUR",
+        "priority": "normal",
+        "description": "One-off batch.",
+        "token": str(uuid.uuid4()),
+    }
+    data.update(overrides)
+    return data

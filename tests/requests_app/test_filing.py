@@ -14,27 +14,11 @@ from django.utils import timezone
 from requests_app import services
 from requests_app.models import Attachment, Customer, FeasibilityRequest, Notification, RequestEvent, Status
 from tests.requests_app.sales_factories import acknowledge, file_request
+from tests.requests_app.sales_factories import filing_form_data as post_data
 
 PDF = b"%PDF-1.4\n%%EOF\n"
 
 
-def post_data(the_customer, the_product, /, **overrides) -> dict:
-    data = {
-        "title": "500 brackets by end of month",
-        "customer": the_customer.pk,
-        "product": the_product.pk,
-        "quantity": "500",
-        "unit": "pcs",
-        "requested_date": (timezone.localdate() + timedelta(days=30)).isoformat(),
-        "target_price": "12.50",
-        "deal_value": "6250",
-        "currency": "EUR",
-        "priority": "normal",
-        "description": "One-off batch.",
-        "token": str(uuid.uuid4()),
-    }
-    data.update(overrides)
-    return data
 
 
 @pytest.fixture(autouse=True)

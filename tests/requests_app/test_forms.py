@@ -3,39 +3,17 @@ type, size and content."""
 
 from __future__ import annotations
 
-import uuid
-from datetime import timedelta
-
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.utils import timezone
 from django.utils.datastructures import MultiValueDict
 
 from requests_app.forms import MAX_FILES, RequestForm, check_upload
+from tests.requests_app.sales_factories import filing_form_data as valid_data
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 
 
-def valid_data(the_customer, the_product, /, **overrides) -> dict:
-    data = {
-        "title": "500 brackets by end of month",
-        "customer": str(the_customer.pk),
-        "new_customer": "",
-        "product": str(the_product.pk),
-        "part_description": "",
-        "quantity": "500",
-        "unit": "pcs",
-        "requested_date": (timezone.localdate() + timedelta(days=30)).isoformat(),
-        "target_price": "12.50",
-        "deal_value": "6250",
-        "currency": "EUR",
-        "priority": "normal",
-        "description": "One-off batch.",
-        "token": str(uuid.uuid4()),
-    }
-    data.update(overrides)
-    return data
 
 
 def form_with(data, files=()):
