@@ -15,6 +15,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
 from requests_app.models import Customer, FeasibilityRequest, Outcome, Product, Profile
+from requests_app.services import REQUEST_FIELDS
 
 MAX_FILES = 10
 
@@ -89,20 +90,7 @@ class RequestForm(forms.ModelForm):
 
     class Meta:
         model = FeasibilityRequest
-        fields = [
-            "title",
-            "customer",
-            "product",
-            "part_description",
-            "quantity",
-            "unit",
-            "requested_date",
-            "target_price",
-            "deal_value",
-            "currency",
-            "priority",
-            "description",
-        ]
+        fields = ["customer", *REQUEST_FIELDS]  # the order on the page is the helper's layout
         widgets = {
             "requested_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
             "description": forms.Textarea(attrs={"rows": 5}),
