@@ -10,7 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from requests_app.models import Currency, Department, FeasibilityRequest
+from requests_app.models import ClockEvent, Currency, Department, FeasibilityRequest
 
 
 class ConstraintCategory(models.Model):
@@ -207,10 +207,7 @@ class ReminderLedger(models.Model):
     """One row per reminder or escalation that became due: unique, so it is decided once, and
     sent by claim → send → mark (shared/RELIABILITY.md rules 1–3)."""
 
-    class Clock(models.TextChoices):
-        ACKNOWLEDGE = "acknowledge", "Acknowledge"
-        ANSWER = "answer", "Answer"
-        DEPARTMENT = "department", "Department assessment"
+    Clock = ClockEvent.Clock  # the same clocks the request's clock events record
 
     class Kind(models.TextChoices):
         REMINDER = "reminder", "Reminder"
