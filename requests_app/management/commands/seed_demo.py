@@ -42,7 +42,6 @@ from requests_app.models import (
     Profile,
     Role,
     SalesTeam,
-    SlaPolicy,
     Status,
 )
 from requests_app.roles import ensure_role_groups
@@ -252,9 +251,6 @@ class Story:
         token = uuid.UUID(int=rng.getrandbits(128), version=4)
         return request_file(user=author, data=data, token=token, submit=target != Status.DRAFT, now=submitted).request
 
-    def policy(self, req: FeasibilityRequest) -> SlaPolicy:
-        return SlaPolicy.objects.get(priority=req.priority)
-
     def clarify(self, req: FeasibilityRequest, *, asker: User, at: datetime, answer: bool) -> datetime | None:
         from requests_app.services import clarification_answer, clarification_ask
 
@@ -276,7 +272,7 @@ class Story:
 
         rng, cast = self.rng, self.cast
         lead = cast.users["opslead"]
-        policy = self.policy(req)
+        policy = clocks.policy_for(req)  # read once per priority inside reference_data_cached()
         at = req.submitted_at
         if target == Status.SUBMITTED:
             return
