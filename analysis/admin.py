@@ -4,7 +4,10 @@ calendars by admin_sla."""
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from analysis import admin_sla  # noqa: F401  (SLA policies and calendars)
+from analysis import (
+    admin_sla,  # noqa: F401  (SLA policies and calendars)
+    rollups,
+)
 from analysis.models import Alternative, Answer, Assessment, ConstraintCategory, ReminderLedger
 
 
@@ -20,8 +23,35 @@ class ConstraintCategoryAdmin(admin.ModelAdmin):
         return ["code"] if obj is not None else []
 
 
+class RefreshesConstraintHits:
+    """Admin edits bypass the services, so they refresh the Pareto's rollup themselves
+    (analysis.rollups), in the admin's transaction: after the related objects (constraints,
+    alternatives) are saved, and for every request touched by a deletion or a change of request."""
+
+    def save_model(self, request, obj, form, change):
+        # Moved to another request (raw id field): the old request loses these hits. Kept on the
+        # object, not on this admin, which every thread shares.
+        obj._hits_also_refresh = form.initial.get("request") if change and "request" in form.changed_data else None
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        obj = form.instance
+        rollups.refresh_constraint_hits([pk for pk in (obj.request_id, getattr(obj, "_hits_also_refresh", None)) if pk])
+
+    def delete_model(self, request, obj):
+        request_id = obj.request_id
+        super().delete_model(request, obj)
+        rollups.refresh_constraint_hits([request_id])
+
+    def delete_queryset(self, request, queryset):
+        request_ids = list(queryset.values_list("request_id", flat=True))
+        super().delete_queryset(request, queryset)
+        rollups.refresh_constraint_hits(request_ids)
+
+
 @admin.register(Assessment)
-class AssessmentAdmin(SimpleHistoryAdmin):
+class AssessmentAdmin(RefreshesConstraintHits, SimpleHistoryAdmin):
     list_display = ["request", "department", "verdict", "due_at", "assessed_at", "met"]
     list_filter = ["department", "verdict", "met"]
     search_fields = ["request__reference", "request__title"]
@@ -39,7 +69,7 @@ class AlternativeInline(admin.TabularInline):
 
 
 @admin.register(Answer)
-class AnswerAdmin(SimpleHistoryAdmin):
+class AnswerAdmin(RefreshesConstraintHits, SimpleHistoryAdmin):
     list_display = ["request", "number", "decision", "published_at", "superseded_at"]
     list_filter = ["decision"]
     search_fields = ["request__reference", "request__title"]

@@ -16,12 +16,11 @@ Design (why it stays fast at a million requests, shared/PERFORMANCE.md)
     and PostgreSQL runs the branches with Parallel Append. The SQL is compiled twice and repeated.
   - Grouped figures group by integer ids only; names are joined to the few result rows afterwards
     (teams/reps/customers read the period once into a MATERIALIZED CTE of seven narrow columns).
-  - The Pareto's hits are bounded by partial covering indexes (`assess_cannot_idx`,
-    `alt_works_around_idx`) and hash-joined once to the period's requests.
+  - The Pareto reads a rollup, `ConstraintHit` (one row per request and constraint), kept exact in
+    the same transaction as every write that changes it (analysis.rollups), and hash-joins it to the
+    period's requests for their live outcome and value.
   - The breached / at-risk lists read the small partial index `req_running_clock_idx`.
-  What remains at 1M is proportional to the window (sorts for medians, the Pareto's joins through
-  the M2M and alternatives tables); the documented next step is a per-(request, constraint) hit
-  table kept current by the writers (bench/README.md), not built yet.
+  What remains at 1M is proportional to the window: the sorts behind the exact medians.
 * On PostgreSQL the big queries run inside one transaction with `SET LOCAL jit = off` (JIT
   compilation costs 15–50 ms per query and buys nothing here) and a `work_mem` that keeps the
   window's sorts in memory.
@@ -94,7 +93,7 @@ from django.db.models import (
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
-from analysis.models import Alternative, Answer, Assessment, ConstraintCategory, Verdict
+from analysis.models import Assessment, ConstraintCategory, ConstraintHit, Verdict
 from requests_app import businesstime
 from requests_app.models import Customer, Department, FeasibilityRequest, Outcome, SalesTeam, Status
 
@@ -736,50 +735,32 @@ def groups(f: DashboardFilter) -> tuple[list[GroupRow], list[GroupRow], list[Gro
 
 
 def pareto(f: DashboardFilter) -> list[ParetoRow]:
-    """Capability-gap Pareto: one query; hits per (constraint, request) first, so each request
-    counts once per constraint however many departments or alternatives cite it.
+    """Capability-gap Pareto: one query over the rollup `ConstraintHit` (one row per request and
+    constraint, kept exact by analysis.rollups), so each request counts once per constraint however
+    many departments or alternatives cite it.
 
-    `routed_at >= start` and `published_at >= start` are implied by the request's submission in
-    the period (routing and answers come after it); they let the indexes bound the scans."""
+    The period bounds the hits by their copied `submitted_at` (index-only scan of
+    `hit_window_idx`); they are hash-joined once to the period's requests (index-only scan of
+    `req_dashboard_window_idx`), which apply the other filters and bring the live outcome, value
+    and currency. Grouping is on integer ids; labels are joined to the few result rows."""
     requests = _requests(f, f.start, f.end)
     base_sql, base_params = requests.values("id", "currency", "deal_value", "outcome").query.sql_with_params()
-    assessment_t = Assessment._meta.db_table
-    through_t = Assessment.constraints.through._meta.db_table
-    alternative_t = Alternative._meta.db_table
-    answer_t = Answer._meta.db_table
-    category_t = ConstraintCategory._meta.db_table
+    hit_t, category_t = ConstraintHit._meta.db_table, ConstraintCategory._meta.db_table
     filled = ", ".join(f"'{o.value}'" for o in FILLED)  # our own constants, not user input
-    # Hits are bounded by the time indexes only (assess_cannot_idx, answer_published_idx; the
-    # alternative's constraint from alt_works_around_idx) and hash-joined once to the period's
-    # requests, read by an index-only scan of req_dashboard_window_idx. The request's attributes
-    # ride along that join (one value per request, hence MIN), so the period's requests are never
-    # probed one by one through the primary key. Grouping is on integer ids; labels are joined to
-    # the forty result rows at the end.
     sql = f"""
         SELECT c.code, c.label, x.currency, x.blocked, x.bent, x.requests, x.value FROM (
-            SELECT h.constraint_id, h.currency, SUM(h.blocked) AS blocked, SUM(h.bent) AS bent, COUNT(*) AS requests,
-                   SUM(h.value) AS value
-            FROM (
-                SELECT hits.constraint_id, hits.request_id, MAX(hits.blocked) AS blocked, MAX(hits.bent) AS bent,
-                       MIN(r.currency) AS currency,
-                       MIN(CASE WHEN r.outcome NOT IN ({filled}) THEN COALESCE(r.deal_value, 0) ELSE 0 END) AS value
-                FROM (
-                    SELECT ac.constraintcategory_id AS constraint_id, a.request_id AS request_id, 1 AS blocked, 0 AS bent
-                    FROM {assessment_t} a JOIN {through_t} ac ON ac.assessment_id = a.id
-                    WHERE a.verdict = %s AND a.routed_at >= %s
-                    UNION ALL
-                    SELECT alt.works_around_id, ans.request_id, 0, 1
-                    FROM {answer_t} ans JOIN {alternative_t} alt ON alt.answer_id = ans.id
-                    WHERE alt.works_around_id IS NOT NULL AND ans.published_at >= %s
-                ) hits
-                JOIN ({base_sql}) r ON r.id = hits.request_id
-                GROUP BY hits.constraint_id, hits.request_id
-            ) h
-            GROUP BY h.constraint_id, h.currency
+            SELECT h.constraint_id, r.currency,
+                   SUM(CASE WHEN h.blocked THEN 1 ELSE 0 END) AS blocked,
+                   SUM(CASE WHEN h.bent THEN 1 ELSE 0 END) AS bent,
+                   COUNT(*) AS requests,
+                   SUM(CASE WHEN r.outcome NOT IN ({filled}) THEN COALESCE(r.deal_value, 0) ELSE 0 END) AS value
+            FROM {hit_t} h JOIN ({base_sql}) r ON r.id = h.request_id
+            WHERE h.submitted_at >= %s AND h.submitted_at < %s
+            GROUP BY h.constraint_id, r.currency
         ) x JOIN {category_t} c ON c.id = x.constraint_id
     """
     with connection.cursor() as cursor:
-        cursor.execute(sql, [Verdict.CANNOT.value, f.start, f.start, *base_params])
+        cursor.execute(sql, [*base_params, f.start, f.end])
         fetched = cursor.fetchall()
     rows: dict[str, ParetoRow] = {}
     for code, label, currency, blocked, bent, requests, value in fetched:

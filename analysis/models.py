@@ -96,9 +96,6 @@ class Assessment(models.Model):
                 include=["id", "request", "department", "verdict", "met", "assessed_at", "due_at", "assessment_seconds"],
                 name="assess_dashboard_idx",
             ),
-            # Dashboard Pareto: the CANNOT verdicts routed since the period start (a small partial index).
-            models.Index(fields=["routed_at"], include=["id", "request"], name="assess_cannot_idx",
-                         condition=Q(verdict="cannot")),
             # The sweep's department clocks: pending assessments with a reminder due.
             models.Index(
                 fields=["next_reminder_at"],
@@ -193,14 +190,44 @@ class Alternative(models.Model):
                 fields=["answer"], condition=Q(accepted_at__isnull=False), name="%(app_label)s_%(class)s_one_accepted"
             ),
         ]
-        indexes = [
-            # Dashboard Pareto: the constraint an alternative works around, read per answer from the index alone.
-            models.Index(fields=["answer"], include=["works_around"], name="alt_works_around_idx",
-                         condition=Q(works_around__isnull=False)),
-        ]
 
     def __str__(self) -> str:
         return f"Alternative {self.position + 1} of {self.answer}"
+
+
+class ConstraintHit(models.Model):
+    """The capability-gap Pareto's rollup: one row per (request, constraint) that blocked the
+    request (a CANNOT assessment citing it) or bent it into an alternative (an alternative of a
+    published answer working around it). Derived data, rewritten per request by
+    `analysis.rollups.refresh_constraint_hits` in the same transaction as the write that changes it,
+    and rebuilt in full by `manage.py constraint_hits --rebuild`.
+
+    Why it exists: live, the Pareto joins assessments → their constraints (M2M) and answers →
+    alternatives for every request of the period — at a million requests ~0.9 s of joins. Here it
+    is one range scan of narrow rows. The request's outcome, value and currency are *not* copied:
+    the dashboard joins them live, so closing a request never leaves this table stale. Only
+    `submitted_at` is copied (it never changes once set) so the period bounds the scan.
+    """
+
+    # Indexed by the unique constraint below, whose first column it is.
+    request = models.ForeignKey(FeasibilityRequest, on_delete=models.CASCADE, related_name="+", db_index=False)
+    # No index of its own: only deleting a constraint category looks hits up by constraint.
+    constraint = models.ForeignKey(ConstraintCategory, on_delete=models.CASCADE, related_name="+", db_index=False)
+    submitted_at = models.DateTimeField()
+    blocked = models.BooleanField()
+    bent = models.BooleanField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["request", "constraint"], name="%(app_label)s_%(class)s_once"),
+        ]
+        indexes = [
+            models.Index(fields=["submitted_at"], include=["request", "constraint", "blocked", "bent"],
+                         name="hit_window_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.request_id} {self.constraint_id}{' blocked' if self.blocked else ''}{' bent' if self.bent else ''}"
 
 
 class ReminderLedger(models.Model):

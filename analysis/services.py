@@ -22,6 +22,7 @@ from django.db import transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
+from analysis import rollups
 from analysis.models import Alternative, Answer, Assessment, ConstraintCategory, Decision, Verdict
 from requests_app import clocks, lifecycle
 from requests_app.lifecycle import ConflictError, TransitionError
@@ -331,6 +332,7 @@ def assessment_save(
         assessment.constraints.set(constraints)
         del assessment.skip_history_when_saving
         assessment.save()
+        rollups.refresh_constraint_hits([req.pk])  # the Pareto's rollup: verdict and constraints may have changed
         lifecycle.record_event(
             req, kind=Kind.ASSESSED, actor=actor, now=now,
             message=f"{assessment.department.name}: {assessment.get_verdict_display()}" + ("" if first else " (revised)"),
@@ -478,6 +480,7 @@ def answer_publish(
         draft._history_user = actor
         draft.save(update_fields=["published_at", "published_by", "version"])
         req = moved.request
+        rollups.refresh_constraint_hits([req.pk])  # the Pareto's rollup: its alternatives now count
         Assessment.objects.filter(request=req, next_reminder_at__isnull=False).update(next_reminder_at=None)
         label = Decision(draft.decision).label
         _notify_each(

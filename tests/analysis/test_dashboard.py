@@ -12,6 +12,7 @@ import pytest
 import time_machine
 from django.urls import reverse
 
+from analysis import rollups
 from analysis.models import Alternative, Answer, Assessment, ConstraintCategory, Verdict
 from requests_app.models import Department, FeasibilityRequest, Outcome, Status
 from tests.analysis.test_metrics import NOW, build_dataset
@@ -151,6 +152,7 @@ def bulk_requests(n: int, rep, team, customer) -> None:
     Alternative.objects.bulk_create([
         Alternative(answer=a, quantity=Decimal(1), delivery_date=date(2026, 7, 1), works_around=material) for a in answers
     ])
+    rollups.rebuild_constraint_hits()  # bulk writes bypass the services that keep the Pareto's rollup
 
 
 @pytest.mark.parametrize("size", [6, 120])

@@ -7,7 +7,8 @@ from django.core.management import CommandError, call_command
 from django.db.models import Count, F, Q
 from django.urls import reverse
 
-from analysis.models import Alternative, Answer, Assessment
+from analysis import rollups
+from analysis.models import Alternative, Answer, Assessment, ConstraintHit
 from requests_app.models import FeasibilityRequest, Pause, Status
 from tests.conftest import is_postgres
 
@@ -34,6 +35,9 @@ def test_generator_creates_requests_along_the_lifecycle(postgres_only, client, m
     assert Answer.objects.count() == FeasibilityRequest.objects.filter(answered_at__isnull=False).count()
     assert Alternative.objects.filter(works_around__isnull=False).exists()
     assert Pause.objects.exists()
+    # The Pareto's rollup is written with the data, equal to its definition.
+    assert ConstraintHit.objects.filter(blocked=True).exists() and ConstraintHit.objects.filter(bent=True).exists()
+    assert rollups.constraint_hit_differences() == (0, [])
     client.force_login(manager)
     board = client.get(reverse("analysis:dashboard")).context["board"]
     assert board.current.filed > 100 and 0 < board.current.fill_rate < 100

@@ -1,6 +1,7 @@
 """Dashboard metrics on a small hand-built data set: every expected figure is worked out by hand
 in the comments next to it. Stored fields are set directly, so these tests do not depend on the
-services that fill them in production."""
+services that fill them in production; the Pareto's rollup is refreshed after each write, as the
+services do (tests/analysis/test_rollups.py proves that they do)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from itertools import count
 import pytest
 import time_machine
 
-from analysis import metrics
+from analysis import metrics, rollups
 from analysis.models import Alternative, Answer, Assessment, ConstraintCategory, Verdict
 from requests_app.clocks import default_calendar
 from requests_app.models import Customer, Department, FeasibilityRequest, Outcome, Priority, Status
@@ -45,6 +46,7 @@ def assess(req, code, verdict="", *, seconds=None, met=None, due=None, constrain
         assessed_at=req.submitted_at + timedelta(days=1) if verdict else None,
     )
     a.constraints.set(ConstraintCategory.objects.filter(code__in=constraints))
+    rollups.refresh_constraint_hits([req.pk])
     return a
 
 
@@ -53,8 +55,10 @@ def alternative(req, works_around, *, published=True, number=1) -> Alternative:
         request=req, number=number,
         defaults={"decision": "alternatives", "published_at": req.submitted_at + timedelta(days=2) if published else None},
     )
-    return Alternative.objects.create(answer=answer, quantity=Decimal("5"), delivery_date=date(2026, 7, 1),
-                                      works_around=ConstraintCategory.objects.get(code=works_around))
+    alt = Alternative.objects.create(answer=answer, quantity=Decimal("5"), delivery_date=date(2026, 7, 1),
+                                     works_around=ConstraintCategory.objects.get(code=works_around))
+    rollups.refresh_constraint_hits([req.pk])
+    return alt
 
 
 def build_dataset(rep, other_rep, team_a, team_b, customer) -> dict[str, FeasibilityRequest]:

@@ -24,6 +24,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.utils import timezone
 
+from analysis import rollups
 from analysis.models import ConstraintCategory
 from requests_app.models import Customer, Department, Role, SalesTeam, SlaPolicy
 
@@ -189,7 +190,7 @@ class Command(BaseCommand):
                 done += n
                 self.stdout.write(f"{done:,} requests ({time.monotonic() - started:.0f} s)")
             for table in ("requests_app_feasibilityrequest", "analysis_assessment", "analysis_assessment_constraints",
-                          "analysis_answer", "analysis_alternative", "requests_app_pause"):
+                          "analysis_answer", "analysis_alternative", "requests_app_pause", "analysis_constrainthit"):
                 # VACUUM fills the visibility map that index-only scans need; it cannot run inside a
                 # transaction (a test), where statistics alone will do.
                 cursor.execute(f"{'ANALYZE' if connection.in_atomic_block else 'VACUUM ANALYZE'} {table}")
@@ -243,3 +244,5 @@ class Command(BaseCommand):
         cursor.execute(ANSWERS_SQL, {**params, "after": after_request})
         cursor.execute(ALTERNATIVES_SQL, {**params, "after": after_answer})
         cursor.execute(PAUSES_SQL, {**params, "after": after_request})
+        # The Pareto's rollup, from what was just written (the services keep it current for real writes).
+        rollups.rebuild_constraint_hits(first_request_id=after_request + 1)
