@@ -15,12 +15,14 @@ Design (why it stays fast at a million requests, shared/PERFORMANCE.md)
     sort of the whole window by a computed bucket key; only each bucket's percentile sort remains,
     and PostgreSQL runs the branches with Parallel Append. The SQL is compiled twice and repeated.
   - Grouped figures group by integer ids only; names are joined to the few result rows afterwards
-    (teams/reps/customers read the period once into a MATERIALIZED CTE of seven narrow columns).
+    (teams, reps and customers: one `GROUPING SETS` pass over the period's index-only scan).
   - The Pareto reads a rollup, `ConstraintHit` (one row per request and constraint), kept exact in
     the same transaction as every write that changes it (analysis.rollups), and hash-joins it to the
     period's requests for their live outcome and value.
   - The breached / at-risk lists read the small partial index `req_running_clock_idx`.
-  What remains at 1M is proportional to the window: the sorts behind the exact medians.
+  What remains at 1M is proportional to the window: reading it and sorting it for the exact
+  medians and p90s (~0.8 s of SQL on this 2-core machine, bench/README.md). Below that would
+  take pre-aggregated histograms, i.e. approximate percentiles: a change of the contract.
 * On PostgreSQL the big queries run inside one transaction with `SET LOCAL jit = off` (JIT
   compilation costs 15–50 ms per query and buys nothing here) and a `work_mem` that keeps the
   window's sorts in memory.
@@ -58,6 +60,8 @@ Definitions (shared/DESIGN.md is the contract; refinements documented here and o
   filled (outcome neither WON nor ALTERNATIVE_ACCEPTED, open ones included), per currency — we
   hold no exchange rates, so currencies are never added together. Sorted by requests affected
   (then requests blocked); the cumulative share is over the sum of requests affected of all constraints.
+  Drafts never count: an alternative bends a request only once its answer is published (a
+  superseded answer still counts — Sales saw it), and a verdict blocks only while it says CANNOT.
 """
 
 from __future__ import annotations
