@@ -225,6 +225,7 @@ def _assessment_batch(ctx: _SweepContext, batch_size: int) -> tuple[int, list[in
         .only(
             "pk", "request_id", "department_id", "department__code", "department__name", "owner_id", "routed_at", "due_at",
             "next_reminder_at", "assessed_at", "request__status", "request__priority", "request__calendar_id",
+            "department__calendar_id",
         )[:batch_size]
     )
     if not rows:
@@ -243,7 +244,9 @@ def _assessment_batch(ctx: _SweepContext, batch_size: int) -> tuple[int, list[in
             scope = assessment.department.code
             last_reminder, last_escalation = clocks.ledger_state(ledger[(req.pk, LedgerClock.DEPARTMENT, scope)])
             plan = clocks.plan_clock(
-                ctx.calendar(req.calendar_id), start=assessment.routed_at, due=assessment.due_at,
+                # The department's own calendar when it has one (clocks.department_calendar).
+                ctx.calendar(assessment.department.calendar_id or req.calendar_id),
+                start=assessment.routed_at, due=assessment.due_at,
                 thresholds=[float(f) for f in (policy.reminder_thresholds or [])], interval=None, now=now,
                 pauses=pauses.get(req.pk, ()), last_reminder_seq=last_reminder, last_escalation=last_escalation,
             )
@@ -519,14 +522,14 @@ def compose(ledger: ReminderLedger, *, now: datetime) -> dict:
         return _compose_digest(ledger)
     req = ledger.request
     cal = clocks.work_calendar(req)
-    zone = ZoneInfo(cal.time_zone)
     if ledger.clock == LedgerClock.DEPARTMENT:
+        cal = clocks.department_calendar(ledger.assessment, req)
         due, what = ledger.assessment.due_at, f"{ledger.assessment.department.name} assessment"
     elif ledger.clock == LedgerClock.ACKNOWLEDGE:
         due, what = req.acknowledge_due, "acknowledgement"
     else:
         due, what = req.answer_due, "answer"
-    due_local = due.astimezone(zone).strftime("%a %d %b %H:%M %Z") if due else "?"
+    due_local = due.astimezone(ZoneInfo(cal.time_zone)).strftime("%a %d %b %H:%M %Z") if due else "?"
     state = clocks.clock_state(due, None, now, cal)
     left = abs(state.business_seconds_left) / 3600 if state else 0
     if ledger.kind == Kind.ESCALATION:

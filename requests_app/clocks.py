@@ -6,9 +6,10 @@ this module decides *which* instants to store, following DESIGN.md "Time and SLA
 Three kinds of clock:
 - **acknowledge** (SUBMITTED): from submitted_at to acknowledge_due;
 - **answer** (IN_ANALYSIS): from its latest start (submission, or a revision) to answer_due;
-- **department** (one per routed assessment): from routing to `Assessment.due_at`.
+- **department** (one per routed assessment): from routing to `Assessment.due_at`, in the
+  department's own calendar when it has one (`department_calendar`), else the request's.
 
-Reminder thresholds are fractions of each window measured in *business* time of the request's
+Reminder thresholds are fractions of each window measured in *business* time of the clock's
 calendar (50% of a 40-business-hour window is 20 business hours after the start, not 50% of the
 wall-clock span). `plan_clock` is the pure decision function the SLA sweep (`analysis.sla`) uses
 and `next_reminder_at` reuses it, so the sweep's work list and its decisions never disagree.
@@ -87,6 +88,16 @@ def _cached(key: tuple, load):
 
 def work_calendar(req: FeasibilityRequest) -> businesstime.WorkCalendar:
     return _cached(("calendar", req.calendar_id), lambda: calendar_for(req).as_work_calendar())
+
+
+def department_calendar(assessment, req: FeasibilityRequest | None = None) -> businesstime.WorkCalendar:
+    """A department clock runs in the department's own calendar when it has one (a site with its
+    own shifts, holidays or time zone), otherwise in the request's (pass `req` if it is loaded)."""
+    req = req or assessment.request
+    calendar_id = assessment.department.calendar_id
+    if calendar_id is None or calendar_id == req.calendar_id:
+        return work_calendar(req)
+    return _cached(("calendar", calendar_id), lambda: BusinessCalendar.objects.get(pk=calendar_id).as_work_calendar())
 
 
 def policy_for(req: FeasibilityRequest) -> SlaPolicy:
@@ -206,7 +217,7 @@ def resume_answer_clock(req: FeasibilityRequest, now: datetime) -> list[str]:
     if req.status == Status.SUBMITTED and req.acknowledge_due:
         req.acknowledge_due = businesstime.add_business_time(cal, req.acknowledge_due, delta)
     log(req, Clock.ANSWER, Action.RESUME, now, req.answer_due)
-    resume_department_clocks(req, now, delta, cal)
+    resume_department_clocks(req, now, pause.started_at)
     return ["paused_seconds", "paused_since", "answer_due", "acknowledge_due"]
 
 
@@ -215,12 +226,14 @@ def resume_answer_clock(req: FeasibilityRequest, now: datetime) -> list[str]:
 # --------------------------------------------------------------------------------------------------
 
 
-def department_due_at(req: FeasibilityRequest, *, routed_at: datetime) -> datetime | None:
+def department_due_at(assessment, *, routed_at: datetime) -> datetime | None:
     """A department's internal assessment due time: the policy's share of the answer window
-    (business time from routing to answer-by), counted from routing."""
+    (business time from routing to answer-by), counted from routing — both in the department's
+    calendar, so the due time falls in the department's working hours and never after answer-by."""
+    req = assessment.request
     if req.answer_due is None:
         return None
-    cal = work_calendar(req)
+    cal = department_calendar(assessment)
     window = businesstime.business_time_between(cal, routed_at, req.answer_due)
     share = float(policy_for(req).department_share)
     return businesstime.add_business_time(cal, routed_at, timedelta(seconds=round(window.total_seconds() * share)))
@@ -232,7 +245,7 @@ def start_department_clock(assessment, *, now: datetime) -> list[str]:
     the caller saves them."""
     req = assessment.request
     if assessment.due_at is None:
-        assessment.due_at = department_due_at(req, routed_at=assessment.routed_at or now)
+        assessment.due_at = department_due_at(assessment, routed_at=assessment.routed_at or now)
     assessment.next_reminder_at = department_next_reminder_at(assessment, now)
     log(req, Clock.DEPARTMENT, Action.START, assessment.routed_at or now, assessment.due_at, department=assessment.department)
     return ["due_at", "next_reminder_at"]
@@ -243,7 +256,9 @@ def stop_department_clock(assessment, *, now: datetime) -> list[str]:
 
     Met = assessed at or before its own due time (DESIGN.md); the dashboard reads `met`."""
     req = assessment.request
-    assessment.assessment_seconds = business_seconds(req, assessment.routed_at, now, with_pauses=True)
+    assessment.assessment_seconds = int(businesstime.business_time_between(
+        department_calendar(assessment), assessment.routed_at, now, pauses_of(req)
+    ).total_seconds())
     assessment.met = assessment.due_at is None or now <= assessment.due_at
     assessment.next_reminder_at = None
     log(req, Clock.DEPARTMENT, Action.STOP, now, assessment.due_at, department=assessment.department)
@@ -256,9 +271,13 @@ def pause_department_clocks(req: FeasibilityRequest, now: datetime) -> None:
     req.assessments.filter(assessed_at__isnull=True).update(next_reminder_at=None)
 
 
-def resume_department_clocks(req: FeasibilityRequest, now: datetime, delta: timedelta, cal) -> None:
-    """Pending department due times move by the same paused business time as answer_due."""
+def resume_department_clocks(req: FeasibilityRequest, now: datetime, paused_from: datetime) -> None:
+    """Pending department due times move by the paused business time, measured in each
+    department's calendar (the same amount as answer_due's when it shares the request's)."""
     for assessment in req.assessments.filter(assessed_at__isnull=True, due_at__isnull=False).select_related("department"):
+        assessment.request = req
+        cal = department_calendar(assessment)
+        delta = businesstime.business_time_between(cal, paused_from, now)
         assessment.due_at = businesstime.add_business_time(cal, assessment.due_at, delta)
         assessment.next_reminder_at = department_next_reminder_at(assessment, now, cal=cal)
         assessment.save(update_fields=["due_at", "next_reminder_at"])
@@ -276,7 +295,8 @@ def answer_due_moved(req: FeasibilityRequest, *, now: datetime, department_dues_
     log(req, Clock.ANSWER, Action.EXTEND, now, req.answer_due)
     if department_dues_move:
         for assessment in req.assessments.filter(assessed_at__isnull=True).select_related("department"):
-            assessment.due_at = department_due_at(req, routed_at=assessment.routed_at)
+            assessment.request = req
+            assessment.due_at = department_due_at(assessment, routed_at=assessment.routed_at)
             assessment.next_reminder_at = department_next_reminder_at(assessment, now)
             assessment.save(update_fields=["due_at", "next_reminder_at"])
             log(req, Clock.DEPARTMENT, Action.EXTEND, now, assessment.due_at, department=assessment.department)
@@ -461,7 +481,7 @@ def department_next_reminder_at(assessment, now: datetime, *, cal=None) -> datet
     req = assessment.request
     if req.status not in (Status.SUBMITTED, Status.IN_ANALYSIS):
         return None
-    cal = cal or work_calendar(req)
+    cal = cal or department_calendar(assessment)
     rows = assessment.reminders.values_list("kind", "seq", "due_at") if assessment.pk else []
     last_reminder, last_escalation = ledger_state(rows)
     plan = plan_clock(

@@ -131,7 +131,9 @@ class Department(models.Model):
     name = models.CharField(max_length=100)
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="departments", blank=True)
     calendar = models.ForeignKey(
-        BusinessCalendar, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        BusinessCalendar, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        help_text="The department's own working time (another shift, site or country): its assessment clocks "
+                  "run in it. Empty: they run in the request's calendar.",
     )
 
     class Meta:

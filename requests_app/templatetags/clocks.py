@@ -48,12 +48,14 @@ def _calendar(context, calendar_id: int | None):
 def badge_context(obj, context, clock: str = "") -> dict:
     now = context.get("now_utc") or timezone.now()
     paused = False
-    if hasattr(obj, "department_id"):  # a department assessment
+    if hasattr(obj, "department_id"):  # a department assessment, in its department's calendar if it has one
         req = obj.request
+        calendar_id = obj.department.calendar_id or req.calendar_id
         due, done, name = obj.due_at, obj.assessed_at, f"{obj.department.name} assessment"
         paused = req.status == Status.WAITING_ON_SALES and done is None
     else:
         req = obj
+        calendar_id = req.calendar_id
         if clock == "acknowledge" or (not clock and req.status == Status.SUBMITTED):
             due, done, name = req.acknowledge_due, req.acknowledged_at, "acknowledge"
         else:
@@ -63,7 +65,7 @@ def badge_context(obj, context, clock: str = "") -> dict:
             return {"state": None}
     if paused:
         return {"state": None, "paused": True, "clock": name, "due": due}
-    state = clocks.clock_state(due, done, now, _calendar(context, req.calendar_id))
+    state = clocks.clock_state(due, done, now, _calendar(context, calendar_id))
     return {"state": state, "clock": name, "due": due, "paused": False}
 
 

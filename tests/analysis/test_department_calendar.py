@@ -1,0 +1,95 @@
+"""A department with its own business calendar (a site on another shift) runs its clock in that
+calendar: its due time, its reminders, its business time taken and its share of a pause. The
+request's clocks keep the request's calendar. Times are UTC; the week of 2 March 2026 is CET (UTC+1)."""
+
+from __future__ import annotations
+
+import pytest
+import time_machine
+from django.template import Context
+
+from analysis import sla
+from analysis.models import Assessment, ReminderLedger
+from requests_app import clocks
+from requests_app.models import BusinessCalendar, Department, Status
+from requests_app.templatetags.clocks import badge_context
+from tests.analysis.sla_support import Kind, acknowledge, move, submit
+from tests.conftest import aware
+
+pytestmark = pytest.mark.django_db
+
+MON_0800_CET = aware(2026, 3, 2, 7, 0)
+
+
+@pytest.fixture
+def early_shift_shipping(db):
+    """Shipping works 06:00–14:00 Berlin time, Monday to Friday, no lunch break; the company's
+    default calendar (the request's) works 08:00–12:00 and 13:00–17:00."""
+    calendar = BusinessCalendar.objects.create(
+        name="Shipping early shift", time_zone="Europe/Berlin", working_days=[0, 1, 2, 3, 4], periods=[["06:00", "14:00"]]
+    )
+    Department.objects.filter(code="shipping").update(calendar=calendar)
+    return calendar
+
+
+@pytest.fixture
+def routed(early_shift_shipping, rep, customer, ops_lead, manager):
+    req = submit(rep, customer, at=MON_0800_CET)  # urgent: 8 business hours to answer → Monday 17:00 CET
+    return acknowledge(req, ops_lead, at=MON_0800_CET, departments=("procurement", "shipping"))
+
+
+def sweep(at) -> None:
+    with time_machine.travel(at, tick=False):
+        sla.sla_sweep(now=at, deliver=lambda ids: None)
+
+
+def assessment(req, code: str) -> Assessment:
+    return Assessment.objects.select_related("department", "request").get(request=req, department__code=code)
+
+
+def test_the_due_time_is_the_policy_share_of_the_window_in_the_department_calendar(routed):
+    assert routed.answer_due == aware(2026, 3, 2, 16, 0)  # 17:00 CET, the request's calendar
+    # Procurement (no calendar of its own): 70% of 08:00–17:00 less lunch = 5.6 h → 14:36 CET.
+    assert assessment(routed, "procurement").due_at == aware(2026, 3, 2, 13, 36)
+    # Shipping: its window is 08:00–14:00 = 6 h of its own time; 70% = 4 h 12 min → 12:12 CET.
+    assert assessment(routed, "shipping").due_at == aware(2026, 3, 2, 11, 12)
+
+
+def test_reminders_follow_the_department_calendar(routed):
+    # Shipping's first reminder at 50% of its 4.2 h: 2 h 06 min after 08:00 CET → 10:06 CET.
+    sweep(aware(2026, 3, 2, 9, 5))
+    assert not ReminderLedger.objects.filter(clock="department").exists()
+    sweep(aware(2026, 3, 2, 9, 6))
+    reminders = ReminderLedger.objects.filter(clock="department")
+    assert list(reminders.values_list("scope", "kind", "seq", "due_at")) == [
+        ("shipping", "reminder", 1, aware(2026, 3, 2, 9, 6))
+    ]
+    # The reminder's words count the hours left on shipping's clock: 12:12 − 10:06 = 2.1 business hours.
+    assert "2.1 business hours left" in sla.compose(reminders.get(), now=aware(2026, 3, 2, 9, 6))["message"]
+
+
+def test_business_time_taken_is_counted_in_the_department_calendar(routed):
+    shipping = assessment(routed, "shipping")
+    shipping.assessed_at = aware(2026, 3, 2, 12, 0)  # 13:00 CET, 48 minutes after its 12:12 due time
+    clocks.stop_department_clock(shipping, now=shipping.assessed_at)
+    # 08:00–13:00 CET of shipping's shift = 5 h (the request's calendar, with its lunch break, says 4 h).
+    assert shipping.assessment_seconds == 5 * 3600
+    assert shipping.met is False
+
+
+def test_a_pause_moves_each_due_time_by_the_paused_time_of_its_own_calendar(routed, ops_lead, rep):
+    move(routed, to=Status.WAITING_ON_SALES, kind=Kind.CLARIFICATION_ASKED, actor=ops_lead, at=aware(2026, 3, 2, 8, 0))
+    req = move(routed, to=Status.IN_ANALYSIS, kind=Kind.CLARIFICATION_ANSWERED, actor=rep, at=aware(2026, 3, 2, 15, 0))
+    # Paused 09:00–16:00 CET. The request's calendar lost 09–12 and 13–16 = 6 h: answer-by 17:00 Mon
+    # + 6 h = Tue 15:00 CET.
+    assert req.answer_due == aware(2026, 3, 3, 14, 0)
+    # Shipping lost 09:00–14:00 = 5 h of its shift: 12:12 Mon + 5 h = 1 h 48 Mon + 3 h 12 Tue from 06:00 → Tue 09:12 CET.
+    assert assessment(req, "shipping").due_at == aware(2026, 3, 3, 8, 12)
+
+
+def test_the_badge_on_the_request_page_counts_in_the_department_calendar(routed):
+    context = Context({"now_utc": aware(2026, 3, 2, 12, 30)})  # 13:30 CET
+    state = badge_context(assessment(routed, "shipping"), context)["state"]
+    # Due 12:12 CET: overdue by 1 h 18 min of shipping's shift (the request's calendar, at lunch
+    # from 12:00 to 13:00, would say 30 min).
+    assert (state.label, state.business_seconds_left) == ("breached", -78 * 60)
