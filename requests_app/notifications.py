@@ -84,7 +84,8 @@ class _BackgroundPublisher:
     """One daemon thread per process that publishes queued notification ids to Celery.
 
     After a broker error, or while one publish has hung for longer than STUCK_SECONDS (a frozen
-    Redis blocked a publish for over a minute in our tests, socket timeouts notwithstanding), new
+    Redis once blocked a publish for over a minute: the result store's reconnect retries, now off
+    with results ignored and bounded in settings; the guard stays for what we have not seen), new
     ids are not queued at all: the rows stay pending and an outage costs one stuck thread, not a
     growing queue."""
 

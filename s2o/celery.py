@@ -25,7 +25,7 @@ def _make_embedded_broker_folders(sender: Celery, **kwargs: object) -> None:
         Path(backend.removeprefix("file://")).mkdir(parents=True, exist_ok=True)
 
 
-@app.task(name="s2o.ping")
+@app.task(name="s2o.ping", ignore_result=False)  # its caller waits for the answer
 def ping(value: str = "pong") -> str:
     """Round trip used by /healthz diagnostics and the worker tests."""
     return value

@@ -287,6 +287,13 @@ CELERY_REDIS_SOCKET_TIMEOUT = 2
 CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 2
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Nobody reads our tasks' return values: the database records what happened (the ledger, the
+# notifications). Publishing a task that keeps its result also subscribes to the result channel
+# first, and against a Redis that accepts connections but never answers that subscription kept
+# retrying for ~60 s (measured) whatever the socket timeouts. So results are off by default
+# (s2o.ping, the health probe's round trip, keeps its own) and the result store gives up in seconds.
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"retry_policy": {"timeout": 5.0}}
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
