@@ -59,6 +59,11 @@ class AssessmentAdmin(RefreshesConstraintHits, SimpleHistoryAdmin):
     filter_horizontal = ["constraints"]
     list_select_related = ["request", "department"]
 
+    def get_readonly_fields(self, request, obj=None):
+        # An assessment belongs to the request it was routed for (its clock and the dashboard's copy
+        # of the request's submission time depend on it); only a new one picks its request.
+        return ["request"] if obj is not None else []
+
 
 class AlternativeInline(admin.TabularInline):
     model = Alternative

@@ -173,9 +173,10 @@ def _board(request: HttpRequest) -> tuple[DashboardFilterForm, metrics.Dashboard
     if not roles.is_manager(request.user):
         raise PermissionDenied("The dashboard is for managers.")
     today = timezone.localdate()
-    form = DashboardFilterForm(request.GET or None, choices=filter_choices(), today=today)
-    board = metrics.dashboard(form.dashboard_filter(), now=timezone.now(),
-                              work_calendar=default_work_calendar())
+    choices = filter_choices()
+    form = DashboardFilterForm(request.GET or None, choices=choices, today=today)
+    board = metrics.dashboard(form.dashboard_filter(), now=timezone.now(), work_calendar=default_work_calendar(),
+                              known_departments=choices["department"])
     return form, board
 
 

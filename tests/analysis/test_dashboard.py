@@ -141,7 +141,8 @@ def bulk_requests(n: int, rep, team, customer) -> None:
         for i in range(n)
     ])
     assessments = Assessment.objects.bulk_create([
-        Assessment(request=r, department=departments[i % 4], verdict=Verdict.CANNOT, assessment_seconds=3600, met=True,
+        Assessment(request=r, request_submitted_at=r.submitted_at, department=departments[i % 4],
+                   verdict=Verdict.CANNOT, assessment_seconds=3600, met=True,
                    assessed_at=r.submitted_at, due_at=r.submitted_at)
         for i, r in enumerate(reqs)
     ])

@@ -224,6 +224,31 @@ def test_per_department_figures(dataset):
     assert "Stores" not in rows
 
 
+def test_department_figures_follow_the_request_filters(dataset, rep, team_b):
+    def routed(**filters) -> dict[str, int]:
+        f = metrics.DashboardFilter(date_from=PERIOD.date_from, date_to=PERIOD.date_to, **filters)
+        return {d.department: d.routed for d in board(f).departments}
+
+    assert routed(sales_team=team_b.pk) == {"Shipping": 1}  # R4 only
+    assert routed(priority=Priority.HIGH) == {"Shipping": 1}
+    assert routed(rep=rep.pk) == {"Procurement": 3, "Manufacturing": 3}
+    assert routed(customer=Customer.objects.get(name="Bolt Ltd").pk) == {"Shipping": 1}
+
+
+def test_department_figures_count_the_period_by_submission_and_breaches_only_on_open_requests(dataset):
+    stores = Department.objects.get(code="stores")
+    # Routed inside the period, but for a request submitted in the previous one: not this period's.
+    Assessment.objects.create(request=dataset["P2"], department=stores, routed_at=aware(2026, 3, 2, 9),
+                              verdict=Verdict.CAN, assessment_seconds=H, met=True, assessed_at=aware(2026, 3, 2, 10))
+    # Pending past its due on a request withdrawn since: not a breach, not counted in met %.
+    Assessment.objects.create(request=dataset["R9"], department=stores, routed_at=dataset["R9"].submitted_at,
+                              due_at=aware(2026, 3, 11, 9))
+    row = {d.department: d for d in board().departments}["Stores"]
+    assert (row.routed, row.assessed, row.breaches, row.counted, row.met_pct) == (1, 0, 0, 0, None)
+    previous = metrics.DashboardFilter(date_from=date(2026, 2, 15), date_to=date(2026, 2, 28))
+    assert [(d.department, d.routed) for d in board(previous).departments] == [("Stores", 1)]
+
+
 def test_per_team_rep_and_customer(dataset):
     b = board()
     teams = {g.label: g for g in b.teams}

@@ -93,16 +93,16 @@ CROSS JOIN LATERAL (SELECT (%(reps)s::int[])[rep_i] AS rep, (%(teams)s::bigint[]
 """
 
 ASSESSMENTS_SQL = """
-INSERT INTO analysis_assessment (request_id, department_id, routed_at, due_at, verdict, cost_currency, notes, version,
-                                 assessed_at, assessment_seconds, met)
-SELECT id, dept, routed, due,
+INSERT INTO analysis_assessment (request_id, request_submitted_at, department_id, routed_at, due_at, verdict,
+                                 cost_currency, notes, version, assessed_at, assessment_seconds, met)
+SELECT id, submitted, dept, routed, due,
        CASE WHEN pending THEN '' WHEN r_v < 0.5 THEN 'can' WHEN r_v < 0.8 THEN 'can_with_conditions' ELSE 'cannot' END,
        'EUR', '', 1,
        CASE WHEN NOT pending THEN routed + make_interval(secs => secs * %(wall)s) END,
        CASE WHEN NOT pending THEN secs END,
        CASE WHEN NOT pending THEN secs <= budget END
 FROM (
-    SELECT r.id, d.id AS dept, r.acknowledged_at AS routed, random() AS r_v, budget, secs,
+    SELECT r.id, r.submitted_at AS submitted, d.id AS dept, r.acknowledged_at AS routed, random() AS r_v, budget, secs,
            r.acknowledged_at + make_interval(secs => budget * %(wall)s) AS due,
            r.status IN ('submitted', 'in_analysis', 'waiting_on_sales')
              AND r.acknowledged_at + make_interval(secs => secs * %(wall)s) > %(now)s AS pending
