@@ -13,7 +13,8 @@ then prints:
 * raw SQL: median time of the same aggregate statements (captured from the request, parameters
   inlined) run back to back on a plain psycopg2 connection with the dashboard's settings (JIT
   off, the same work_mem) — the physical limit of these statements;
-* ratio: dashboard ÷ raw SQL.
+* ratio: dashboard ÷ raw SQL;
+and first the machine's speed: the time of a fixed CPU-bound statement, to compare runs.
 It refuses to write into a database whose name does not contain "bench".
 """
 
@@ -97,6 +98,22 @@ def time_raw_sql(statements: list[str], runs: int) -> float:
         raw.close()
 
 
+CALIBRATION_SQL = "SELECT sum(x) FROM generate_series(1, 3000000) x"
+
+
+def machine_speed() -> float:
+    """Milliseconds of a fixed CPU-bound statement (median of 5): this shared machine's speed drifts
+    by up to 1.5x within an hour, so figures taken at different times are compared through it."""
+    with connection.cursor() as cursor:
+        timings = []
+        for _ in range(5):
+            started = time.perf_counter()
+            cursor.execute(CALIBRATION_SQL)
+            cursor.fetchall()
+            timings.append(time.perf_counter() - started)
+    return statistics.median(timings) * 1000
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="10000,100000,1000000")
@@ -107,6 +124,7 @@ def main() -> None:
         sys.exit("Point DATABASE_URL at a PostgreSQL bench database (its name must contain 'bench').")
     client = manager_client()
     url = reverse("analysis:dashboard")
+    print(f"machine speed: {CALIBRATION_SQL} took {machine_speed():.0f} ms (lower is faster)")
     print(f"{'requests':>10} {'dashboard ms':>13} {'queries':>8} {'raw SQL ms':>11} {'ratio':>6}")
     sizes = [int(s) for s in args.sizes.split(",")] if not args.no_generate else [FeasibilityRequest.objects.count()]
     for size in sizes:
