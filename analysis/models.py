@@ -151,10 +151,6 @@ class Answer(models.Model):
 
     class Meta:
         ordering = ["request", "number"]
-        indexes = [
-            # Manager dashboard's Pareto: answers published since the period start (index-only scan).
-            models.Index(fields=["published_at"], include=["id", "request"], name="answer_published_idx"),
-        ]
         constraints = [
             models.UniqueConstraint(fields=["request", "number"], name="%(app_label)s_%(class)s_unique_number"),
             models.CheckConstraint(

@@ -12,7 +12,8 @@ then prints:
 * queries: the number of SQL queries that request ran (session, user, roles, navigation included);
 * raw SQL: median time of the same aggregate statements (captured from the request, parameters
   inlined) run back to back on a plain psycopg2 connection with the dashboard's settings (JIT
-  off, the same work_mem) — the physical limit of these statements;
+  off, the same work_mem) — the physical limit of these statements; page views and SQL runs
+  alternate, so both see the same moments of the machine;
 * ratio: dashboard ÷ raw SQL;
 and first the machine's speed: the time of a fixed CPU-bound statement, to compare runs.
 It refuses to write into a database whose name does not contain "bench".
@@ -58,42 +59,44 @@ def manager_client() -> Client:
     return client
 
 
-def time_dashboard(client: Client, url: str, runs: int) -> tuple[float, int, list[str]]:
+def capture(client: Client, url: str) -> tuple[int, list[str]]:
+    """The page's query count and its aggregate statements (parameters inlined), from one run."""
     client.get(url)  # warm: session write, template and connection caches
     with CaptureQueriesContext(connection) as captured:
         response = client.get(url)
     assert response.status_code == 200, response.status_code
     queries = list(captured.captured_queries)  # now: the next request resets the connection's query log
-    settings.DEBUG = False  # no query log while timing
-    timings = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        response = client.get(url)
-        timings.append(time.perf_counter() - started)
-        assert response.status_code == 200
     aggregates = [q["sql"] for q in queries
                   if any(t in q["sql"] for t in AGGREGATE_TABLES) and not q["sql"].startswith("SET")]
-    return statistics.median(timings), len(queries), aggregates
+    return len(queries), aggregates
 
 
-def time_raw_sql(statements: list[str], runs: int) -> float:
+def time_page_and_raw_sql(client: Client, url: str, statements: list[str], runs: int) -> tuple[float, float]:
+    """Medians of `runs` page views and `runs` executions of the same statements on a plain
+    psycopg2 connection, *interleaved* (page, SQL, page, SQL, …) so that both see the same moments
+    of this shared machine; timed back to back, a drift of its speed skewed the ratio by up to 0.4."""
+    settings.DEBUG = False  # no query log while timing
     params = connection.get_connection_params()
     raw = psycopg2.connect(**{k: v for k, v in params.items() if k in ("dbname", "user", "password", "host", "port")})
     try:
         with raw.cursor() as cursor:
             cursor.execute("SET jit = off")  # the same settings as the dashboard's transaction
             cursor.execute("SET work_mem = %s", [WORK_MEM])
-            for sql in statements:  # warm the buffer cache like the dashboard's warm-up run
+            for sql in statements:  # warm the buffer cache like the page's warm-up run
                 cursor.execute(sql)
                 cursor.fetchall()
-            timings = []
+            pages, sqls = [], []
             for _ in range(runs):
+                started = time.perf_counter()
+                response = client.get(url)
+                pages.append(time.perf_counter() - started)
+                assert response.status_code == 200
                 started = time.perf_counter()
                 for sql in statements:
                     cursor.execute(sql)
                     cursor.fetchall()
-                timings.append(time.perf_counter() - started)
-        return statistics.median(timings)
+                sqls.append(time.perf_counter() - started)
+        return statistics.median(pages), statistics.median(sqls)
     finally:
         raw.close()
 
@@ -134,8 +137,8 @@ def main() -> None:
         if size > have and not args.no_generate:
             call_command("generate_requests", size - have, stdout=open(os.devnull, "w"))  # noqa: SIM115
         settings.DEBUG = True  # CaptureQueriesContext needs the query log for one run
-        dashboard, queries, statements = time_dashboard(client, url, args.runs)
-        raw = time_raw_sql(statements, args.runs)
+        queries, statements = capture(client, url)
+        dashboard, raw = time_page_and_raw_sql(client, url, statements, args.runs)
         print(f"{FeasibilityRequest.objects.count():>10,} {dashboard * 1000:>13.0f} {queries:>8} {raw * 1000:>11.0f}"
               f" {dashboard / raw:>6.2f}", flush=True)
 
