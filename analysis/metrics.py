@@ -95,6 +95,7 @@ from django.db.models import (
     Window,
 )
 from django.db.models.functions import RowNumber
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from analysis.models import Assessment, ConstraintCategory, ConstraintHit, Verdict
@@ -846,15 +847,13 @@ def breached_and_at_risk(f: DashboardFilter, *, now: datetime, soon: datetime) -
             pk=r["id"], reference=r["reference"] or "", title=r["title"], customer=r["customer__name"],
             status=labels.get(r["status"], r["status"]), priority=r["priority"],
             clock="acknowledge" if r["status"] == Status.SUBMITTED else "answer", due=r["due"],
-            url=FeasibilityRequest(pk=r["id"]).get_absolute_url() if linkable else "",
+            url=reverse("requests_app:detail", args=[r["id"]]) if linkable else "",  # no model instance per row
         )
         (breached if r["kind"] == "breached" else at_risk).append(item)
     return breached, at_risk
 
 
 def _detail_url_exists() -> bool:
-    from django.urls import NoReverseMatch, reverse
-
     try:
         reverse("requests_app:detail", args=[1])
     except NoReverseMatch:  # the request page is built by another feature

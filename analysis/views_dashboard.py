@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import html
 import time
 from datetime import date, timedelta
 
@@ -16,7 +17,6 @@ from django.forms.utils import flatatt
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
-from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
 from analysis import metrics
@@ -40,8 +40,11 @@ class FastSelect(forms.Widget):
     def render(self, name, value, attrs=None, renderer=None):
         final = self.build_attrs(self.attrs, {**(attrs or {}), "name": name})
         selected = "" if value is None else str(value)
+        # The standard library's html.escape (what Django's escape calls, minus its lazy-string
+        # wrapper): half the cost for two thousand options.
         options = "".join(
-            f'<option value="{escape(key)}"{" selected" if str(key) == selected else ""}>{escape(label)}</option>'
+            f'<option value="{html.escape(str(key))}"{" selected" if str(key) == selected else ""}>'
+            f"{html.escape(str(label))}</option>"
             for key, label in self.options
         )
         return mark_safe(f"<select{flatatt(final)}>{options}</select>")  # every value above is escaped

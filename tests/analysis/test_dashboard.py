@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from analysis import rollups
 from analysis.models import Alternative, Answer, Assessment, ConstraintCategory, Verdict
-from requests_app.models import Department, FeasibilityRequest, Outcome, Status
+from requests_app.models import Customer, Department, FeasibilityRequest, Outcome, Status
 from tests.analysis.test_metrics import NOW, build_dataset
 
 URL = reverse("analysis:dashboard")
@@ -69,6 +69,13 @@ def test_managers_see_kpis_tables_charts_and_links(manager_client, dataset):
     assert "export=pareto" in html and "date_from=2026-03-01" in html  # CSV links keep the filter
     board = response.context["board"]
     assert board.current.filed == 11 and board.filter.date_to == date(2026, 3, 14)
+
+
+def test_filter_lists_escape_names_and_keep_the_choice(manager_client, dataset):
+    odd = Customer.objects.create(name='<b>Nuts & "Bolts"</b>')
+    html = manager_client.get(URL, {**PERIOD, "customer": odd.pk}).content.decode()
+    assert f'<option value="{odd.pk}" selected>&lt;b&gt;Nuts &amp; &quot;Bolts&quot;&lt;/b&gt;</option>' in html
+    assert "<b>Nuts" not in html
 
 
 def test_dashboard_defaults_to_the_last_90_days(manager_client, db):
