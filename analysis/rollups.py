@@ -9,7 +9,7 @@ How it stays exact — synchronously, not eventually:
   inside its own transaction: saving an assessment (`services.assessment_save`), publishing an
   answer (`services.answer_publish`), and the admin's edits and deletions of assessments and
   answers. A rollback takes the refresh with it, so the table never shows a write that did not
-  happen, and there is no window in which a reminder task or a sweep still has to catch up.
+  happen, and no background job has to catch up.
 * The refresh recomputes the request's rows from the source tables (delete, then insert the
   definition's rows): idempotent, and correct whatever changed — a verdict, the cited
   constraints, an alternative, a deletion.
@@ -30,32 +30,41 @@ from requests_app.models import FeasibilityRequest
 _HIT = ConstraintHit._meta.db_table
 
 
-def _definition_sql(where_requests: str = "") -> str:
+def _definition_sql(condition: str = "") -> str:
     """SELECT of the rows the table must hold: (request_id, constraint_id, submitted_at, blocked, bent).
 
-    `where_requests` is an SQL condition on `r` (the request), e.g. `r.id IN (…)`; parameters: the
-    CANNOT verdict, then those of the condition."""
+    `condition` restricts the requests: an SQL condition on a request id written with `{id}`, e.g.
+    `{id} IN (%s, %s)`. It goes into both branches, so a refresh reads only those requests' rows
+    through the request_id indexes (applied once on the outside, an IN list of three made PostgreSQL
+    hash the whole table: 2.2 s at a million requests, against 14 ms). Parameters: the CANNOT
+    verdict, then the condition's, then the condition's again — see `_params`."""
     assessment_t = Assessment._meta.db_table
     through_t = Assessment.constraints.through._meta.db_table
     answer_t, alternative_t = Answer._meta.db_table, Alternative._meta.db_table
     request_t = FeasibilityRequest._meta.db_table
-    condition = f" AND {where_requests}" if where_requests else ""
+    blocked_if = f" AND {condition.format(id='a.request_id')}" if condition else ""
+    bent_if = f" AND {condition.format(id='ans.request_id')}" if condition else ""
     # MAX(…) = 1 is a boolean on both databases (PostgreSQL refuses an integer for a boolean column).
     return f"""
         SELECT h.request_id, h.constraint_id, r.submitted_at, MAX(h.blocked) = 1, MAX(h.bent) = 1
         FROM (
             SELECT a.request_id AS request_id, ac.constraintcategory_id AS constraint_id, 1 AS blocked, 0 AS bent
             FROM {assessment_t} a JOIN {through_t} ac ON ac.assessment_id = a.id
-            WHERE a.verdict = %s
+            WHERE a.verdict = %s{blocked_if}
             UNION ALL
             SELECT ans.request_id, alt.works_around_id, 0, 1
             FROM {answer_t} ans JOIN {alternative_t} alt ON alt.answer_id = ans.id
-            WHERE ans.published_at IS NOT NULL AND alt.works_around_id IS NOT NULL
+            WHERE ans.published_at IS NOT NULL AND alt.works_around_id IS NOT NULL{bent_if}
         ) h
         JOIN {request_t} r ON r.id = h.request_id
-        WHERE r.submitted_at IS NOT NULL{condition}
+        WHERE r.submitted_at IS NOT NULL
         GROUP BY h.request_id, h.constraint_id, r.submitted_at
     """
+
+
+def _params(condition_params: list | None = None) -> list:
+    condition_params = condition_params or []
+    return [Verdict.CANNOT.value, *condition_params, *condition_params]
 
 
 _COLUMNS = "request_id, constraint_id, submitted_at, blocked, bent"
@@ -75,9 +84,7 @@ def refresh_constraint_hits(request_ids: Iterable[int]) -> None:
         marks = ", ".join(["%s"] * len(ids))
         with connection.cursor() as cursor:
             cursor.execute(f"DELETE FROM {_HIT} WHERE request_id IN ({marks})", ids)
-            cursor.execute(
-                f"INSERT INTO {_HIT} ({_COLUMNS}) {_definition_sql(f'r.id IN ({marks})')}", [Verdict.CANNOT.value, *ids]
-            )
+            cursor.execute(f"INSERT INTO {_HIT} ({_COLUMNS}) {_definition_sql(f'{{id}} IN ({marks})')}", _params(ids))
 
 
 def rebuild_constraint_hits(*, first_request_id: int | None = None) -> int:
@@ -86,7 +93,7 @@ def rebuild_constraint_hits(*, first_request_id: int | None = None) -> int:
 
     On PostgreSQL the table is locked against concurrent refreshes for the duration (they wait,
     then apply their own change on top: nothing is lost)."""
-    condition, params = ("r.id >= %s", [first_request_id]) if first_request_id is not None else ("", [])
+    condition, params = ("{id} >= %s", [first_request_id]) if first_request_id is not None else ("", [])
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(f"LOCK TABLE {_HIT} IN SHARE ROW EXCLUSIVE MODE")
@@ -94,7 +101,7 @@ def rebuild_constraint_hits(*, first_request_id: int | None = None) -> int:
             cursor.execute(f"DELETE FROM {_HIT} WHERE request_id >= %s", params)
         else:
             cursor.execute(f"DELETE FROM {_HIT}")
-        cursor.execute(f"INSERT INTO {_HIT} ({_COLUMNS}) {_definition_sql(condition)}", [Verdict.CANNOT.value, *params])
+        cursor.execute(f"INSERT INTO {_HIT} ({_COLUMNS}) {_definition_sql(condition)}", _params(params))
         return cursor.rowcount
 
 
@@ -108,7 +115,7 @@ def constraint_hit_differences(limit: int = 20) -> tuple[int, list[str]]:
         SELECT 'unexpected', y.* FROM ({stored} EXCEPT {definition}) y
     """
     with connection.cursor() as cursor:
-        cursor.execute(sql, [Verdict.CANNOT.value, Verdict.CANNOT.value])
+        cursor.execute(sql, _params() + _params())  # the definition appears twice
         rows = cursor.fetchall()
     codes = dict(ConstraintCategory.objects.values_list("pk", "code"))
     described = [
