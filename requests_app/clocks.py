@@ -274,14 +274,16 @@ def pause_department_clocks(req: FeasibilityRequest, now: datetime) -> None:
 def resume_department_clocks(req: FeasibilityRequest, now: datetime, paused_from: datetime) -> None:
     """Pending department due times move by the paused business time, measured in each
     department's calendar (the same amount as answer_due's when it shares the request's)."""
-    for assessment in req.assessments.filter(assessed_at__isnull=True, due_at__isnull=False).select_related("department"):
-        assessment.request = req
-        cal = department_calendar(assessment)
-        delta = businesstime.business_time_between(cal, paused_from, now)
-        assessment.due_at = businesstime.add_business_time(cal, assessment.due_at, delta)
-        assessment.next_reminder_at = department_next_reminder_at(assessment, now, cal=cal)
-        assessment.save(update_fields=["due_at", "next_reminder_at"])
-        log(req, Clock.DEPARTMENT, Action.RESUME, now, assessment.due_at, department=assessment.department)
+    pending = req.assessments.filter(assessed_at__isnull=True, due_at__isnull=False).select_related("department")
+    with reference_data_cached():  # each calendar read once, not once per department
+        for assessment in pending:
+            assessment.request = req
+            cal = department_calendar(assessment)
+            delta = businesstime.business_time_between(cal, paused_from, now)
+            assessment.due_at = businesstime.add_business_time(cal, assessment.due_at, delta)
+            assessment.next_reminder_at = department_next_reminder_at(assessment, now, cal=cal)
+            assessment.save(update_fields=["due_at", "next_reminder_at"])
+            log(req, Clock.DEPARTMENT, Action.RESUME, now, assessment.due_at, department=assessment.department)
 
 
 def answer_due_moved(req: FeasibilityRequest, *, now: datetime, department_dues_move: bool = False) -> list[str]:
@@ -294,12 +296,14 @@ def answer_due_moved(req: FeasibilityRequest, *, now: datetime, department_dues_
     them from the new answer-by (policy share from routing)."""
     log(req, Clock.ANSWER, Action.EXTEND, now, req.answer_due)
     if department_dues_move:
-        for assessment in req.assessments.filter(assessed_at__isnull=True).select_related("department"):
-            assessment.request = req
-            assessment.due_at = department_due_at(assessment, routed_at=assessment.routed_at)
-            assessment.next_reminder_at = department_next_reminder_at(assessment, now)
-            assessment.save(update_fields=["due_at", "next_reminder_at"])
-            log(req, Clock.DEPARTMENT, Action.EXTEND, now, assessment.due_at, department=assessment.department)
+        pending = req.assessments.filter(assessed_at__isnull=True).select_related("department")
+        with reference_data_cached():  # each calendar read once, not once per department
+            for assessment in pending:
+                assessment.request = req
+                assessment.due_at = department_due_at(assessment, routed_at=assessment.routed_at)
+                assessment.next_reminder_at = department_next_reminder_at(assessment, now)
+                assessment.save(update_fields=["due_at", "next_reminder_at"])
+                log(req, Clock.DEPARTMENT, Action.EXTEND, now, assessment.due_at, department=assessment.department)
     if req.status in (Status.SUBMITTED, Status.IN_ANALYSIS):
         req.next_reminder_at = next_reminder_at(req, now)
         return ["next_reminder_at"]
