@@ -78,6 +78,14 @@ def test_filter_lists_escape_names_and_keep_the_choice(manager_client, dataset):
     assert "<b>Nuts" not in html
 
 
+def test_group_tables_name_everyone_including_a_rep_who_left_sales(manager_client, dataset, rep):
+    rep.groups.clear()  # no longer in the rep filter list, still the author of ten requests
+    board = manager_client.get(URL, PERIOD).context["board"]
+    assert [(g.label, g.requests) for g in board.reps] == [("Rita", 10), ("Olga", 1)]
+    assert [(g.label, g.requests) for g in board.teams] == [("Team North", 10), ("Team South", 1)]
+    assert [(g.label, g.requests) for g in board.customers] == [("Acme Industrial", 10), ("Bolt Ltd", 1)]
+
+
 def test_dashboard_defaults_to_the_last_90_days(manager_client, db):
     board = manager_client.get(URL).context["board"]
     assert (board.filter.date_from, board.filter.date_to) == (date(2025, 12, 19), date(2026, 3, 18))
