@@ -277,8 +277,25 @@ def _hours(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds / 3600.0, 1)
 
 
+class _OutcomeRates:
+    """Fill and evaporation rates over closed answered requests (module docstring), for any
+    figures with `closed_answered`, `filled` and `evaporated`."""
+
+    closed_answered: int
+    filled: int
+    evaporated: int
+
+    @property
+    def fill_rate(self) -> float | None:
+        return _ratio(self.filled, self.closed_answered)
+
+    @property
+    def evaporation_rate(self) -> float | None:
+        return _ratio(self.evaporated, self.closed_answered)
+
+
 @dataclass
-class RequestFigures:
+class RequestFigures(_OutcomeRates):
     """One set of request figures (a period, or one week of the trend)."""
 
     filed: int = 0
@@ -304,14 +321,6 @@ class RequestFigures:
     @property
     def answer_met_pct(self) -> float | None:
         return _ratio(self.answer_met, self.answer_counted)
-
-    @property
-    def fill_rate(self) -> float | None:
-        return _ratio(self.filled, self.closed_answered)
-
-    @property
-    def evaporation_rate(self) -> float | None:
-        return _ratio(self.evaporated, self.closed_answered)
 
 
 KPI_FIELDS = [
@@ -383,7 +392,7 @@ class DepartmentRow:
 
 
 @dataclass
-class GroupRow:
+class GroupRow(_OutcomeRates):
     """A sales team, a rep or a customer."""
 
     key: int | None
@@ -393,14 +402,6 @@ class GroupRow:
     filled: int
     evaporated: int
     answer_median_hours: float | None
-
-    @property
-    def fill_rate(self) -> float | None:
-        return _ratio(self.filled, self.closed_answered)
-
-    @property
-    def evaporation_rate(self) -> float | None:
-        return _ratio(self.evaporated, self.closed_answered)
 
 
 @dataclass

@@ -244,8 +244,7 @@ def _assessment_batch(ctx: _SweepContext, batch_size: int) -> tuple[int, list[in
             scope = assessment.department.code
             last_reminder, last_escalation = clocks.ledger_state(ledger[(req.pk, LedgerClock.DEPARTMENT, scope)])
             plan = clocks.plan_clock(
-                # The department's own calendar when it has one (clocks.department_calendar).
-                ctx.calendar(assessment.department.calendar_id or req.calendar_id),
+                ctx.calendar(clocks.department_calendar_id(assessment, req)),
                 start=assessment.routed_at, due=assessment.due_at,
                 thresholds=[float(f) for f in (policy.reminder_thresholds or [])], interval=None, now=now,
                 pauses=pauses.get(req.pk, ()), last_reminder_seq=last_reminder, last_escalation=last_escalation,

@@ -90,12 +90,17 @@ def work_calendar(req: FeasibilityRequest) -> businesstime.WorkCalendar:
     return _cached(("calendar", req.calendar_id), lambda: calendar_for(req).as_work_calendar())
 
 
-def department_calendar(assessment, req: FeasibilityRequest | None = None) -> businesstime.WorkCalendar:
+def department_calendar_id(assessment, req: FeasibilityRequest | None = None) -> int | None:
     """A department clock runs in the department's own calendar when it has one (a site with its
-    own shifts, holidays or time zone), otherwise in the request's (pass `req` if it is loaded)."""
+    own shifts, holidays or time zone), otherwise in the request's (None: the default calendar).
+    Pass `req` if it is loaded."""
+    return assessment.department.calendar_id or (req or assessment.request).calendar_id
+
+
+def department_calendar(assessment, req: FeasibilityRequest | None = None) -> businesstime.WorkCalendar:
     req = req or assessment.request
-    calendar_id = assessment.department.calendar_id
-    if calendar_id is None or calendar_id == req.calendar_id:
+    calendar_id = department_calendar_id(assessment, req)
+    if calendar_id == req.calendar_id:
         return work_calendar(req)
     return _cached(("calendar", calendar_id), lambda: BusinessCalendar.objects.get(pk=calendar_id).as_work_calendar())
 

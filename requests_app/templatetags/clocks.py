@@ -48,9 +48,9 @@ def _calendar(context, calendar_id: int | None):
 def badge_context(obj, context, clock: str = "") -> dict:
     now = context.get("now_utc") or timezone.now()
     paused = False
-    if hasattr(obj, "department_id"):  # a department assessment, in its department's calendar if it has one
+    if hasattr(obj, "department_id"):  # a department assessment
         req = obj.request
-        calendar_id = obj.department.calendar_id or req.calendar_id
+        calendar_id = clocks.department_calendar_id(obj, req)
         due, done, name = obj.due_at, obj.assessed_at, f"{obj.department.name} assessment"
         paused = req.status == Status.WAITING_ON_SALES and done is None
     else:
