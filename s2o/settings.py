@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "simple_history",
     "axes",
+    "rules",
     "rest_framework",
     "drf_spectacular",
     "requests_app",
@@ -152,6 +153,7 @@ AUTH_PASSWORD_VALIDATORS = [
 # that address *before* any password is hashed (hashing costs ~0.5 s here: RELIABILITY.md).
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
+    "rules.permissions.ObjectPermissionBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
