@@ -2,29 +2,37 @@
 
 from __future__ import annotations
 
-import csv
 import html
 import time
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
 
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
-from django.core.exceptions import PermissionDenied
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import CharField, F, Value
 from django.db.models.functions import Concat
 from django.forms.utils import flatatt
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import render
+from django.template.defaultfilters import date as date_format
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 
 from analysis import metrics
-from requests_app import businesstime, roles
+from requests_app import businesstime, csv_export, permissions
 from requests_app.clocks import default_calendar
 from requests_app.models import Customer, Department, Priority, Role, SalesTeam
 
 MAX_PERIOD_DAYS = 3 * 366
+# Dates a filter may name: the company's history starts after 2000, and a year ahead is as far as
+# anyone plans. Outside these, the bounds the dashboard derives (the previous period, the trend's
+# first Monday) would leave the dates Python can represent.
+EARLIEST_DATE = date(2000, 1, 1)
+LATEST_AHEAD = timedelta(days=365)
 PAGE_ROWS = 25  # per-customer/rep table rows on the page; the CSV has them all
 
 
@@ -85,10 +93,16 @@ class DashboardFilterForm(forms.Form):
     rep = forms.IntegerField(required=False, widget=FastSelect)
     priority = forms.ChoiceField(choices=[("", "All priorities"), *Priority.choices], required=False)
 
-    def __init__(self, *args, choices: dict[str, list[tuple[int, str]]], today: date, **kwargs) -> None:
+    def __init__(self, *args: Any, choices: dict[str, list[tuple[int, str]]], today: date, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.today = today
         default = metrics.DashboardFilter.default(today=today)
+        latest = today + LATEST_AHEAD
+        for name in ("date_from", "date_to"):
+            field = self.fields[name]
+            message = f"Choose a date between {EARLIEST_DATE:%-d %b %Y} and {latest:%-d %b %Y}."
+            field.validators += [MinValueValidator(EARLIEST_DATE, message), MaxValueValidator(latest, message)]
+            field.widget.attrs.update(min=EARLIEST_DATE.isoformat(), max=latest.isoformat())
         self.fields["date_from"].widget.attrs["placeholder"] = default.date_from.isoformat()
         self.known_ids = {name: {pk for pk, _ in items} for name, items in choices.items()}
         for name, everyone in (("department", "All departments"), ("customer", "All customers"),
@@ -98,14 +112,17 @@ class DashboardFilterForm(forms.Form):
             bound.field.widget.attrs["class"] = "form-select form-select-sm" if isinstance(
                 bound.field.widget, forms.Select | FastSelect) else "form-control form-control-sm"
 
-    def clean(self):
+    def clean(self) -> dict[str, Any]:
         data = super().clean()
         for name, known in self.known_ids.items():
             if data.get(name) is not None and data[name] not in known:
                 self.add_error(name, "Select one of the listed values.")
+        if self.has_error("date_from") or self.has_error("date_to"):
+            return data  # a date out of range or unreadable: nothing to derive from it
         default = metrics.DashboardFilter.default(today=self.today)
         date_to = data.get("date_to") or default.date_to
-        date_from = data.get("date_from") or (date_to - timedelta(days=metrics.DEFAULT_PERIOD_DAYS - 1))
+        date_from = data.get("date_from") or max(date_to - timedelta(days=metrics.DEFAULT_PERIOD_DAYS - 1),
+                                                 EARLIEST_DATE)
         if date_from > date_to:
             raise forms.ValidationError("The start date must be on or before the end date.")
         if (date_to - date_from).days >= MAX_PERIOD_DAYS:
@@ -123,40 +140,86 @@ class DashboardFilterForm(forms.Form):
                                        priority=d["priority"] or "")
 
 
-# CSV downloads: ?export=<table>. (header, attribute) pairs; attributes may be properties.
-TABLES: dict[str, list[tuple[str, str]]] = {
-    "kpis": [("figure", "label"), ("value", "value"), ("previous period", "previous"), ("change", "change"), ("unit", "unit")],
-    "trend": [("week", "week"), ("filed", "filed"), ("median time to answer (h)", "answer_median_hours"),
-              ("answer SLA met %", "answer_met_pct"), ("acknowledge SLA met %", "ack_met_pct")],
-    "departments": [("department", "department"), ("routed", "routed"), ("assessed", "assessed"),
-                    ("median assessment time (h)", "median_hours"), ("own due met %", "met_pct"),
-                    ("breaches", "breaches"), ("CANNOT share %", "cannot_share")],
-    "pareto": [("constraint", "label"), ("blocked", "blocked"), ("bent into an alternative", "bent"),
-               ("requests", "requests"), ("value at stake", "value_display"), ("cumulative %", "cumulative_pct")],
-    "breached": [("reference", "reference"), ("title", "title"), ("customer", "customer"), ("status", "status"),
-                 ("priority", "priority"), ("clock", "clock"), ("due", "due")],
+@dataclass(frozen=True)
+class Column:
+    """One column of a dashboard table: the same label (capitalised on the page), the same
+    attribute and so the same figure on the page and in its CSV."""
+
+    label: str
+    attr: str
+    numeric: bool = True
+
+
+_GROUP_COLUMNS = [Column("requests", "requests"), Column("closed answered", "closed_answered"),
+                  Column("fill rate %", "fill_rate"), Column("evaporation rate %", "evaporation_rate"),
+                  Column("median time to answer (h)", "answer_median_hours")]
+_REQUEST_COLUMNS = [Column("reference", "reference", False), Column("title", "title", False),
+                    Column("customer", "customer", False), Column("status", "status", False),
+                    Column("priority", "priority", False), Column("clock", "clock", False),
+                    Column("due", "due", False)]
+TABLES: dict[str, list[Column]] = {
+    "kpis": [Column("figure", "label", False), Column("value", "value"), Column("previous period", "previous"),
+             Column("change", "change"), Column("unit", "unit", False)],
+    "trend": [Column("week", "week", False), Column("filed", "filed"),
+              Column("median time to answer (h)", "answer_median_hours"), Column("answer SLA met %", "answer_met_pct"),
+              Column("acknowledge SLA met %", "ack_met_pct")],
+    "departments": [Column("department", "department", False), Column("routed", "routed"),
+                    Column("assessed", "assessed"), Column("median assessment time (h)", "median_hours"),
+                    Column("own due met %", "met_pct"), Column("breaches", "breaches"),
+                    Column("CANNOT share %", "cannot_share")],
+    "pareto": [Column("constraint", "label", False), Column("blocked", "blocked"),
+               Column("bent into an alternative", "bent"), Column("requests", "requests"),
+               Column("value at stake", "value_display"), Column("cumulative %", "cumulative_pct")],
+    "teams": [Column("sales team", "label", False), *_GROUP_COLUMNS],
+    "reps": [Column("rep", "label", False), *_GROUP_COLUMNS],
+    "customers": [Column("customer", "label", False), *_GROUP_COLUMNS],
+    "breached": _REQUEST_COLUMNS,
+    "at_risk": _REQUEST_COLUMNS,
 }
-_GROUP_COLUMNS = [("requests", "requests"), ("closed answered", "closed_answered"), ("fill rate %", "fill_rate"),
-                  ("evaporation rate %", "evaporation_rate"), ("median time to answer (h)", "answer_median_hours")]
-TABLES.update({
-    "teams": [("sales team", "label"), *_GROUP_COLUMNS],
-    "reps": [("rep", "label"), *_GROUP_COLUMNS],
-    "customers": [("customer", "label"), *_GROUP_COLUMNS],
-    "at_risk": TABLES["breached"],
-})
+"""Every dashboard table (except the KPI cards, which are cards on the page) and its CSV."""
+
+
+def _csv_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
+    return value
+
+
+def _page_value(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, datetime):
+        return date_format(timezone.localtime(value), "D j M Y H:i")
+    if isinstance(value, date):
+        return date_format(value, "j M Y")
+    if isinstance(value, Decimal):
+        return f"{value:,.0f}"
+    return str(value)
+
+
+def table_rows(board: metrics.Dashboard, table: str) -> list[list[Any]]:
+    """A table's rows as figures (the CSV's cells)."""
+    return [[_csv_value(getattr(item, c.attr)) for c in TABLES[table]] for item in getattr(board, table)]
+
+
+def _page_table(board: metrics.Dashboard, table: str, limit: int | None = None) -> dict[str, Any]:
+    items = getattr(board, table)
+    shown = items[:limit] if limit else items
+    return {
+        "name": table,
+        "columns": TABLES[table],
+        "rows": [[(_page_value(getattr(item, c.attr)), c.numeric) for c in TABLES[table]] for item in shown],
+        "items": shown,
+        "total": len(items),
+    }
 
 
 def _csv(board: metrics.Dashboard, table: str) -> HttpResponse:
     if table not in TABLES:
         raise Http404("No such table.")
     f = board.filter
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="s2o-{table}-{f.date_from}-{f.date_to}.csv"'
-    writer = csv.writer(response)
-    writer.writerow([header for header, _ in TABLES[table]])
-    for item in getattr(board, table):
-        writer.writerow(["" if (v := getattr(item, attr)) is None else v for _, attr in TABLES[table]])
-    return response
+    rows = [[c.label for c in TABLES[table]], *table_rows(board, table)]
+    return csv_export.csv_response(rows, filename=f"s2o-{table}-{f.date_from}-{f.date_to}.csv")
 
 
 _calendar_cache: tuple[float, businesstime.WorkCalendar] | None = None
@@ -173,8 +236,7 @@ def default_work_calendar() -> businesstime.WorkCalendar:
 
 
 def _board(request: HttpRequest) -> tuple[DashboardFilterForm, metrics.Dashboard]:
-    if not roles.is_manager(request.user):
-        raise PermissionDenied("The dashboard is for managers.")
+    permissions.require(request.user, "s2o.view_dashboard")
     today = timezone.localdate()
     choices = filter_choices()
     form = DashboardFilterForm(request.GET or None, choices=choices, today=today)
@@ -200,13 +262,22 @@ def _charts(board: metrics.Dashboard) -> dict:
 def dashboard(request: HttpRequest) -> HttpResponse:
     form, board = _board(request)
     if table := request.GET.get("export"):
+        if form.is_bound and not form.is_valid():  # never a file for another period than the one asked
+            return HttpResponseBadRequest(_errors_text(form), content_type="text/plain; charset=utf-8")
         return _csv(board, table)
     query = request.GET.copy()
     query.pop("export", None)
+    tables = {name: _page_table(board, name, PAGE_ROWS if name in ("teams", "reps", "customers") else None)
+              for name in TABLES if name != "kpis"}
     return render(request, "analysis/dashboard.html", {
         "form": form, "board": board, "charts": _charts(board), "query": query.urlencode(),
-        "page_rows": PAGE_ROWS,
+        "page_rows": PAGE_ROWS, "tables": tables,
     })
+
+
+def _errors_text(form: DashboardFilterForm) -> str:
+    return "\n".join(f"{'' if name == '__all__' else name + ': '}{message}"
+                     for name, messages in form.errors.items() for message in messages)
 
 
 @login_required

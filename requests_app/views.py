@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import csv
 import uuid
 
 from django.contrib import messages
@@ -17,7 +16,7 @@ from django.views.decorators.http import require_POST
 from analysis import decisions
 from analysis.models import Alternative
 from analysis.selectors import ops_panel
-from requests_app import notifications, roles, selectors, services
+from requests_app import csv_export, notifications, roles, selectors, services
 from requests_app.filters import RequestFilter
 from requests_app.forms import (
     ClarificationReplyForm,
@@ -107,19 +106,11 @@ def request_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 @login_required
 def request_export(request: HttpRequest) -> StreamingHttpResponse:
     """The filtered list as CSV, streamed: memory stays flat however many rows match."""
-    writer = csv.writer(_Echo())
-    rows = (writer.writerow(row) for row in selectors.request_csv_rows(_filtered(request).qs))
-    response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="s2o-requests-{timezone.localdate():%Y%m%d}.csv"'
-    return response
+    rows = selectors.request_csv_rows(_filtered(request).qs)
+    return csv_export.streaming_csv_response(rows, filename=f"s2o-requests-{timezone.localdate():%Y%m%d}.csv")
 
 
 def _staged_form(request: HttpRequest, form: RequestForm) -> RequestForm:

@@ -41,7 +41,9 @@ def manager_client(client, manager):
 
 def rows_of(response) -> list[list[str]]:
     assert response["Content-Type"].startswith("text/csv")
-    return list(csv.reader(io.StringIO(response.content.decode())))
+    text = response.content.decode("utf-8")
+    assert text.startswith("\ufeff")  # Excel reads UTF-8 only with a byte-order mark
+    return list(csv.reader(io.StringIO(text[1:])))
 
 
 def test_anonymous_visitors_are_sent_to_login(client):

@@ -97,7 +97,7 @@ def test_csv_export_holds_the_filtered_rows(rep_client, rep, customer, product):
     response = rep_client.get(EXPORT, {"customer": customer.pk})
     assert response["Content-Type"].startswith("text/csv")
     assert "attachment" in response["Content-Disposition"]
-    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
     header, *data = rows
     assert header[:5] == ["reference", "title", "status", "outcome", "customer"]
     assert len(data) == 1
@@ -110,7 +110,7 @@ def test_csv_export_holds_the_filtered_rows(rep_client, rep, customer, product):
 def test_csv_export_never_leaks_another_team_s_requests(client, rep, other_rep, customer, product):
     file_request(rep, customer, product)
     client.force_login(other_rep)
-    rows = list(csv.reader(io.StringIO(b"".join(client.get(EXPORT).streaming_content).decode())))
+    rows = list(csv.reader(io.StringIO(b"".join(client.get(EXPORT).streaming_content).decode("utf-8-sig"))))
     assert len(rows) == 1  # the header only
 
 

@@ -1,0 +1,98 @@
+"""The whole dashboard: every part, computed in one transaction, and its JSON twin."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from analysis.metrics import dialect
+from analysis.metrics.departments import departments
+from analysis.metrics.figures import (
+    DepartmentRow,
+    GroupRow,
+    Kpi,
+    ListedRequest,
+    ParetoRow,
+    RequestFigures,
+    TrendWeek,
+)
+from analysis.metrics.filters import DashboardFilter
+from analysis.metrics.groups import groups
+from analysis.metrics.kpis import kpis, period_and_trend
+from analysis.metrics.lists import breached_and_at_risk, due_soon_until
+from analysis.metrics.pareto import pareto
+from requests_app import businesstime
+
+
+@dataclass
+class Dashboard:
+    filter: DashboardFilter
+    now: datetime
+    soon: datetime
+    current: RequestFigures
+    previous: RequestFigures
+    kpis: list[Kpi]
+    trend: list[TrendWeek]
+    departments: list[DepartmentRow]
+    teams: list[GroupRow]
+    reps: list[GroupRow]
+    customers: list[GroupRow]
+    pareto: list[ParetoRow]
+    breached: list[ListedRequest]
+    at_risk: list[ListedRequest]
+
+    def as_json(self) -> dict[str, Any]:
+        """Plain JSON-able figures (same numbers as the page)."""
+
+        def rows(items: Sequence[Any], *props: str) -> list[dict[str, Any]]:
+            return [{**_jsonable(asdict(item)), **{p: getattr(item, p) for p in props}} for item in items]
+
+        return {
+            "filter": _jsonable(asdict(self.filter)),
+            "period": {"start": self.filter.start.isoformat(), "end": self.filter.end.isoformat(),
+                       "previous_start": self.filter.previous_start.isoformat()},
+            "now": self.now.isoformat(),
+            "due_soon_until": self.soon.isoformat(),
+            "kpis": rows(self.kpis, "change"),
+            "trend": rows(self.trend),
+            "departments": rows(self.departments, "met_pct", "cannot_share"),
+            "teams": rows(self.teams, "fill_rate", "evaporation_rate"),
+            "reps": rows(self.reps, "fill_rate", "evaporation_rate"),
+            "customers": rows(self.customers, "fill_rate", "evaporation_rate"),
+            "pareto": rows(self.pareto),
+            "breached": rows(self.breached),
+            "at_risk": rows(self.at_risk),
+        }
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def dashboard(
+    f: DashboardFilter, *, now: datetime, work_calendar: businesstime.WorkCalendar,
+    known_departments: Sequence[tuple[int, str]] | None = None,
+) -> Dashboard:
+    soon = due_soon_until(now, work_calendar)
+    with dialect.big_queries():
+        current, previous, trend = period_and_trend(f, now=now, soon=soon)
+        dept_rows = departments(f, now=now, known=known_departments)
+        teams, reps, customers = groups(f)
+        pareto_rows = pareto(f)
+        breached, at_risk = breached_and_at_risk(f, now=now, soon=soon)
+    return Dashboard(
+        filter=f, now=now, soon=soon, current=current, previous=previous, kpis=kpis(current, previous), trend=trend,
+        departments=dept_rows, teams=teams, reps=reps, customers=customers, pareto=pareto_rows,
+        breached=breached, at_risk=at_risk,
+    )

@@ -1,0 +1,207 @@
+"""Where PostgreSQL and SQLite differ, for the dashboard's hand-written SQL: nowhere else.
+
+* Percentiles: `percentile_cont(p) WITHIN GROUP (ORDER BY …)` on PostgreSQL. SQLite (the embedded
+  mode) has no ordered-set aggregates, so we register an aggregate written in Python on the
+  connection, with the same linear interpolation. Still one query; only the interpolation runs in
+  Python, row by row inside SQLite — fine for a laptop-sized database.
+* Grouping one window several ways: `GROUPING SETS` on PostgreSQL (one pass over the input);
+  SQLite has none, so there the window is a CTE grouped once per key. Same rows either way.
+* Datetimes as parameters and results: SQLite stores UTC text; `adapt` and `parse_datetime` make
+  both look the same to the callers.
+* The big queries' session settings (PostgreSQL only): no JIT, enough `work_mem` for the sorts.
+
+Everything else (`COUNT(*) FILTER (WHERE …)`, `UNION ALL`, `COALESCE`, `CASE`) is common SQL.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import Aggregate, Expression, FloatField, TextField
+
+WORK_MEM = "64MB"
+
+
+def is_postgresql() -> bool:
+    return connection.vendor == "postgresql"
+
+
+# --- percentiles ---------------------------------------------------------------------------------
+
+
+def percentile_cont(values: Sequence[float], fraction: float) -> float | None:
+    """PostgreSQL's percentile_cont: linear interpolation between the two nearest ranks."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    position = fraction * (len(ordered) - 1)
+    low = math.floor(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+class _SqlitePercentile:
+    """percentile_cont for SQLite: collects the group's values, interpolates like PostgreSQL."""
+
+    def __init__(self) -> None:
+        self.values: list[float] = []
+        self.fraction: Any = 0.5
+
+    def step(self, value: float | None, fraction: Any) -> None:
+        if value is not None:
+            self.values.append(float(value))
+            self.fraction = fraction
+
+    def finalize(self) -> float | None:
+        return percentile_cont(self.values, float(self.fraction))
+
+
+class _SqlitePercentiles(_SqlitePercentile):
+    def finalize(self) -> str | None:  # type: ignore[override]
+        if not self.values:
+            return None
+        return json.dumps([percentile_cont(self.values, float(p)) for p in json.loads(self.fraction)])
+
+
+def _register_sqlite_aggregates() -> None:
+    # Idempotent; done at use rather than on connection_created so it also covers a connection
+    # opened before this module was imported.
+    connection.ensure_connection()
+    connection.connection.create_aggregate("S2O_PERCENTILE", 2, _SqlitePercentile)
+    connection.connection.create_aggregate("S2O_PERCENTILES", 2, _SqlitePercentiles)
+
+
+def percentile_sql(column: str, fraction: float) -> str:
+    """The percentile expression for hand-written SQL."""
+    if connection.vendor == "sqlite":
+        _register_sqlite_aggregates()
+        return f"S2O_PERCENTILE({column}, {float(fraction)!r})"
+    return f"PERCENTILE_CONT({float(fraction)!r}) WITHIN GROUP (ORDER BY {column})"
+
+
+class Percentile(Aggregate):
+    """`percentile_cont(fraction) WITHIN GROUP (ORDER BY expr)` for the ORM."""
+
+    function = "PERCENTILE_CONT"
+    name = "Percentile"
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+    def __init__(self, expression: Expression | str, fraction: float, **extra: Any) -> None:
+        self.fraction = float(fraction)
+        super().__init__(expression, fraction=repr(self.fraction), **extra)
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra_context: Any) -> tuple[str, list]:
+        _register_sqlite_aggregates()
+        return self.as_sql(
+            compiler, connection, function="S2O_PERCENTILE", template="%(function)s(%(expressions)s, %(fraction)s)",
+            **extra_context,
+        )
+
+
+class Percentiles(Aggregate):
+    """Several percentiles from one sort: `percentile_cont(ARRAY[…]) WITHIN GROUP (ORDER BY expr)`.
+
+    The value is a list (PostgreSQL float8[]; a JSON text from SQLite): read it with `percentiles()`.
+    A text output field keeps Django from converting it."""
+
+    function = "PERCENTILE_CONT"
+    name = "Percentiles"
+    template = "%(function)s(ARRAY[%(fractions)s]) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = TextField()
+
+    def __init__(self, expression: Expression | str, fractions: tuple[float, ...], **extra: Any) -> None:
+        self.fractions = tuple(float(p) for p in fractions)
+        super().__init__(expression, fractions=", ".join(repr(p) for p in self.fractions), **extra)
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra_context: Any) -> tuple[str, list]:
+        _register_sqlite_aggregates()
+        return self.as_sql(
+            compiler, connection, function="S2O_PERCENTILES", template="%(function)s(%(expressions)s, '[%(fractions)s]')",
+            **extra_context,
+        )
+
+
+def percentiles(value: Any, n: int = 2) -> list[float | None]:
+    """The list a `Percentiles` aggregate returned, on either database."""
+    if value is None:
+        return [None] * n
+    return json.loads(value) if isinstance(value, str) else list(value)
+
+
+# --- grouping one window several ways -----------------------------------------------------------
+
+
+def grouping_sets(window_sql: str, keys: Sequence[tuple[str, str]], figures: str) -> str:
+    """SELECT kind, k, <figures> of `window_sql` grouped by each (kind, column) of `keys` in turn.
+
+    The result has one row per kind and key value; `k` is the key (NULL for a NULL key)."""
+    if is_postgresql():
+        # GROUPING(a, b, …) is a bit mask of the columns *not* grouped by: for three keys,
+        # 3 = the first, 5 = the second, 6 = the third.
+        columns = [column for _, column in keys]
+        whens = " ".join(
+            f"WHEN {(2 ** len(keys) - 1) ^ (1 << (len(keys) - 1 - i))} THEN '{kind}'" for i, (kind, _) in enumerate(keys)
+        )
+        return f"""
+            SELECT CASE GROUPING({", ".join(columns)}) {whens} END AS kind,
+                   COALESCE({", ".join(columns)}) AS k, {figures}
+            FROM ({window_sql}) w
+            GROUP BY GROUPING SETS ({", ".join(f"({c})" for c in columns)})"""
+    branches = " UNION ALL ".join(
+        f"SELECT '{kind}' AS kind, {column} AS k, {figures} FROM w GROUP BY {column}" for kind, column in keys
+    )
+    return f"WITH w AS ({window_sql}) SELECT * FROM ({branches})"
+
+
+# --- datetimes ----------------------------------------------------------------------------------
+
+
+def adapt(moment: datetime) -> Any:
+    """A datetime as a query parameter, as the ORM would pass it (SQLite: UTC text)."""
+    return connection.ops.adapt_datetimefield_value(moment)
+
+
+def parse_datetime(value: Any) -> datetime:
+    """A datetime read back from hand-written SQL: SQLite returns UTC text (naive under USE_TZ)."""
+    if isinstance(value, datetime):
+        return value
+    moment = datetime.fromisoformat(str(value))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+# --- the dashboard's transaction ----------------------------------------------------------------
+
+
+@contextmanager
+def big_queries() -> Iterator[None]:
+    """The dashboard's aggregates in one transaction, on PostgreSQL without JIT (PERFORMANCE.md:
+    JIT compiles for 15–50 ms per big query and buys nothing here).
+
+    `SET LOCAL` lasts until the end of the transaction. Inside an outer atomic block (a test, or
+    ATOMIC_REQUESTS) we use that transaction instead of opening a savepoint: one query, not three.
+    """
+    if not is_postgresql():
+        yield
+        return
+    if connection.in_atomic_block:
+        _session_settings()
+        yield
+        return
+    with transaction.atomic():
+        _session_settings()
+        yield
+
+
+def _session_settings() -> None:
+    # One statement for both settings (set_config(..., true) is SET LOCAL). work_mem: sorting a
+    # 90-day window at a million requests (percentiles, GROUP BY) takes ~20 MB; the default 4 MB
+    # spills those sorts to disk.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('jit', 'off', true), set_config('work_mem', %s, true)", [WORK_MEM])
