@@ -34,6 +34,10 @@ MAX_PERIOD_DAYS = 3 * 366
 EARLIEST_DATE = date(2000, 1, 1)
 LATEST_AHEAD = timedelta(days=365)
 PAGE_ROWS = 25  # per-customer/rep table rows on the page; the CSV has them all
+MIN_WEEKLY_SAMPLE = 5
+"""The trend chart draws a week's median time to answer only over at least this many answers: the
+current week's first answer alone would otherwise pull the line to it (the table gives every week's
+median with its sample)."""
 
 
 class FastSelect(forms.Widget):
@@ -161,15 +165,19 @@ TABLES: dict[str, list[Column]] = {
     "kpis": [Column("figure", "label", False), Column("value", "value"), Column("previous period", "previous"),
              Column("change", "change"), Column("unit", "unit", False)],
     "trend": [Column("week", "week", False), Column("filed", "filed"),
-              Column("median time to answer (h)", "answer_median_hours"), Column("answer SLA met %", "answer_met_pct"),
+              Column("answered", "answered"), Column("median time to answer (h)", "answer_median_hours"),
+              Column("answer SLA met %", "answer_met_pct"),
               Column("acknowledge SLA met %", "ack_met_pct")],
     "departments": [Column("department", "department", False), Column("routed", "routed"),
                     Column("assessed", "assessed"), Column("median assessment time (h)", "median_hours"),
                     Column("own due met %", "met_pct"), Column("breaches", "breaches"),
                     Column("CANNOT share %", "cannot_share")],
     "pareto": [Column("constraint", "label", False), Column("blocked", "blocked"),
-               Column("bent into an alternative", "bent"), Column("requests", "requests"),
-               Column("value at stake", "value_display"), Column("cumulative %", "cumulative_pct")],
+               Column("bent into an alternative", "bent"), Column("of which both", "both"),
+               Column("requests affected", "requests"),
+               Column("value at stake ({currency})", "value_at_stake"),
+               Column("without an exchange rate", "unconverted"),
+               Column("cumulative %", "cumulative_pct")],
     "teams": [Column("sales team", "label", False), *_GROUP_COLUMNS],
     "reps": [Column("rep", "label", False), *_GROUP_COLUMNS],
     "customers": [Column("customer", "label", False), *_GROUP_COLUMNS],
@@ -197,6 +205,10 @@ def _page_value(value: Any) -> str:
     return str(value)
 
 
+def column_labels(board: metrics.Dashboard, table: str) -> list[str]:
+    return [c.label.format(currency=board.reporting_currency) for c in TABLES[table]]
+
+
 def table_rows(board: metrics.Dashboard, table: str) -> list[list[Any]]:
     """A table's rows as figures (the CSV's cells)."""
     return [[_csv_value(getattr(item, c.attr)) for c in TABLES[table]] for item in getattr(board, table)]
@@ -207,7 +219,8 @@ def _page_table(board: metrics.Dashboard, table: str, limit: int | None = None) 
     shown = items[:limit] if limit else items
     return {
         "name": table,
-        "columns": TABLES[table],
+        "columns": [Column(label, c.attr, c.numeric) for label, c in zip(column_labels(board, table), TABLES[table],
+                                                                           strict=True)],
         "rows": [[(_page_value(getattr(item, c.attr)), c.numeric) for c in TABLES[table]] for item in shown],
         "items": shown,
         "total": len(items),
@@ -218,7 +231,7 @@ def _csv(board: metrics.Dashboard, table: str) -> HttpResponse:
     if table not in TABLES:
         raise Http404("No such table.")
     f = board.filter
-    rows = [[c.label for c in TABLES[table]], *table_rows(board, table)]
+    rows = [column_labels(board, table), *table_rows(board, table)]
     return csv_export.csv_response(rows, filename=f"s2o-{table}-{f.date_from}-{f.date_to}.csv")
 
 
@@ -245,11 +258,13 @@ def _board(request: HttpRequest) -> tuple[DashboardFilterForm, metrics.Dashboard
     return form, board
 
 
-def _charts(board: metrics.Dashboard) -> dict:
+def _charts(board: metrics.Dashboard) -> dict[str, Any]:
+    """The charts' data; one unit per chart (a count, hours, or percentages), never two on one axis."""
+    weeks = board.trend
     return {
-        "trend": {"labels": [w.week.isoformat() for w in board.trend], "filed": [w.filed for w in board.trend],
-                  "median": [w.answer_median_hours for w in board.trend],
-                  "met": [w.answer_met_pct for w in board.trend]},
+        "trend": {"labels": [w.week.isoformat() for w in weeks], "filed": [w.filed for w in weeks],
+                  "median": [w.answer_median_hours if w.answered >= MIN_WEEKLY_SAMPLE else None for w in weeks],
+                  "answer_met": [w.answer_met_pct for w in weeks], "ack_met": [w.ack_met_pct for w in weeks]},
         "departments": {"labels": [d.department for d in board.departments],
                         "median": [d.median_hours for d in board.departments],
                         "met": [d.met_pct for d in board.departments]},
@@ -271,7 +286,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
               for name in TABLES if name != "kpis"}
     return render(request, "analysis/dashboard.html", {
         "form": form, "board": board, "charts": _charts(board), "query": query.urlencode(),
-        "page_rows": PAGE_ROWS, "tables": tables,
+        "page_rows": PAGE_ROWS, "tables": tables, "min_weekly_sample": MIN_WEEKLY_SAMPLE,
+        "can_manage_rates": permissions.allowed(request.user, "s2o.manage_exchange_rates"),
     })
 
 

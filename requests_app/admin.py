@@ -1,4 +1,7 @@
 from django.contrib import admin
+from simple_history.admin import SimpleHistoryAdmin
+
+from requests_app import exchange_rates
 
 # SLA policies and business calendars are registered in analysis/admin_sla.py, with the validation
 # of the managers' screens.
@@ -8,6 +11,7 @@ from requests_app.models import (
     Comment,
     Customer,
     Department,
+    ExchangeRate,
     FeasibilityRequest,
     Notification,
     Pause,
@@ -155,3 +159,19 @@ class PauseAdmin(admin.ModelAdmin):
 @admin.register(ReferenceCounter)
 class ReferenceCounterAdmin(admin.ModelAdmin):
     list_display = ["year", "last"]
+
+
+@admin.register(ExchangeRate)
+class ExchangeRateAdmin(SimpleHistoryAdmin):
+    """Managers also keep rates on the dashboard's "Exchange rates" page (CSV upload)."""
+
+    list_display = ["currency", "valid_from", "rate", "reporting_currency", "updated_by", "updated_at"]
+    list_filter = ["currency", "reporting_currency"]
+    date_hierarchy = "valid_from"
+    fields = ["currency", "valid_from", "rate", "reporting_currency", "updated_by", "updated_at"]
+    readonly_fields = ["reporting_currency", "updated_by", "updated_at"]
+
+    def save_model(self, request, obj, form, change) -> None:
+        obj.reporting_currency = exchange_rates.reporting_currency()
+        obj.updated_by = request.user
+        super().save_model(request, obj, form, change)

@@ -16,6 +16,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+from simple_history.models import HistoricalRecords
 
 
 class Role(models.TextChoices):
@@ -537,3 +538,38 @@ class ReferenceCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.year}: {self.last}"
+
+
+class ExchangeRate(models.Model):
+    """What one unit of `currency` is worth in the reporting currency (`settings.S2O_REPORTING_CURRENCY`)
+    from `valid_from` on. Kept by managers (admin, CSV upload); no rate is ever fetched.
+
+    The rate in force on a day is the latest one on or before it (`exchange_rates.rate_on`). A rate
+    names the reporting currency it converts into, so changing the setting never applies rates meant
+    for another one. Every change is kept in the history table (who, when, before → after)."""
+
+    currency = models.CharField(max_length=3, choices=Currency.choices)
+    reporting_currency = models.CharField(max_length=3)
+    valid_from = models.DateField()
+    rate = models.DecimalField(max_digits=18, decimal_places=8)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["currency", "-valid_from"]
+        constraints = [
+            # Also the index of "the latest rate on or before a day" (the dashboard's lookup).
+            models.UniqueConstraint(
+                fields=["reporting_currency", "currency", "valid_from"], name="%(app_label)s_%(class)s_one_per_day"
+            ),
+            models.CheckConstraint(condition=Q(rate__gt=0), name="%(app_label)s_%(class)s_rate_positive"),
+            models.CheckConstraint(
+                condition=~Q(currency=models.F("reporting_currency")), name="%(app_label)s_%(class)s_not_itself"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"1 {self.currency} = {self.rate.normalize():f} {self.reporting_currency} from {self.valid_from}"

@@ -42,10 +42,12 @@ is_manager = rules.predicate(roles.is_manager, name="is_manager")
 MESSAGES: dict[str, str] = {
     "s2o.manage_sla": "SLA policies and calendars are edited by managers.",
     "s2o.view_dashboard": "The dashboard is for managers.",
+    "s2o.manage_exchange_rates": "Exchange rates are kept by managers.",
 }
 
 rules.add_perm("s2o.manage_sla", is_manager)
 rules.add_perm("s2o.view_dashboard", is_manager)
+rules.add_perm("s2o.manage_exchange_rates", is_manager)
 
 
 def allowed(user: Any, perm: str, obj: Any = None) -> bool:

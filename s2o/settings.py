@@ -8,6 +8,7 @@ DATABASE_URL and REDIS_URL (see .env.example); it refuses to start with a weak s
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -221,6 +222,11 @@ EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "S2O <s2o@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 S2O_SITE_URL = env_str("S2O_SITE_URL", "http://127.0.0.1:8000")
+# The currency the dashboard reports money in (an ISO 4217 code); other currencies are converted
+# with the exchange rates managers keep (requests_app.models.ExchangeRate).
+S2O_REPORTING_CURRENCY = env_str("S2O_REPORTING_CURRENCY", "EUR").upper()
+if not re.fullmatch(r"[A-Z]{3}", S2O_REPORTING_CURRENCY):
+    raise ImproperlyConfigured(f"S2O_REPORTING_CURRENCY must be a three-letter currency code, not {S2O_REPORTING_CURRENCY!r}.")
 
 # Sessions live in the database (never in Redis: the web path must not wait on the broker).
 SESSION_ENGINE = "django.contrib.sessions.backends.db"

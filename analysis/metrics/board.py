@@ -25,6 +25,7 @@ from analysis.metrics.kpis import kpis, period_and_trend
 from analysis.metrics.lists import breached_and_at_risk, due_soon_until
 from analysis.metrics.pareto import pareto
 from requests_app import businesstime
+from requests_app.exchange_rates import reporting_currency
 
 
 @dataclass
@@ -43,6 +44,12 @@ class Dashboard:
     pareto: list[ParetoRow]
     breached: list[ListedRequest]
     at_risk: list[ListedRequest]
+    reporting_currency: str = ""
+
+    @property
+    def unconverted_currencies(self) -> list[str]:
+        """Currencies of requests at stake left out of the Pareto's money for want of a rate."""
+        return sorted({c for row in self.pareto for c in row.unconverted_currencies})
 
     def as_json(self) -> dict[str, Any]:
         """Plain JSON-able figures (same numbers as the page)."""
@@ -62,7 +69,8 @@ class Dashboard:
             "teams": rows(self.teams, "fill_rate", "evaporation_rate"),
             "reps": rows(self.reps, "fill_rate", "evaporation_rate"),
             "customers": rows(self.customers, "fill_rate", "evaporation_rate"),
-            "pareto": rows(self.pareto),
+            "reporting_currency": self.reporting_currency,
+            "pareto": rows(self.pareto, "value_at_stake"),
             "breached": rows(self.breached),
             "at_risk": rows(self.at_risk),
         }
@@ -94,5 +102,5 @@ def dashboard(
     return Dashboard(
         filter=f, now=now, soon=soon, current=current, previous=previous, kpis=kpis(current, previous), trend=trend,
         departments=dept_rows, teams=teams, reps=reps, customers=customers, pareto=pareto_rows,
-        breached=breached, at_risk=at_risk,
+        breached=breached, at_risk=at_risk, reporting_currency=reporting_currency(),
     )

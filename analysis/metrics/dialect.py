@@ -19,11 +19,12 @@ import json
 import math
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Aggregate, Expression, FloatField, TextField
+from django.utils import timezone
 
 WORK_MEM = "64MB"
 
@@ -166,6 +167,17 @@ def grouping_sets(window_sql: str, keys: Sequence[tuple[str, str]], figures: str
 def adapt(moment: datetime) -> Any:
     """A datetime as a query parameter, as the ORM would pass it (SQLite: UTC text)."""
     return connection.ops.adapt_datetimefield_value(moment)
+
+
+def local_date_sql(column: str) -> tuple[str, list[Any]]:
+    """SQL for the local calendar day (the site's time zone) of a datetime column, and its parameters."""
+    sql, params = connection.ops.datetime_cast_date_sql(column, (), timezone.get_current_timezone_name())
+    return sql, list(params)
+
+
+def parse_date(value: Any) -> date:
+    """A date read back from hand-written SQL (SQLite returns text)."""
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
 def parse_datetime(value: Any) -> datetime:

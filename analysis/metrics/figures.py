@@ -53,6 +53,7 @@ class RequestFigures(OutcomeRates):
     closed_answered: int = 0
     filled: int = 0
     evaporated: int = 0
+    answered: int = 0  # requests with a time to answer (the sample of its median and p90)
 
     @property
     def ack_met_pct(self) -> float | None:
@@ -71,6 +72,7 @@ class Kpi:
     value: float | int | None
     previous: float | int | None
     higher_is_better: bool
+    snapshot: bool = False  # a figure of this instant: no previous period to compare with
 
     @property
     def change(self) -> float | None:
@@ -87,8 +89,11 @@ class Kpi:
 
 @dataclass
 class TrendWeek:
+    """One week of the trend; `answered` is the sample of its median time to answer."""
+
     week: date
     filed: int
+    answered: int
     answer_median_hours: float | None
     answer_met_pct: float | None
     ack_met_pct: float | None
@@ -130,17 +135,33 @@ class GroupRow(OutcomeRates):
 
 @dataclass
 class ParetoRow:
+    """A constraint's row. Money is in `currency` (the reporting currency): `converted` sums the deal
+    values at stake that have an exchange rate; `unconverted` counts the requests at stake whose
+    currency had no rate in force on their submission day, left out of the sum."""
+
     code: str
     label: str
     blocked: int
     bent: int
     requests: int
-    value_at_stake: dict[str, Decimal] = field(default_factory=dict)
+    currency: str = ""
+    converted: Decimal = Decimal(0)
+    unconverted: int = 0
+    unconverted_currencies: list[str] = field(default_factory=list)
     cumulative_pct: float = 0.0
 
     @property
-    def value_display(self) -> str:
-        return " · ".join(f"{cur} {amount:,.0f}" for cur, amount in sorted(self.value_at_stake.items())) or "—"
+    def both(self) -> int:
+        """Requests both blocked and bent by this constraint: blocked + bent − both = requests."""
+        return self.blocked + self.bent - self.requests
+
+    @property
+    def value_at_stake(self) -> Decimal | None:
+        """The value at stake in the reporting currency; None (missing) when it could not be
+        converted at all. With some requests unconverted it is a lower bound: see `unconverted`."""
+        if self.unconverted and not self.converted:
+            return None
+        return self.converted
 
 
 @dataclass

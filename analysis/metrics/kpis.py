@@ -25,7 +25,7 @@ from requests_app.models import Outcome, Status
 FILLED = (Outcome.WON, Outcome.ALTERNATIVE_ACCEPTED)
 
 KPI_FIELDS = [
-    ("open_now", "Open now", "", False),
+    ("open_now", "Open now", "", False),  # snapshots: see SNAPSHOTS
     ("breached_now", "Breached now", "", False),
     ("due_soon", "Due in the next 24 business hours", "", False),
     ("ack_median_hours", "Time to acknowledge, median", "h", False),
@@ -39,10 +39,16 @@ KPI_FIELDS = [
 ]
 """(attribute, label, unit, higher is better) of each KPI card."""
 
+SNAPSHOTS = {"open_now", "breached_now", "due_soon"}
+"""Figures of this instant. The previous period's requests counted *now* say nothing about how many
+were open a period ago (most have closed since), and the state a period ago is not stored (due times
+move with pauses and revisions): so these cards get no comparison at all."""
 
 def kpis(current: RequestFigures, previous: RequestFigures) -> list[Kpi]:
-    return [Kpi(key=key, label=label, unit=unit, value=getattr(current, key), previous=getattr(previous, key),
-                higher_is_better=better) for key, label, unit, better in KPI_FIELDS]
+    return [Kpi(key=key, label=label, unit=unit, value=getattr(current, key),
+                previous=None if key in SNAPSHOTS else getattr(previous, key), higher_is_better=better,
+                snapshot=key in SNAPSHOTS)
+            for key, label, unit, better in KPI_FIELDS]
 
 
 def _request_aggregates(now: datetime, soon: datetime) -> dict[str, Aggregate]:
@@ -62,6 +68,7 @@ def _request_aggregates(now: datetime, soon: datetime) -> dict[str, Aggregate]:
         # median and p90 from one sort per clock
         "ack_p": dialect.Percentiles("acknowledge_seconds", (0.5, 0.9)),
         "answer_p": dialect.Percentiles("answer_seconds", (0.5, 0.9)),
+        "answered": Count("answer_seconds"),
         "ack_met": Count("id", filter=Q(acknowledge_met=True)),
         "ack_counted": Count("id", filter=Q(acknowledge_met__isnull=False) | ack_breached),
         "answer_met_n": Count("id", filter=Q(answer_met=True)),  # not "answer_met": that is a field
@@ -81,7 +88,7 @@ def _figures(row: dict[str, Any]) -> RequestFigures:
         answer_median_hours=hours(answer_p50), answer_p90_hours=hours(answer_p90),
         ack_met=row["ack_met"], ack_counted=row["ack_counted"], answer_met=row["answer_met_n"],
         answer_counted=row["answer_counted"], closed_answered=row["closed_answered"], filled=row["filled"],
-        evaporated=row["evaporated"],
+        evaporated=row["evaporated"], answered=row["answered"],
     )
 
 
@@ -109,7 +116,7 @@ def period_and_trend(
     text, moment = CharField(), DateTimeField()
     # The trend shows fewer figures: the others are NULL columns (a UNION needs the same columns),
     # which spares a percentile sort and nine counts per week.
-    weekly = {"filed", "answer_p", "ack_met", "ack_counted", "answer_met_n", "answer_counted"}
+    weekly = {"filed", "answer_p", "answered", "ack_met", "ack_counted", "answer_met_n", "answer_counted"}
     week_aggregates = {k: v if k in weekly else Value(None, output_field=v.output_field) for k, v in aggregates.items()}
 
     def template(kind: str, aggs: dict) -> tuple[str, tuple]:
@@ -151,6 +158,6 @@ def period_and_trend(
     trend = []
     for week in mondays:
         fig = by_week.get(week, RequestFigures())
-        trend.append(TrendWeek(week=week, filed=fig.filed, answer_median_hours=fig.answer_median_hours,
+        trend.append(TrendWeek(week=week, filed=fig.filed, answered=fig.answered, answer_median_hours=fig.answer_median_hours,
                                answer_met_pct=fig.answer_met_pct, ack_met_pct=fig.ack_met_pct))
     return current, previous, trend
