@@ -58,6 +58,10 @@ def test_seed_demo_fills_every_role_and_state_and_a_second_run_creates_nothing_n
     check_history_lived_through_the_lifecycle()
     check_analysis()
     check_every_demo_user_sees_their_pages_render(client)
+    # The dashboard converts the demo's USD, GBP and CHF deals: each currency has a rate for every day shown.
+    from requests_app.exchange_rates import rate_on
+
+    assert all(rate_on(c, timezone.localdate() - timedelta(days=190)) for c in ("USD", "GBP", "CHF"))
 
 
 def check_demo_users(settings) -> None:

@@ -35,6 +35,7 @@ from requests_app.models import (
     Currency,
     Customer,
     Department,
+    ExchangeRate,
     FeasibilityRequest,
     Notification,
     Priority,
@@ -143,6 +144,7 @@ class Command(BaseCommand):
                 return
             count = seed_requests(cast, now=timezone.now(), count=max(requests, len(TARGET_WEIGHTS)))
             finish_demo_users(cast)
+            seed_exchange_rates(timezone.localdate())
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data: {len(USERS)} users (password {settings.S2O_DEMO_PASSWORD!r}), {len(cast.customers)} customers, "
@@ -175,6 +177,20 @@ def seed_users() -> dict[str, User]:
         Profile.objects.get_or_create(user=user, defaults={"time_zone": "Europe/London" if username == "rep3" else ""})
         users[username] = user
     return users
+
+
+DEMO_RATES_TO_EUR = {Currency.USD: ("0.92", "0.95"), Currency.GBP: ("1.17", "1.15"), Currency.CHF: ("1.04", "1.06")}
+
+
+def seed_exchange_rates(today: date) -> None:
+    """Two dated rates per currency (a year apart), when the dashboard reports in EUR: enough to see
+    conversions by submission day. Under another reporting currency the demo has none (shown as missing)."""
+    if settings.S2O_REPORTING_CURRENCY != Currency.EUR:
+        return
+    for currency, (older, newer) in DEMO_RATES_TO_EUR.items():
+        for valid_from, rate in ((today - timedelta(days=800), older), (today - timedelta(days=365), newer)):
+            ExchangeRate.objects.get_or_create(reporting_currency=Currency.EUR, currency=currency, valid_from=valid_from,
+                                               defaults={"rate": Decimal(rate)})
 
 
 def seed_catalogue(users: dict[str, User]) -> Cast:
