@@ -1,8 +1,8 @@
 """S2O settings: one module, configured by environment variables.
 
 Without any variable set this is the *embedded mode*: SQLite, a filesystem Celery broker that
-needs no server, e-mail to the console, DEBUG on. Production sets DEBUG=0, SECRET_KEY,
-DATABASE_URL and REDIS_URL (see .env.example); it refuses to start with a weak secret.
+needs no server, e-mail to the console, uploads on the local disk. Production sets DEBUG=0,
+SECRET_KEY, DATABASE_URL and REDIS_URL (see .env.example); it refuses to start with a weak secret.
 """
 
 from __future__ import annotations
@@ -51,12 +51,19 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
-DEBUG = env_bool("DEBUG", True)
+# The DEBUG variable chooses the mode: 1 (the default) is development, with the embedded defaults
+# (an insecure key allowed, console e-mail, no HTTPS); 0 is production. Django's own debug pages
+# (tracebacks, the list of URL patterns on a 404) are off in both modes, so people see the product's
+# own 404 and 500 pages; a developer who wants the tracebacks in the browser sets S2O_DEBUG_PAGES=1.
+DEVELOPMENT = env_bool("DEBUG", True)
+DEBUG = env_bool("S2O_DEBUG_PAGES", False)
+if DEBUG and not DEVELOPMENT:
+    raise ImproperlyConfigured("S2O_DEBUG_PAGES=1 shows tracebacks and settings to anyone: never with DEBUG=0.")
 VAR_DIR = Path(env_str("S2O_VAR_DIR", str(BASE_DIR / "var")))
 
 _INSECURE_KEY = "django-insecure-embedded-mode-only-never-in-production"
-SECRET_KEY = env_str("SECRET_KEY") or (_INSECURE_KEY if DEBUG else "")
-if not DEBUG and (len(SECRET_KEY) < 50 or SECRET_KEY.startswith("django-insecure")):
+SECRET_KEY = env_str("SECRET_KEY") or (_INSECURE_KEY if DEVELOPMENT else "")
+if not DEVELOPMENT and (len(SECRET_KEY) < 50 or SECRET_KEY.startswith("django-insecure")):
     raise ImproperlyConfigured(
         "SECRET_KEY must be set to a random value of at least 50 characters when DEBUG is off "
         "(python -c 'import secrets; print(secrets.token_urlsafe(64))')."
@@ -64,7 +71,7 @@ if not DEBUG and (len(SECRET_KEY) < 50 or SECRET_KEY.startswith("django-insecure
 # Old keys still accepted for sessions and signed tokens during a rotation.
 SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS", [])
 
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"] if DEBUG else [])
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"] if DEVELOPMENT else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
@@ -92,6 +99,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # After whitenoise (static files come pre-compressed from collectstatic) and before everything
+    # that writes the body. Django's GZip adds random bytes to each response against BREACH.
+    "django.middleware.gzip.GZipMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -163,6 +173,11 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
+# How many proxies in front of the app append to X-Forwarded-For (docker-compose: the TLS proxy, 1).
+# 0 trusts no header: every address is REMOTE_ADDR. Never set it higher than the real number of
+# proxies, or a client can choose its own address and dodge the lock-out.
+S2O_TRUSTED_PROXIES = env_int("S2O_TRUSTED_PROXIES", 0)
+AXES_CLIENT_IP_CALLABLE = "s2o.client_ip.client_ip"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -175,23 +190,44 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 NODE_MODULES = BASE_DIR / "node_modules"
-# Front-end packages come from npm (package-lock.json) and are served by whitenoise: no CDN.
-STATICFILES_DIRS = [
-    BASE_DIR / "static",
-    ("vendor/bootstrap", NODE_MODULES / "bootstrap" / "dist"),
-    ("vendor/bootstrap-icons", NODE_MODULES / "bootstrap-icons" / "font"),
-    ("vendor/chartjs", NODE_MODULES / "chart.js" / "dist"),
+# Front-end packages come from npm (package-lock.json) and are served by whitenoise: no CDN. Only the
+# files the pages use are collected (s2o/staticfinders.py lists them).
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    "s2o.staticfinders.NpmFinder",
 ]
-STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {
-        "BACKEND": (
-            "whitenoise.storage.CompressedManifestStaticFilesStorage"
-            if not DEBUG
-            else "django.contrib.staticfiles.storage.StaticFilesStorage"
-        )
-    },
-}
+# Static files get content-hashed names and gzip + brotli copies at collectstatic time, in every
+# mode (`dev.py up` and the image run collectstatic); whitenoise serves them, hashed names with a
+# one-year immutable Cache-Control.
+_STATIC_STORAGE = {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"}
+
+# Uploaded files (attachments and the files kept for an invalid filing form) go through Django's
+# storage API: the local disk by default, or any S3-compatible object store (AWS S3, MinIO, …) when
+# S3_BUCKET is set, so several web machines share them. Downloads always pass through the
+# permission-checking view; the bucket stays private.
+S3_BUCKET = env_str("S3_BUCKET")
+if S3_BUCKET:
+    _DEFAULT_STORAGE: dict[str, object] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": S3_BUCKET,
+            "endpoint_url": env_str("S3_ENDPOINT_URL") or None,
+            "region_name": env_str("S3_REGION") or None,
+            "access_key": env_str("S3_ACCESS_KEY_ID") or None,
+            "secret_key": env_str("S3_SECRET_ACCESS_KEY") or None,
+            "location": env_str("S3_PREFIX", "media"),
+            "default_acl": None,  # the bucket's own (private) policy
+            "querystring_auth": True,
+            "querystring_expire": 60,
+            "file_overwrite": False,
+            "addressing_style": env_str("S3_ADDRESSING_STYLE", "path"),
+        },
+    }
+else:
+    _DEFAULT_STORAGE = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+STORAGES = {"default": _DEFAULT_STORAGE, "staticfiles": _STATIC_STORAGE}
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 MEDIA_URL = "/media-not-served/"  # attachments are served only through a permission-checking view
 
@@ -210,7 +246,7 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 # so a production install never silently "sends" reminders to its own log.
 EMAIL_BACKEND = env_str(
     "EMAIL_BACKEND",
-    "django.core.mail.backends.console.EmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend",
+    "django.core.mail.backends.console.EmailBackend" if DEVELOPMENT else "django.core.mail.backends.smtp.EmailBackend",
 )
 EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
@@ -240,7 +276,7 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
-if not DEBUG:
+if not DEVELOPMENT:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)

@@ -9,12 +9,15 @@ a failure so CI can never pass by skipping.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from django.conf import settings as django_settings
 from django.contrib.auth.models import Group, User
 from django.db import connection
+from django.test import override_settings
 from django.utils import timezone
 
 from requests_app.models import Customer, Department, Priority, Product, Role, SalesTeam
@@ -38,6 +41,20 @@ def is_postgres() -> bool:
 @pytest.fixture
 def postgres_only() -> None:
     need(is_postgres(), "needs PostgreSQL (set DATABASE_URL)")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _static_files_from_the_source_folders() -> Iterator[None]:
+    """Pages render without a collectstatic: `{% static %}` gives plain names and whitenoise serves
+    them from the finders (live-server tests too). The hashed, compressed pipeline that every mode
+    runs is tested on its own in tests/s2o/test_static.py."""
+    plain = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+    with override_settings(
+        STORAGES={**django_settings.STORAGES, "staticfiles": plain},
+        WHITENOISE_USE_FINDERS=True,
+        WHITENOISE_AUTOREFRESH=True,
+    ):
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -26,7 +26,7 @@ def row_counts() -> dict[str, int]:
 
 
 def test_seed_demo_refuses_to_run_outside_the_embedded_mode(db, settings):
-    settings.DEBUG = False
+    settings.DEVELOPMENT = False
 
     with pytest.raises(CommandError, match="embedded mode"):
         call_command("seed_demo", requests=SMALL_RUN)
@@ -35,7 +35,7 @@ def test_seed_demo_refuses_to_run_outside_the_embedded_mode(db, settings):
 
 
 def test_seed_demo_runs_with_force_when_debug_is_off(db, settings):
-    settings.DEBUG = False
+    settings.DEVELOPMENT = False
 
     call_command("seed_demo", "--force", requests=6, stdout=StringIO())
 
@@ -44,7 +44,7 @@ def test_seed_demo_runs_with_force_when_debug_is_off(db, settings):
 
 def test_seed_demo_fills_every_role_and_state_and_a_second_run_creates_nothing_new(db, settings, client):
     """One seeding (the slow part) checked from every side."""
-    settings.DEBUG = True
+    settings.DEVELOPMENT = True
     call_command("seed_demo", requests=SMALL_RUN, stdout=StringIO())
     before = row_counts()
 

@@ -130,9 +130,9 @@ class Command(BaseCommand):
         parser.add_argument("--requests", type=int, default=REQUEST_COUNT, help=f"How many requests (default {REQUEST_COUNT}).")
 
     def handle(self, *args, force: bool = False, requests: int = REQUEST_COUNT, **options) -> None:
-        if not settings.DEBUG and not force:
+        if not settings.DEVELOPMENT and not force:
             raise CommandError(
-                "seed_demo creates logins with a published password, so it runs only in embedded mode (DEBUG on). "
+                "seed_demo creates logins with a published password, so it runs only in embedded mode (DEBUG=1, the default). "
                 "Use --force to run it anyway on a throwaway database."
             )
         started = time.monotonic()
