@@ -36,4 +36,5 @@ RUN pip install --no-deps . \
 
 USER s2o
 EXPOSE 8000
-CMD ["gunicorn", "s2o.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "30", "--access-logfile", "-"]
+# Workers and threads for the core count, timeouts, worker recycling, the control socket: gunicorn.conf.py.
+CMD ["gunicorn", "--config", "gunicorn.conf.py", "s2o.wsgi"]

@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -53,6 +53,12 @@ def home(request: HttpRequest) -> HttpResponse:
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     return render(request, "403.html", status=403)
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    # Unlike Django's default, no CSRF check here: it reads the POST body again, and a body that
+    # could not be parsed (a non-UTF-8 form) turned every such 400 into a 500.
+    return render(request, "400.html", status=400)
 
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
@@ -320,8 +326,12 @@ def alternative_accept(request: HttpRequest, pk: int, alternative_pk: int) -> Ht
 @login_required
 def notification_list(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
-        ids = [int(i) for i in request.POST.getlist("id") if i.isdigit()] or None
-        notifications.mark_read(request.user, ids)
+        raw = request.POST.getlist("id")
+        # isdecimal, not isdigit: "²" is a digit that int() refuses.
+        ids = [int(i) for i in raw if i.isdecimal()]
+        if len(ids) != len(raw):
+            return HttpResponseBadRequest("Not a notification id.")
+        notifications.mark_read(request.user, ids or None)
         return redirect("requests_app:notifications")
     page = Paginator(selectors.notifications_for(request.user), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "requests_app/notification_list.html", {"page": page})

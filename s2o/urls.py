@@ -20,6 +20,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
 
+handler400 = "requests_app.views.bad_request"
 handler403 = "requests_app.views.permission_denied"
 handler404 = "requests_app.views.page_not_found"
 handler500 = "requests_app.views.server_error"

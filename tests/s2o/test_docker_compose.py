@@ -74,3 +74,29 @@ def test_compose_refuses_to_start_without_a_secret_key(compose):
 
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stderr
+
+
+def test_web_runs_gunicorn_with_the_repository_config_behind_one_trusted_proxy(compose):
+    result = compose("--env-file", os.devnull, "config", "--format", "json", env=REQUIRED)
+    assert result.returncode == 0, result.stderr
+    web = json.loads(result.stdout)["services"]["web"]
+
+    assert web["command"] == ["gunicorn", "--config", "gunicorn.conf.py", "s2o.wsgi"]
+    assert (ROOT / "gunicorn.conf.py").exists()
+    assert web["environment"]["S2O_TRUSTED_PROXIES"] == "1"
+    # Only the TLS proxy reaches the app: a client talking to it directly could forge X-Forwarded-For.
+    assert [(p["host_ip"], p["target"]) for p in web["ports"]] == [("127.0.0.1", 8000)]
+
+
+def test_the_s3_profile_offers_minio_with_a_private_bucket_and_is_off_by_default(compose):
+    plain = compose("--env-file", os.devnull, "config", "--format", "json", env=REQUIRED)
+    with_s3 = compose("--env-file", os.devnull, "--profile", "s3", "config", "--format", "json",
+                      env={**REQUIRED, "MINIO_ROOT_PASSWORD": "minio-secret"})
+    assert plain.returncode == 0 and with_s3.returncode == 0, plain.stderr + with_s3.stderr
+
+    assert "minio" not in json.loads(plain.stdout)["services"]
+    services = json.loads(with_s3.stdout)["services"]
+    assert services["minio"]["image"].startswith("minio/minio")
+    assert services["minio"]["healthcheck"]
+    init = " ".join(services["minio-init"]["entrypoint"])
+    assert "mc mb --ignore-existing" in init and "anonymous set none" in init

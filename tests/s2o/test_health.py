@@ -82,7 +82,7 @@ def test_healthz_is_503_naming_the_broker_when_nothing_listens_on_its_port(clien
     assert body["status"] == "error"
     assert body["failed"] == ["broker"]
     assert body["checks"]["database"] == "ok"
-    assert body["checks"]["broker"].startswith("error:")
+    assert body["checks"]["broker"] == "error"
     assert elapsed < ANSWER_WITHIN_SECONDS
 
 
