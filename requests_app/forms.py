@@ -15,9 +15,9 @@ from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
 from requests_app.models import Customer, FeasibilityRequest, Outcome, Product, Profile
-from requests_app.services import REQUEST_FIELDS
+from requests_app.services import MAX_FILES_PER_REQUEST, REQUEST_FIELDS
 
-MAX_FILES = 10
+MAX_FILES = MAX_FILES_PER_REQUEST
 
 # Leading bytes each binary type must start with: a renamed .exe is not a PDF.
 MAGIC = {

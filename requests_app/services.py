@@ -113,7 +113,16 @@ def reference_next(*, now: datetime) -> str:
 
 # ---------------------------------------------------------------------------------------------
 # Staged uploads: files attached to a form that failed validation are kept (in storage, under
-# the form's one-time token) and shown as "still attached", so the rep never attaches twice.
+# staging/<user>/<form token>/) and shown as "still attached", so the rep never attaches twice.
+# They go through the storage API (local disk or an S3-compatible bucket), whose "folders" are only
+# key prefixes: a missing folder lists as empty, never as an error.
+
+# One request takes at most this many files (the filing form says so).
+MAX_FILES_PER_REQUEST = 10
+# What one user may keep staged over all their unfinished forms: one full form and a bit more. An
+# invalid form kept up to 100 files of 10 MB per POST, and every new token started a new folder.
+STAGED_FILES_PER_USER = 20
+STAGED_BYTES_PER_USER = 100 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -125,87 +134,134 @@ class StagedFile:
     path: str
 
 
-def _staging_dir(token: uuid.UUID | str) -> str:
-    return f"staging/{uuid.UUID(str(token)).hex}"
+@dataclass(frozen=True)
+class Staging:
+    files: list[StagedFile]
+    refused: int  # uploads not kept: over the request's or the user's limit
 
 
-def _staging_index(token) -> str:
-    return f"{_staging_dir(token)}/index.json"
+def _staging_dir(token: uuid.UUID | str, user) -> str:
+    return f"staging/{int(user.pk)}/{uuid.UUID(str(token)).hex}"
+
+
+def _staging_index(token, user) -> str:
+    return f"{_staging_dir(token, user)}/index.json"
+
+
+def _listdir(path: str) -> tuple[list[str], list[str]]:
+    try:
+        return default_storage.listdir(path)
+    except FileNotFoundError:
+        return [], []
+
+
+def _read_index(path: str) -> dict:
+    try:
+        with default_storage.open(path, "rb") as fh:
+            return json.loads(fh.read().decode())
+    except (FileNotFoundError, ValueError):
+        return {}
 
 
 def staged_files(*, token, user) -> list[StagedFile]:
     """Files staged under this form token by this user (someone else's token shows nothing)."""
     try:
-        path = _staging_index(token)
+        path = _staging_index(token, user)
     except (ValueError, TypeError, AttributeError):
         return []
-    if not default_storage.exists(path):
-        return []
-    with default_storage.open(path, "rb") as fh:
-        index = json.loads(fh.read().decode())
+    index = _read_index(path) if default_storage.exists(path) else {}
     if index.get("user") != getattr(user, "pk", None):
         return []
     return [StagedFile(**item) for item in index.get("files", [])]
 
 
+def _staged_elsewhere(*, token, user) -> tuple[int, int]:
+    """(files, bytes) this user keeps staged under their other form tokens."""
+    files = size = 0
+    own = uuid.UUID(str(token)).hex
+    for name in _listdir(f"staging/{int(user.pk)}")[0]:
+        if name != own:
+            staged = _read_index(f"staging/{int(user.pk)}/{name}/index.json").get("files", [])
+            files, size = files + len(staged), size + sum(item.get("size", 0) for item in staged)
+    return files, size
+
+
 def _write_staging_index(token, user, files: Sequence[StagedFile]) -> None:
-    path = _staging_index(token)
+    path = _staging_index(token, user)
     if default_storage.exists(path):
         default_storage.delete(path)
-    payload = {"user": user.pk, "files": [f.__dict__ for f in files]}
-    default_storage.save(path, ContentFile(json.dumps(payload).encode()))
+    if files:  # no index for an empty set: a folder per empty POST would grow the listing above
+        payload = {"user": user.pk, "files": [f.__dict__ for f in files]}
+        default_storage.save(path, ContentFile(json.dumps(payload).encode()))
 
 
-def staging_add(*, token, user, uploads: Iterable[UploadedFile], remove: Iterable[str] = ()) -> list[StagedFile]:
-    """Keep valid uploads of an invalid form (and drop the ones the rep unticked)."""
-    kept = [f for f in staged_files(token=token, user=user) if f.key not in set(remove)]
-    for f in staged_files(token=token, user=user):
-        if f.key in set(remove):
+def staging_add(*, token, user, uploads: Iterable[UploadedFile], remove: Iterable[str] = ()) -> Staging:
+    """Keep valid uploads of an invalid form (and drop the ones the rep unticked), up to the
+    request's file limit and the user's staged total; the rest is refused, not stored."""
+    remove = set(remove)
+    previous = staged_files(token=token, user=user)
+    kept = [f for f in previous if f.key not in remove]
+    for f in previous:
+        if f.key in remove:
             default_storage.delete(f.path)
+    other_files, other_bytes = _staged_elsewhere(token=token, user=user)
+    room_files = min(MAX_FILES_PER_REQUEST, STAGED_FILES_PER_USER - other_files) - len(kept)
+    room_bytes = STAGED_BYTES_PER_USER - other_bytes - sum(f.size for f in kept)
+    refused = 0
     for upload in uploads:
+        size = upload.size or 0
+        if room_files <= 0 or size > room_bytes:
+            refused += 1
+            continue
         key = uuid.uuid4().hex
         ext = upload.name.rsplit(".", 1)[-1].lower() if "." in upload.name else "bin"
         upload.seek(0)
-        path = default_storage.save(f"{_staging_dir(token)}/{key}.{ext}", upload)
+        path = default_storage.save(f"{_staging_dir(token, user)}/{key}.{ext}", upload)
         kept.append(
             StagedFile(
                 key=key,
                 name=upload.name,
-                size=upload.size or 0,
+                size=size,
                 content_type=getattr(upload, "content_type", "") or "application/octet-stream",
                 path=path,
             )
         )
+        room_files, room_bytes = room_files - 1, room_bytes - size
     _write_staging_index(token, user, kept)
-    return kept
+    return Staging(files=kept, refused=refused)
+
+
+def _clear_folder(directory: str) -> None:
+    for name in _listdir(directory)[1]:
+        default_storage.delete(f"{directory}/{name}")
+
+
+def _abandoned(directory: str, older_than: datetime) -> bool:
+    index = f"{directory}/index.json"
+    return not default_storage.exists(index) or default_storage.get_modified_time(index) < older_than
 
 
 def staging_purge(*, older_than: datetime) -> int:
-    """Drop files staged by forms that were abandoned (never submitted); returns how many.
+    """Drop files staged by forms that were abandoned (never submitted); returns how many forms.
     Meant for a periodic job; staged files are otherwise removed when their form files."""
-    if not default_storage.exists("staging"):
-        return 0
     purged = 0
-    directories, _files = default_storage.listdir("staging")
-    for name in directories:
-        index = f"staging/{name}/index.json"
-        if default_storage.exists(index) and default_storage.get_modified_time(index) >= older_than:
-            continue
-        staging_clear(token=name)
-        purged += 1
+    for name in _listdir("staging")[0]:
+        # staging/<user>/<token>/, and staging/<token>/ as kept before the per-user folders.
+        folders = [f"staging/{name}/{token}" for token in _listdir(f"staging/{name}")[0]] if name.isdecimal() \
+            else [f"staging/{name}"]
+        for directory in folders:
+            if _abandoned(directory, older_than):
+                _clear_folder(directory)
+                purged += 1
     return purged
 
 
-def staging_clear(*, token) -> None:
+def staging_clear(*, token, user) -> None:
     try:
-        directory = _staging_dir(token)
+        directory = _staging_dir(token, user)
     except (ValueError, TypeError, AttributeError):
         return
-    if not default_storage.exists(directory):
-        return
-    _dirs, files = default_storage.listdir(directory)
-    for name in files:
-        default_storage.delete(f"{directory}/{name}")
+    _clear_folder(directory)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -327,7 +383,7 @@ def request_file(
         if existing is None:
             raise
         return _already_filed(existing, user)
-    staging_clear(token=token)
+    staging_clear(token=token, user=user)
     return Filed(req, True)
 
 

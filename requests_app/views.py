@@ -126,13 +126,16 @@ def _staged_form(request: HttpRequest, form: RequestForm) -> RequestForm:
     keep = set(request.POST.getlist("keep_staged"))
     uploads = [f for f in request.FILES.getlist("attachments") if check_upload(f) is None]
     try:
-        staged = services.staging_add(
+        staging = services.staging_add(
             token=token, user=request.user, uploads=uploads, remove=[f.key for f in previous if f.key not in keep]
         )
     except (ValueError, TypeError):
-        staged = []
-    form.set_staged(staged, keep_all=True)
-    if uploads:
+        staging = services.Staging(files=[], refused=0)
+    form.set_staged(staging.files, keep_all=True)
+    if staging.refused:
+        messages.warning(request, f"{staging.refused} of your files were not kept: a request takes at most "
+                                  f"{services.MAX_FILES_PER_REQUEST} files. Attach them again after filing if needed.")
+    elif uploads:
         messages.info(request, "Your files are kept: they show as “still attached” below.")
     return form
 
@@ -176,7 +179,7 @@ def request_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 req=req, user=request.user, data=form.cleaned_data, expected_version=form.cleaned_data["version"] or 0,
                 uploads=form.cleaned_data["attachments"], staged=form.staged_to_keep(),
             )
-            services.staging_clear(token=form.cleaned_data["token"])
+            services.staging_clear(token=form.cleaned_data["token"], user=request.user)
             messages.success(request, "Saved.")
             return redirect(req)
         except (ConflictError, services.NotAllowed) as exc:

@@ -119,6 +119,8 @@ def test_staged_files_are_private_to_their_uploader(rep, teammate, customer, pro
     token = uuid.uuid4()
     services.staging_add(token=token, user=rep, uploads=[SimpleUploadedFile("a.pdf", PDF)])
     assert services.staged_files(token=token, user=teammate) == []
+    services.staging_clear(token=token, user=teammate)
+    assert [f.name for f in services.staged_files(token=token, user=rep)] == ["a.pdf"]
 
 
 def test_nothing_is_half_saved_when_filing_fails(rep, customer, product, monkeypatch):
