@@ -22,8 +22,9 @@ bind = os.environ.get("GUNICORN_BIND", "").strip() or "0.0.0.0:8000"
 worker_class = "gthread"
 workers = _int("GUNICORN_WORKERS", 2 * _cores)
 threads = _int("GUNICORN_THREADS", 4)
-# A request still running after this many seconds is a bug (no page may be slow); its worker is
-# restarted. The graceful timeout lets requests in flight finish on a reload or shutdown.
+# A worker process silent for this many seconds (hung, not merely busy: with threads its main loop
+# keeps beating while one request runs long) is killed and replaced. The graceful timeout lets
+# requests in flight finish on a reload or shutdown.
 timeout = _int("GUNICORN_TIMEOUT", 30)
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
 # Idle keep-alive connections from the TLS proxy are kept this long.
