@@ -1,7 +1,6 @@
 """What a browser transfers on a first visit (empty cache) and on the next one, per page.
 
     apt-get install chromium          # Debian's Chromium: Playwright's own browser download is not used
-    .venv/bin/pip install -e '.[bench]'
     .venv/bin/python bench/first_load.py --database s2o_bench_100k_copy
 
 Starts gunicorn (repository config, production settings) on a bench database, opens each page in
