@@ -14,4 +14,9 @@ class AnalysisConfig(AppConfig):
     verbose_name = "Operations analysis"
 
     def ready(self) -> None:
+        from analysis.clocks import on_request_transitioned
+        from requests_app.clocks import request_transitioned
+
         post_migrate.connect(ensure_constraint_taxonomy, sender=self, dispatch_uid="s2o-constraint-taxonomy")
+        # Department clocks follow every state change of their request, in its transaction.
+        request_transitioned.connect(on_request_transitioned, dispatch_uid="s2o-department-clocks")

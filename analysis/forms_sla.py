@@ -16,6 +16,7 @@ from crispy_forms.layout import Submit
 from django import forms
 from django.core.exceptions import ValidationError
 
+from requests_app import services_sla
 from requests_app.businesstime import WorkCalendar
 from requests_app.models import BusinessCalendar, CompanyClosure, SlaPolicy
 
@@ -30,14 +31,18 @@ def _helper(label: str) -> FormHelper:
 
 
 def parse_thresholds(text: str) -> list[float]:
-    """ "0.5, 0.8" → [0.5, 0.8]; fractions strictly between 0 and 1, ascending, no repeats."""
+    """ "0.5, 0.8" → [0.5, 0.8]; fractions strictly between 0 and 1 (three decimals at most),
+    ascending, no repeats."""
     parts = [p for p in re.split(r"[,\s;]+", (text or "").strip()) if p]
     try:
-        values = [float(Decimal(p)) for p in parts]
+        exact = [Decimal(p) for p in parts]
+        values = [float(v) for v in exact]
     except Exception:
         raise ValidationError("Write the thresholds as fractions separated by commas, e.g. 0.5, 0.8.") from None
     if any(not 0 < v < 1 for v in values):
         raise ValidationError("Each threshold is a fraction of the window strictly between 0 and 1 (e.g. 0.5 for half-way).")
+    if any(v != v.quantize(services_sla.THRESHOLD_STEP) for v in exact):
+        raise ValidationError("Give each threshold with at most three decimals, e.g. 0.333.")
     if values != sorted(set(values)):
         raise ValidationError("Thresholds must be in increasing order without repeats, e.g. 0.5, 0.8.")
     return values
@@ -99,9 +104,12 @@ class SlaPolicyForm(forms.ModelForm):
 
     def clean(self) -> dict:
         data = super().clean()
-        answer, maximum = data.get("answer_hours"), data.get("max_answer_hours")
-        if answer is not None and maximum is not None and maximum < answer:
-            self.add_error("max_answer_hours", "The longest answer-by cannot be shorter than the default answer time.")
+        if not self.errors:
+            try:  # the policy's rules as a whole, as the service will apply them
+                services_sla.policy_validate({name: data.get(name) for name in services_sla.POLICY_FIELDS})
+            except ValidationError as exc:
+                for name, messages in exc.message_dict.items():
+                    self.add_error(name if name in self.fields else None, messages)
         return data
 
 

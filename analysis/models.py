@@ -3,6 +3,9 @@ reminder ledger that makes SLA reminders and escalations exactly-once."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from decimal import Decimal
+
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
@@ -10,7 +13,10 @@ from django.db.models import Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from requests_app.models import ClockEvent, Currency, Department, FeasibilityRequest
+from requests_app import clocks
+from requests_app.businesstime import WorkCalendar
+from requests_app.clocks import ClockState
+from requests_app.models import ClockEvent, Currency, Department, FeasibilityRequest, SlaPolicy, Status
 
 
 class ConstraintCategory(models.Model):
@@ -63,6 +69,9 @@ class Assessment(models.Model):
     # one index range, without joining the requests (analysis.metrics.departments).
     request_submitted_at = models.DateTimeField(editable=False)
     due_at = models.DateTimeField(null=True, blank=True)
+    # The SLA policy version this department clock started with (at routing): its share of the
+    # answer window and its reminder thresholds. A later edit of the policy does not move it.
+    sla_policy = models.ForeignKey(SlaPolicy, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
 
     verdict = models.CharField(max_length=24, choices=Verdict.choices, blank=True)
     quantity_feasible = models.DecimalField(
@@ -119,6 +128,21 @@ class Assessment(models.Model):
     @property
     def is_done(self) -> bool:
         return self.assessed_at is not None
+
+    def get_clock_state(self, now: datetime, calendar: WorkCalendar) -> ClockState | None:
+        """The department clock at `now`: every page and queue reads an assessment's SLA state here.
+
+        `calendar` is the department clock's calendar (`analysis.clocks.department_calendar`). Done
+        when the assessment is recorded (met at or before `due_at`, else missed); paused while the
+        request waits on Sales; None once the answer is out or the request closed without it
+        (that clock stopped unfinished) and when it has no due time."""
+        status = self.request.status
+        if self.assessed_at is None and status in (Status.ANSWERED, Status.CLOSED):
+            return None
+        return clocks.measure(
+            clock=clocks.Clock.DEPARTMENT, due=self.due_at, done_at=self.assessed_at, now=now, cal=calendar,
+            paused=self.assessed_at is None and status == Status.WAITING_ON_SALES,
+        )
 
 
 class Decision(models.TextChoices):
@@ -237,7 +261,11 @@ class ConstraintHit(models.Model):
 
 class ReminderLedger(models.Model):
     """One row per reminder or escalation that became due: unique, so it is decided once, and
-    sent by claim → send → mark (shared/RELIABILITY.md rules 1–3)."""
+    sent by claim → send → mark (shared/RELIABILITY.md rules 1–3).
+
+    A reminder is keyed by its threshold's *value* (0.5 = half-way through the window), never by its
+    position in the policy's list, so a policy with other thresholds cannot make a sent reminder
+    look unsent or an unsent one look sent. An escalation is keyed by its number."""
 
     Clock = ClockEvent.Clock  # the same clocks the request's clock events record
 
@@ -249,11 +277,15 @@ class ReminderLedger(models.Model):
     request = models.ForeignKey(FeasibilityRequest, on_delete=models.CASCADE, related_name="reminders", null=True, blank=True)
     assessment = models.ForeignKey(Assessment, on_delete=models.CASCADE, null=True, blank=True, related_name="reminders")
     clock = models.CharField(max_length=16, choices=Clock.choices, blank=True)
-    # Part of the uniqueness key: "" for request clocks, the department code for department clocks,
-    # "user:<id>:<date>" for digests.
+    # Part of the uniqueness key: "" for request clocks ("r2", "r3", … for the answer windows of
+    # revisions), the department code for department clocks, "user:<id>:<date>" for digests.
     scope = models.CharField(max_length=64, blank=True)
     kind = models.CharField(max_length=12, choices=Kind.choices)
-    seq = models.PositiveIntegerField(help_text="Threshold number (reminders) or escalation number.")
+    threshold = models.DecimalField(
+        max_digits=4, decimal_places=3, default=Decimal(0),
+        help_text="Reminders: the fraction of the window it marks (0.5 = half-way). 0 for escalations and digests.",
+    )
+    seq = models.PositiveIntegerField(default=0, help_text="Escalations: their number (1, 2, …). 0 for reminders.")
     due_at = models.DateTimeField()
     created_at = models.DateTimeField(default=timezone.now)
     claimed_at = models.DateTimeField(null=True, blank=True)
@@ -266,13 +298,17 @@ class ReminderLedger(models.Model):
         ordering = ["due_at", "id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["request", "clock", "scope", "kind", "seq"], name="%(app_label)s_%(class)s_once"
+                fields=["request", "clock", "scope", "kind", "threshold", "seq"], name="%(app_label)s_%(class)s_once"
             ),
             # Digests have no request; NULLs never collide in a unique index, so they get their own.
             models.UniqueConstraint(
                 fields=["scope", "kind", "seq"],
                 condition=Q(request__isnull=True),
                 name="%(app_label)s_%(class)s_once_without_request",
+            ),
+            models.CheckConstraint(
+                condition=(Q(kind="reminder", threshold__gt=0, threshold__lt=1, seq=0) | (~Q(kind="reminder") & Q(threshold=0))),
+                name="%(app_label)s_%(class)s_reminders_keyed_by_threshold",
             ),
         ]
         indexes = [
@@ -281,7 +317,8 @@ class ReminderLedger(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.clock}/{self.scope} #{self.seq} for {self.request_id}"
+        mark = f"at {self.threshold:g}" if self.kind == self.Kind.REMINDER else f"#{self.seq}"
+        return f"{self.kind} {self.clock}/{self.scope} {mark} for {self.request_id}"
 
     @property
     def message_id(self) -> str:

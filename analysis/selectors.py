@@ -7,15 +7,17 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch, Q
 from django.http import Http404
 
+from analysis.clocks import department_calendar_id
 from analysis.models import Answer, Assessment, Decision, Verdict
 from requests_app import roles
+from requests_app.clocks import Calendars, Clock, ClockState
 from requests_app.models import FeasibilityRequest, Status
 from requests_app.selectors import get_request_for
 
@@ -62,42 +64,20 @@ def get_assessment_for(user, pk: int, code: str) -> Assessment:
 
 @dataclass
 class QueueRow:
+    """A triage row: the request and its running clock's state (`FeasibilityRequest.get_clock_state`)."""
+
     request: FeasibilityRequest
-    due: datetime | None
-    now: datetime
+    state: ClockState | None
     pending: list[str] = field(default_factory=list)  # departments still owing an assessment
     done: list[str] = field(default_factory=list)
 
     @property
+    def due(self) -> datetime | None:
+        return self.state.due if self.state else None
+
+    @property
     def breached(self) -> bool:
-        return self.due is not None and self.now > self.due
-
-    @property
-    def time_left(self) -> timedelta | None:
-        return None if self.due is None else self.due - self.now
-
-    @property
-    def time_left_label(self) -> str:
-        return duration_label(self.time_left)
-
-
-def duration_label(delta: timedelta | None) -> str:
-    """“3 h 20 min left”, “2 d 4 h left”, or “5 h overdue” (wall-clock)."""
-    if delta is None:
-        return "—"
-    seconds = int(delta.total_seconds())
-    suffix = "left" if seconds >= 0 else "overdue"
-    seconds = abs(seconds)
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes = rest // 60
-    if days:
-        text = f"{days} d {hours} h"
-    elif hours:
-        text = f"{hours} h {minutes} min"
-    else:
-        text = f"{minutes} min"
-    return f"{text} {suffix}"
+        return self.state is not None and self.state.is_breached
 
 
 @dataclass
@@ -121,17 +101,19 @@ def triage_queue(*, now: datetime) -> TriageQueue:
         .prefetch_related(_assessments_prefetch())
         .order_by(F_nulls_last("answer_due"), "pk")
     )
+    calendars = Calendars()
     rows = []
     for req in analysing:
         assessments = list(req.assessments.all())
         rows.append(
             QueueRow(
-                req, req.answer_due, now,
+                req, req.get_clock_state(now, calendars.of(req), Clock.ANSWER),
                 pending=[a.department.name for a in assessments if not a.is_done],
                 done=[a.department.name for a in assessments if a.is_done],
             )
         )
-    return TriageQueue(unacknowledged=[QueueRow(r, r.acknowledge_due, now) for r in submitted], in_analysis=rows)
+    unacknowledged = [QueueRow(r, r.get_clock_state(now, calendars.of(r), Clock.ACKNOWLEDGE)) for r in submitted]
+    return TriageQueue(unacknowledged=unacknowledged, in_analysis=rows)
 
 
 def F_nulls_last(name: str):
@@ -142,8 +124,10 @@ def F_nulls_last(name: str):
 
 @dataclass
 class DepartmentRow:
+    """A department-queue row: the assessment and its clock's state (`Assessment.get_clock_state`)."""
+
     assessment: Assessment
-    now: datetime
+    state: ClockState | None
     missing: list[str]
     others_pending: list[str]
 
@@ -153,13 +137,7 @@ class DepartmentRow:
 
     @property
     def breached(self) -> bool:
-        a = self.assessment
-        return not a.is_done and a.due_at is not None and self.now > a.due_at
-
-    @property
-    def time_left_label(self) -> str:
-        a = self.assessment
-        return duration_label(None if a.due_at is None else a.due_at - self.now)
+        return self.state is not None and self.state.is_breached
 
 
 @dataclass
@@ -196,9 +174,11 @@ def department_queue(*, user, now: datetime) -> DepartmentQueue:
         .order_by(F_nulls_last("due_at"), F_nulls_last("request__answer_due"), "pk")
     )
     to_assess, assessed = [], []
+    calendars = Calendars()
     for a in qs:
         others = [o.department.name for o in a.request.all_assessments if o.pk != a.pk and not o.is_done]
-        row = DepartmentRow(a, now, assessment_missing(a), others)
+        state = a.get_clock_state(now, calendars.get(department_calendar_id(a, a.request)))
+        row = DepartmentRow(a, state, assessment_missing(a), others)
         (assessed if a.is_done else to_assess).append(row)
     return DepartmentQueue(to_assess=to_assess, assessed=assessed)
 
@@ -208,12 +188,15 @@ def department_queue(*, user, now: datetime) -> DepartmentQueue:
 
 
 def assessments_of(req: FeasibilityRequest) -> list[Assessment]:
-    return list(
+    assessments = list(
         Assessment.objects.filter(request=req)
         .select_related("department", "assessed_by", "owner")
         .prefetch_related("constraints")
         .order_by("department__name")
     )
+    for assessment in assessments:
+        assessment.request = req  # their clock states read the request's status
+    return assessments
 
 
 def draft_answer(req: FeasibilityRequest) -> Answer | None:

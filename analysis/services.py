@@ -22,6 +22,7 @@ from django.db import transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
+from analysis import clocks as department_clocks
 from analysis import rollups
 from analysis.models import Alternative, Answer, Assessment, ConstraintCategory, Decision, Verdict
 from requests_app import clocks, lifecycle
@@ -119,7 +120,7 @@ def _route(
     created = []
     for dept in new:
         assessment = Assessment(request=req, department=dept, owner=owners.get(dept.pk), routed_at=now)
-        clocks.start_department_clock(assessment, now=now)  # due at the policy's share, on the sweep's list
+        department_clocks.start_department_clock(assessment, now=now)  # due at the policy's share, on the sweep's list
         assessment._history_user = actor
         assessment.save()
         created.append(assessment)
@@ -325,7 +326,7 @@ def assessment_save(
         assessment.assessed_by = actor
         if first:
             assessment.assessed_at = now
-            clocks.stop_department_clock(assessment, now=now)  # business seconds, met, off the sweep's list
+            department_clocks.stop_department_clock(assessment, now=now)  # business seconds, met, off the sweep's list
         assessment._history_user = actor
         # m2m first, without its own history row: the save below snapshots it in one history row.
         assessment.skip_history_when_saving = True

@@ -3,9 +3,12 @@
 shared/RELIABILITY.md rules 1–3, in the shape of healthchecks.io's `sendalerts`:
 - **Decide** (`sla_sweep`): in one short transaction, take a batch of due rows of the work lists
   (`FeasibilityRequest.next_reminder_at`, `Assessment.next_reminder_at`, both behind partial
-  indexes) with `select_for_update(skip_locked=True)`, ask `clocks.plan_clock` what is due,
-  insert `ReminderLedger` rows (unique: a conflict means "already decided") and move
-  `next_reminder_at` to the next decision instant. Delivery is enqueued after commit, robustly.
+  indexes) with `select_for_update(skip_locked=True)`, describe each running clock with its one
+  specification (`clocks.request_clock_spec`, `analysis.clocks.department_clock_spec`, on the
+  policy version the clock started with), ask `clocks.plan_clock` what is due given what the
+  ledger already holds, insert `ReminderLedger` rows (unique: a conflict means "already
+  decided") and move `next_reminder_at` to the next decision instant. The sweep is the only
+  planner that reads the ledger. Delivery is enqueued after commit, robustly.
   Loops until nothing is due: the cost is O(due), not O(all requests).
 - **Deliver** (`deliver_ledger`): claim with a guarded UPDATE, send the e-mail with no lock held
   and a deterministic Message-ID, then mark sent together with the in-app notifications and the
@@ -22,6 +25,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, time, timedelta
+from decimal import Decimal
 from functools import partial
 from zoneinfo import ZoneInfo
 
@@ -33,6 +37,7 @@ from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from analysis import clocks as department_clocks
 from analysis.models import Assessment, ReminderLedger
 from requests_app import businesstime, clocks, notifications
 from requests_app.models import (
@@ -139,13 +144,13 @@ def sla_sweep(*, now: datetime | None = None, batch_size: int = BATCH_SIZE, deli
 
 
 class _SweepContext:
-    """Per-sweep caches: calendars, policies and role members are read once, not per row."""
+    """Per-sweep caches: calendars, policy versions and role members are read once, not per row."""
 
     def __init__(self, now: datetime) -> None:
         self.now = now
         self._calendars: dict[int, businesstime.WorkCalendar] = {}
         self._default: BusinessCalendar | None = None
-        self.policies = {p.priority: p for p in SlaPolicy.objects.all()}
+        self._policies = {p.pk: p for p in SlaPolicy.objects.all()}
         self._roles: dict[str, list[int]] = {}
 
     def calendar(self, calendar_id: int | None) -> businesstime.WorkCalendar:
@@ -156,10 +161,13 @@ class _SweepContext:
             self._calendars[calendar_id] = BusinessCalendar.objects.get(pk=calendar_id).as_work_calendar()
         return self._calendars[calendar_id]
 
-    def policy(self, req: FeasibilityRequest) -> SlaPolicy:
-        if req.priority not in self.policies:
-            self.policies[req.priority] = clocks.policy_for(req)
-        return self.policies[req.priority]
+    def policy(self, policy_id: int | None, priority: str) -> SlaPolicy:
+        """The policy version a clock started with (rows from before versions: the current one)."""
+        if policy_id is None:
+            return clocks.current_policy(priority)
+        if policy_id not in self._policies:
+            self._policies[policy_id] = SlaPolicy.objects.get(pk=policy_id)
+        return self._policies[policy_id]
 
     def role_members(self, role: str) -> list[int]:
         if role not in self._roles:
@@ -175,9 +183,10 @@ def _request_batch(ctx: _SweepContext, batch_size: int) -> tuple[int, list[int]]
         FeasibilityRequest.objects.filter(status__in=SWEPT_STATUSES, next_reminder_at__isnull=False, next_reminder_at__lte=now)
         .order_by("next_reminder_at")
         .select_for_update(skip_locked=True, of=("self",))
-        .only("pk", "status", "priority", "calendar_id", "submitted_at", "acknowledge_due", "answer_due", "next_reminder_at")[
-            :batch_size
-        ]
+        .only(
+            "pk", "status", "priority", "sla_policy_id", "calendar_id", "submitted_at", "acknowledge_due", "answer_due",
+            "next_reminder_at",
+        )[:batch_size]
     )
     if not rows:
         return 0, []
@@ -189,22 +198,23 @@ def _request_batch(ctx: _SweepContext, batch_size: int) -> tuple[int, list[int]]
     new_rows: list[ReminderLedger] = []
     for req in rows:
         try:
-            spec = _request_spec(req, ctx.policy(req), answer_starts.get(req.pk, []))
+            spec = clocks.request_clock_spec(
+                req, policy=ctx.policy(req.sla_policy_id, req.priority), answer_starts=answer_starts.get(req.pk, [])
+            )
             if spec is None:
                 req.next_reminder_at = None
                 continue
-            cal = ctx.calendar(req.calendar_id)
-            last_reminder, last_escalation = clocks.ledger_state(ledger[(req.pk, spec.clock, spec.scope)])
             plan = clocks.plan_clock(
-                cal, start=spec.start, due=spec.due, thresholds=spec.thresholds, interval=spec.interval, now=now,
-                pauses=pauses.get(req.pk, ()), last_reminder_seq=last_reminder, last_escalation=last_escalation,
+                ctx.calendar(req.calendar_id), start=spec.start, due=spec.due, thresholds=spec.thresholds,
+                interval=spec.interval, now=now, pauses=pauses.get(req.pk, ()),
+                recorded=clocks.ledger_state(ledger[(req.pk, spec.clock, spec.scope)]),
             )
             for notice in plan.due:
                 recipients = _request_recipients(ctx, req, spec.clock, notice.kind, answer_holders.get(req.pk, ()))
                 new_rows.append(
                     ReminderLedger(
-                        request_id=req.pk, clock=spec.clock, scope=spec.scope, kind=notice.kind, seq=notice.seq,
-                        due_at=notice.due_at, created_at=now, recipients=recipients,
+                        request_id=req.pk, clock=spec.clock, scope=spec.scope, kind=notice.kind, threshold=notice.threshold,
+                        seq=notice.seq, due_at=notice.due_at, created_at=now, recipients=recipients,
                     )
                 )
             req.next_reminder_at = _later_than_now(plan.next_at, now)
@@ -224,8 +234,8 @@ def _assessment_batch(ctx: _SweepContext, batch_size: int) -> tuple[int, list[in
         .select_related("request", "department")
         .only(
             "pk", "request_id", "department_id", "department__code", "department__name", "owner_id", "routed_at", "due_at",
-            "next_reminder_at", "assessed_at", "request__status", "request__priority", "request__calendar_id",
-            "department__calendar_id",
+            "sla_policy_id", "next_reminder_at", "assessed_at", "request__status", "request__priority",
+            "request__sla_policy_id", "request__calendar_id", "department__calendar_id",
         )[:batch_size]
     )
     if not rows:
@@ -237,17 +247,15 @@ def _assessment_batch(ctx: _SweepContext, batch_size: int) -> tuple[int, list[in
     for assessment in rows:
         try:
             req = assessment.request
-            if req.status != Status.IN_ANALYSIS or assessment.due_at is None:
+            policy = ctx.policy(assessment.sla_policy_id or req.sla_policy_id, req.priority)
+            spec = department_clocks.department_clock_spec(assessment, policy=policy)
+            if req.status != Status.IN_ANALYSIS or spec is None:
                 assessment.next_reminder_at = None  # paused, answered or closed: not on the work list
                 continue
-            policy = ctx.policy(req)
-            scope = assessment.department.code
-            last_reminder, last_escalation = clocks.ledger_state(ledger[(req.pk, LedgerClock.DEPARTMENT, scope)])
             plan = clocks.plan_clock(
-                ctx.calendar(clocks.department_calendar_id(assessment, req)),
-                start=assessment.routed_at, due=assessment.due_at,
-                thresholds=[float(f) for f in (policy.reminder_thresholds or [])], interval=None, now=now,
-                pauses=pauses.get(req.pk, ()), last_reminder_seq=last_reminder, last_escalation=last_escalation,
+                ctx.calendar(department_clocks.department_calendar_id(assessment, req)), start=spec.start, due=spec.due,
+                thresholds=spec.thresholds, interval=spec.interval, now=now, pauses=pauses.get(req.pk, ()),
+                recorded=clocks.ledger_state(ledger[(req.pk, spec.clock, spec.scope)]),
             )
             for notice in plan.due:
                 recipients = list(members.get(assessment.department_id, []))
@@ -257,8 +265,8 @@ def _assessment_batch(ctx: _SweepContext, batch_size: int) -> tuple[int, list[in
                     recipients += ctx.role_members(Role.OPS_LEAD)
                 new_rows.append(
                     ReminderLedger(
-                        request_id=req.pk, assessment_id=assessment.pk, clock=LedgerClock.DEPARTMENT, scope=scope,
-                        kind=notice.kind, seq=notice.seq, due_at=notice.due_at, created_at=now,
+                        request_id=req.pk, assessment_id=assessment.pk, clock=spec.clock, scope=spec.scope,
+                        kind=notice.kind, threshold=notice.threshold, seq=notice.seq, due_at=notice.due_at, created_at=now,
                         recipients=_unique(recipients),
                     )
                 )
@@ -268,21 +276,6 @@ def _assessment_batch(ctx: _SweepContext, batch_size: int) -> tuple[int, list[in
             assessment.next_reminder_at = now + RETRY_LATER
     _save_next_reminders(Assessment, rows)
     return len(rows), _insert_ledger(new_rows, now)
-
-
-def _request_spec(req: FeasibilityRequest, policy: SlaPolicy, answer_starts: list[datetime]) -> clocks.ClockSpec | None:
-    """`clocks.request_clock_spec` without a query per row (answer starts are prefetched)."""
-    thresholds = tuple(float(f) for f in (policy.reminder_thresholds or []))
-    interval = clocks.hours(policy.escalation_interval_hours)
-    if req.status == Status.SUBMITTED and req.submitted_at and req.acknowledge_due:
-        return clocks.ClockSpec(LedgerClock.ACKNOWLEDGE, "", req.submitted_at, req.acknowledge_due, thresholds, interval)
-    if req.status == Status.IN_ANALYSIS and req.answer_due:
-        if len(answer_starts) <= 1:
-            start, scope = req.submitted_at, ""
-        else:
-            start, scope = answer_starts[0], f"r{len(answer_starts)}"
-        return clocks.ClockSpec(LedgerClock.ANSWER, scope, start, req.answer_due, thresholds, interval)
-    return None
 
 
 def _request_recipients(ctx: _SweepContext, req, clock: str, kind: str, holders: Iterable[int]) -> list[int]:
@@ -328,12 +321,12 @@ def _answer_starts(ids: list[int]) -> dict[int, list[datetime]]:
     return result
 
 
-def _ledger_rows(condition: Q) -> dict[tuple[int, str, str], list[tuple[str, int, datetime]]]:
+def _ledger_rows(condition: Q) -> dict[tuple[int, str, str], list[tuple[str, Decimal, int, datetime]]]:
     result: dict[tuple[int, str, str], list] = defaultdict(list)
-    for request_id, clock, scope, kind, seq, due_at in ReminderLedger.objects.filter(condition).values_list(
-        "request_id", "clock", "scope", "kind", "seq", "due_at"
+    for request_id, clock, scope, kind, threshold, seq, due_at in ReminderLedger.objects.filter(condition).values_list(
+        "request_id", "clock", "scope", "kind", "threshold", "seq", "due_at"
     ):
-        result[(request_id, clock, scope)].append((kind, seq, due_at))
+        result[(request_id, clock, scope)].append((kind, threshold, seq, due_at))
     return result
 
 
@@ -370,11 +363,14 @@ def _insert_ledger(rows: list[ReminderLedger], now: datetime) -> list[int]:
     if not rows:
         return []
     ReminderLedger.objects.bulk_create(rows, ignore_conflicts=True)
-    request_ids = {row.request_id for row in rows}
+    # Request clocks and department clocks are decided in separate batches: each pass returns its
+    # own kind only, or a request with both due in one sweep would be enqueued twice.
+    mine = (
+        Q(assessment_id__in={row.assessment_id for row in rows}) if rows[0].assessment_id
+        else Q(request_id__in={row.request_id for row in rows}, assessment__isnull=True)
+    )
     return list(
-        ReminderLedger.objects.filter(request_id__in=request_ids, created_at=now, sent_at__isnull=True)
-        .order_by("pk")
-        .values_list("pk", flat=True)
+        ReminderLedger.objects.filter(mine, created_at=now, sent_at__isnull=True).order_by("pk").values_list("pk", flat=True)
     )
 
 
@@ -520,17 +516,19 @@ def compose(ledger: ReminderLedger, *, now: datetime) -> dict:
     if ledger.kind == Kind.DIGEST:
         return _compose_digest(ledger)
     req = ledger.request
-    cal = clocks.work_calendar(req)
     if ledger.clock == LedgerClock.DEPARTMENT:
-        cal = clocks.department_calendar(ledger.assessment, req)
-        due, what = ledger.assessment.due_at, f"{ledger.assessment.department.name} assessment"
-    elif ledger.clock == LedgerClock.ACKNOWLEDGE:
-        due, what = req.acknowledge_due, "acknowledgement"
+        assessment = ledger.assessment
+        assessment.request = req
+        cal = department_clocks.department_calendar(assessment, req)
+        state = assessment.get_clock_state(now, cal)
+        due, what = assessment.due_at, f"{assessment.department.name} assessment"
     else:
-        due, what = req.answer_due, "answer"
+        cal = clocks.work_calendar(req)
+        state = req.get_clock_state(now, cal, ledger.clock)
+        due = req.acknowledge_due if ledger.clock == LedgerClock.ACKNOWLEDGE else req.answer_due
+        what = "acknowledgement" if ledger.clock == LedgerClock.ACKNOWLEDGE else "answer"
     due_local = due.astimezone(ZoneInfo(cal.time_zone)).strftime("%a %d %b %H:%M %Z") if due else "?"
-    state = clocks.clock_state(due, None, now, cal)
-    left = abs(state.business_seconds_left) / 3600 if state else 0
+    left = abs(state.business_seconds_left) / 3600 if state and state.business_seconds_left is not None else 0
     if ledger.kind == Kind.ESCALATION:
         message = f"{req.reference}: the {what} was due {due_local} and is overdue by {left:.1f} business hours"
         if ledger.clock != LedgerClock.DEPARTMENT:

@@ -1,7 +1,8 @@
 """Managers' SLA screens: policies per priority, business calendars and their closures.
 
 Managers only (403 for everyone else, DESIGN.md "Manager: edit SLA policies and calendars").
-Changes apply to clocks started afterwards; running clocks keep the due times they were given.
+Every change goes through `requests_app.services_sla` and is listed on the policies page. A policy
+edit creates a new version for clocks started afterwards; running clocks keep theirs.
 """
 
 from __future__ import annotations
@@ -10,14 +11,17 @@ from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from analysis.forms_sla import BusinessCalendarForm, ClosureForm, SlaPolicyForm
-from requests_app import roles
-from requests_app.models import BusinessCalendar, CompanyClosure, SlaPolicy
+from requests_app import roles, services_sla
+from requests_app.lifecycle import ConflictError
+from requests_app.models import BusinessCalendar, CompanyClosure, SlaChange, SlaPolicy
+
+CHANGES_SHOWN = 50
 
 
 def manager_required(view):
@@ -34,21 +38,42 @@ def manager_required(view):
 @manager_required
 def sla_policies(request):
     context = {
-        "policies": SlaPolicy.objects.all(),
+        "policies": SlaPolicy.objects.current(),
         "calendars": BusinessCalendar.objects.prefetch_related("closures"),
+        "changes": SlaChange.objects.select_related("actor")[:CHANGES_SHOWN],
     }
     return render(request, "analysis/sla_policies.html", context)
+
+
+def _refusal_on_form(form, exc: Exception) -> None:
+    """A service's refusal next to the field it concerns (or at the top), the input kept."""
+    if isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
+        for name, errors in exc.message_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages if isinstance(exc, ValidationError) else str(exc))
 
 
 @manager_required
 def sla_policy_edit(request, pk: int):
     policy = get_object_or_404(SlaPolicy, pk=pk)
+    if policy.retired_at is not None and request.method != "POST":
+        return redirect("analysis:sla_policy_edit", pk=SlaPolicy.objects.current().get(priority=policy.priority).pk)
     form = SlaPolicyForm(request.POST or None, instance=policy)
     if request.method == "POST" and form.is_valid():
-        form.save()
-        messages.success(request, f"{policy} saved. It applies to clocks started from now on.")
-        return redirect("analysis:sla_policies")
-    return render(request, "analysis/sla_policy_form.html", {"form": form, "policy": policy})
+        try:
+            saved = services_sla.sla_policy_update(user=request.user, policy_id=policy.pk, values=form.cleaned_data)
+        except (ValidationError, ConflictError) as exc:
+            _refusal_on_form(form, exc)
+        else:
+            if saved.pk == policy.pk:
+                messages.info(request, f"{policy.get_priority_display()} policy unchanged.")
+            else:
+                messages.success(request, f"{saved} saved. It applies to clocks started from now on; running clocks keep "
+                                          f"version {policy.version}.")
+            return redirect("analysis:sla_policies")
+    history = SlaPolicy.objects.filter(priority=policy.priority).select_related("created_by")
+    return render(request, "analysis/sla_policy_form.html", {"form": form, "policy": policy, "versions": history})
 
 
 @manager_required

@@ -59,6 +59,7 @@ import holidays
 
 __all__ = [
     "MAX_IDLE_DAYS",
+    "MAX_SPAN",
     "WorkCalendar",
     "add_business_time",
     "add_business_time_with_pauses",
@@ -70,6 +71,10 @@ __all__ = [
 
 MAX_IDLE_DAYS = 3 * 366
 """Open-ended searches give up after this many consecutive days without working time (~3 years)."""
+
+MAX_SPAN = timedelta(days=10 * 366)
+"""The longest span clock math is asked to measure: every date a user can type lies well within it
+of now, so a state further out (bad data from before the limits) is shown without business time."""
 
 _ZERO = timedelta(0)
 _MIDNIGHT = time(0)

@@ -44,11 +44,10 @@ def ensure_reference_data(**kwargs: object) -> None:
                 },
             )
         for priority, values in DEFAULT_POLICIES.items():
-            SlaPolicy.objects.get_or_create(
-                priority=priority,
-                defaults={
+            if not SlaPolicy.objects.filter(priority=priority).exists():  # version 1, once
+                SlaPolicy.objects.create(
+                    priority=priority,
                     **{key: Decimal(value) for key, value in values.items()},
-                    "reminder_thresholds": [0.5, 0.8],
-                    "department_share": Decimal("0.70"),
-                },
-            )
+                    reminder_thresholds=[0.5, 0.8],
+                    department_share=Decimal("0.70"),
+                )

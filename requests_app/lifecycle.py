@@ -2,7 +2,8 @@
 
 Every transition locks the request row, checks the from-state against the table below, applies
 the change, bumps `version`, writes a `RequestEvent` (who, when, from, to) and moves the SLA
-clocks — all in one transaction. Views, the API, commands and tasks call these functions; they
+clocks (the request's own, then `clocks.request_transitioned` for Operations' department clocks)
+— all in one transaction. Views, the API, commands and tasks call these functions; they
 never assign `.status` themselves.
 """
 
@@ -108,8 +109,13 @@ def transition(
         changed.append(name)
     from requests_app import clocks
 
-    changed += clocks.on_transition(req, from_status=from_status, to_status=to, kind=kind, now=now)
-    req.save(update_fields=sorted(set(changed)))
+    clock_fields, resumed_pause = clocks.on_transition(req, from_status=from_status, to_status=to, kind=kind, now=now)
+    req.save(update_fields=sorted({*changed, *clock_fields}))
+    # Operations' clocks (department assessments, in `analysis`) follow in this same transaction.
+    clocks.request_transitioned.send(
+        sender=FeasibilityRequest, request=req, from_status=from_status, to_status=to, kind=kind, now=now,
+        resumed_pause=resumed_pause,
+    )
     event = RequestEvent.objects.create(
         request=req,
         kind=kind,

@@ -7,8 +7,9 @@ SLA policy and business calendar that set its clocks, its events, comments and n
 from __future__ import annotations
 
 import uuid
-from datetime import time
+from datetime import datetime, time
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -17,6 +18,10 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
+
+if TYPE_CHECKING:
+    from requests_app.businesstime import WorkCalendar
+    from requests_app.clocks import ClockState
 
 
 class Role(models.TextChoices):
@@ -194,10 +199,24 @@ class Product(models.Model):
         return f"{self.sku} — {self.name}"
 
 
-class SlaPolicy(models.Model):
-    """How fast Operations must acknowledge and answer a request of one priority (business hours)."""
+class SlaPolicyQuerySet(models.QuerySet["SlaPolicy"]):
+    def current(self) -> SlaPolicyQuerySet:
+        """The version of each priority that clocks starting now get."""
+        return self.filter(retired_at__isnull=True)
 
-    priority = models.CharField(max_length=16, choices=Priority.choices, unique=True)
+
+class SlaPolicy(models.Model):
+    """One version of how fast Operations must acknowledge and answer a request of one priority
+    (business hours).
+
+    A version is never edited: a change retires the current version and creates the next one
+    (`requests_app.services_sla.sla_policy_update`), so a running clock keeps the version it
+    started with (`FeasibilityRequest.sla_policy`, and each department clock's own) and only
+    clocks started afterwards get the new one (DESIGN.md "Time and SLA semantics").
+    """
+
+    priority = models.CharField(max_length=16, choices=Priority.choices)
+    version = models.PositiveIntegerField(default=1)
     acknowledge_hours = models.DecimalField(max_digits=6, decimal_places=2, validators=[MinValueValidator(Decimal("0.25"))])
     answer_hours = models.DecimalField(max_digits=6, decimal_places=2, validators=[MinValueValidator(Decimal("0.5"))])
     max_answer_hours = models.DecimalField(
@@ -219,19 +238,80 @@ class SlaPolicy(models.Model):
         validators=[MinValueValidator(Decimal("0.1")), MaxValueValidator(Decimal("1"))],
         help_text="Departments' assessments are due at this share of the answer window.",
     )
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    retired_at = models.DateTimeField(null=True, blank=True, help_text="When the next version replaced this one.")
+
+    objects = SlaPolicyQuerySet.as_manager()
 
     class Meta:
-        ordering = ["priority"]
-        verbose_name_plural = "SLA policies"
+        ordering = ["priority", "-version"]
+        verbose_name = "SLA policy version"
+        verbose_name_plural = "SLA policy versions"
         constraints = [
             models.CheckConstraint(
                 condition=Q(max_answer_hours__gte=models.F("answer_hours")),
                 name="%(app_label)s_%(class)s_max_not_below_default",
-            )
+            ),
+            models.UniqueConstraint(fields=["priority", "version"], name="%(app_label)s_%(class)s_one_per_number"),
+            # Clocks starting now read "the current version of this priority": there is exactly one.
+            models.UniqueConstraint(
+                fields=["priority"], condition=Q(retired_at__isnull=True), name="%(app_label)s_%(class)s_one_current"
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"SLA {self.get_priority_display()}"
+        return f"SLA {self.get_priority_display()} v{self.version}"
+
+    @property
+    def is_current(self) -> bool:
+        return self.retired_at is None
+
+
+class SlaChange(models.Model):
+    """One change to the SLA reference data — a policy (a new version), a business calendar or one
+    of its closures: who, when, and the values before and after. Written by the services of
+    `requests_app.services_sla` in the change's own transaction; managers read them on the SLA pages."""
+
+    class Subject(models.TextChoices):
+        POLICY = "policy", "SLA policy"
+        CALENDAR = "calendar", "Business calendar"
+        CLOSURE = "closure", "Company closure"
+
+    at = models.DateTimeField(default=timezone.now)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    subject = models.CharField(max_length=16, choices=Subject.choices)
+    policy = models.ForeignKey(SlaPolicy, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    calendar = models.ForeignKey(BusinessCalendar, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    summary = models.CharField(max_length=200)
+    before = models.JSONField(default=dict, blank=True)
+    after = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["-at", "-id"], name="slachange_recent_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.summary}"
+
+    # How the SLA pages name the recorded values.
+    LABELS = {
+        "acknowledge_hours": "acknowledge within (business h)",
+        "answer_hours": "answer within (business h)",
+        "max_answer_hours": "longest answer-by without a reason (business h)",
+        "reminder_thresholds": "reminders at (share of the window)",
+        "escalation_interval_hours": "escalate every (business h)",
+        "department_share": "departments due at (share of the answer window)",
+    }
+
+    @property
+    def changes(self) -> list[tuple[str, object, object]]:
+        """(what, before, after) for each value that differs, in the order the values were recorded."""
+        names = list(dict.fromkeys([*self.before, *self.after]))
+        return [(self.LABELS.get(name, name.replace("_", " ")), self.before.get(name), self.after.get(name))
+                for name in names if self.before.get(name) != self.after.get(name)]
 
 
 class RequestQuerySet(models.QuerySet["FeasibilityRequest"]):
@@ -267,6 +347,9 @@ class FeasibilityRequest(models.Model):
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="feasibility_requests")
     sales_team = models.ForeignKey(SalesTeam, on_delete=models.SET_NULL, null=True, blank=True, related_name="requests")
     calendar = models.ForeignKey(BusinessCalendar, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    # The SLA policy version of the request's clocks, fixed when they start (submission; a revision
+    # starts a new answer clock on the version current then). Null on drafts.
+    sla_policy = models.ForeignKey(SlaPolicy, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
 
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
     outcome = models.CharField(max_length=24, choices=Outcome.choices, blank=True)
@@ -360,6 +443,42 @@ class FeasibilityRequest(models.Model):
     @property
     def is_paused(self) -> bool:
         return self.status == Status.WAITING_ON_SALES
+
+    def get_clock_state(self, now: datetime, calendar: WorkCalendar, clock: str | None = None) -> ClockState | None:
+        """The state of the acknowledge or answer clock at `now` (default: the one that matters).
+
+        Every page, list, queue and e-mail reads a request's SLA state here (the dashboard's counts
+        use `clocks.breached_q`, the same rule in SQL). `calendar` is the request's business
+        calendar (`clocks.work_calendar`, or a page's cache of it).
+
+        Without `clock`: the acknowledge clock until Operations acknowledged, then the answer clock.
+        None for a draft, and for a request closed before that clock finished. The acknowledge clock
+        is done at acknowledgement. The answer clock is done only while the request is answered (or
+        was closed after its answer): a revision re-opens the request with a new answer window,
+        whose clock runs — and is breached once past its answer-by — whatever the first answer's
+        met/missed record says. Both stand still (PAUSED) while waiting on Sales.
+        """
+        from requests_app import clocks
+
+        if self.status == Status.DRAFT:
+            return None
+        if clock is None:
+            acknowledging = self.acknowledged_at is None and self.status != Status.ANSWERED
+            clock = clocks.Clock.ACKNOWLEDGE if acknowledging else clocks.Clock.ANSWER
+        paused = self.status == Status.WAITING_ON_SALES
+        if clock == clocks.Clock.ACKNOWLEDGE:
+            if self.acknowledged_at is None and self.status == Status.CLOSED:
+                return None
+            return clocks.measure(
+                clock=clock, due=self.acknowledge_due, done_at=self.acknowledged_at, now=now, cal=calendar, paused=paused
+            )
+        answered = self.status in (Status.ANSWERED, Status.CLOSED) and self.answered_at is not None
+        if self.status == Status.CLOSED and not answered:
+            return None
+        return clocks.measure(
+            clock=clocks.Clock.ANSWER, due=self.answer_due, done_at=self.answered_at if answered else None, now=now,
+            cal=calendar, paused=paused,
+        )
 
 
 class RequestEvent(models.Model):

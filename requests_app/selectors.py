@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
 
 from requests_app import roles
+from requests_app.clocks import Calendars, ClockState
 from requests_app.models import FeasibilityRequest, Status
 
 
@@ -92,47 +94,30 @@ def request_list(*, user):
     return visible_requests(user).select_related("customer", "product", "requested_by", "sales_team")
 
 
-@dataclass(frozen=True)
-class DueMark:
-    label: str  # "due", "due soon", "overdue"
-    css: str
-    due: datetime
-
-
-def due_mark(req: FeasibilityRequest, now: datetime) -> DueMark | None:
-    """Which of the request's clocks is running, and how it stands at `now`."""
-    if req.status == Status.SUBMITTED:
-        due = req.acknowledge_due
-    elif req.status == Status.IN_ANALYSIS:
-        due = req.answer_due
-    else:
-        return None
-    if due is None:
-        return None
-    if now > due:
-        return DueMark("overdue", "clock-breached", due)
-    if due - now <= timedelta(hours=24):
-        return DueMark("due soon", "clock-due-soon", due)
-    return DueMark("due", "clock-on-track", due)
+def with_clock_states(
+    requests: Iterable[FeasibilityRequest], *, now: datetime
+) -> list[tuple[FeasibilityRequest, ClockState | None]]:
+    """Each request with the state of the clock that matters now (`get_clock_state`), for lists;
+    none once it is answered or closed (nothing is due). Each calendar is read once."""
+    calendars = Calendars()
+    return [
+        (req, req.get_clock_state(now, calendars.of(req)) if req.is_open else None)
+        for req in requests
+    ]
 
 
 @dataclass(frozen=True)
 class Promise:
     answer_due: datetime  # in the viewer's zone
-    remaining: timedelta | None  # None when past due
     paused: bool
 
 
-def promise_for(req: FeasibilityRequest, now: datetime) -> Promise | None:
-    """"We will analyze and let you know by …": shown once Operations has acknowledged."""
+def promise_for(req: FeasibilityRequest) -> Promise | None:
+    """"We will analyze and let you know by …": shown once Operations has acknowledged. How the
+    promise stands (left, overdue, paused) is the answer clock's state, `get_clock_state`."""
     if req.acknowledged_at is None or req.answer_due is None or req.status in (Status.ANSWERED, Status.CLOSED):
         return None
-    remaining = req.answer_due - now
-    return Promise(
-        answer_due=timezone.localtime(req.answer_due),
-        remaining=remaining if remaining > timedelta(0) else None,
-        paused=req.status == Status.WAITING_ON_SALES,
-    )
+    return Promise(answer_due=timezone.localtime(req.answer_due), paused=req.status == Status.WAITING_ON_SALES)
 
 
 def request_detail_parts(req: FeasibilityRequest) -> dict[str, object]:

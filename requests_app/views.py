@@ -101,8 +101,7 @@ def _list_heading(user) -> str:
 def request_list(request: HttpRequest) -> HttpResponse:
     filterset = _filtered(request)
     page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
-    now = timezone.now()
-    rows = [(req, selectors.due_mark(req, now)) for req in page.object_list]
+    rows = selectors.with_clock_states(page.object_list, now=timezone.now())
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -217,8 +216,7 @@ def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
     acts = selectors.acts_for_sales(user, req)
     context = {
         "req": req,
-        "promise": selectors.promise_for(req, timezone.now()),
-        "due": selectors.due_mark(req, timezone.now()),
+        "promise": selectors.promise_for(req),
         "can_edit": selectors.can_edit(user, req),
         "acts": acts,
         "can_comment": selectors.can_comment(user, req),

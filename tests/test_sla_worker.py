@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+from decimal import Decimal
 
 import pytest
 
@@ -69,7 +70,7 @@ def test_a_real_worker_delivers_a_swept_reminder_end_to_end(services, due, ops_l
 
     wait_for(lambda: len(sent()) == 1, timeout=60, what="the reminder to be sent", log=lambda: services.log("worker"))
     row = ReminderLedger.objects.get(request=due)
-    assert (row.clock, row.kind, row.seq) == ("acknowledge", "reminder", 1)
+    assert (row.clock, row.kind, row.threshold) == ("acknowledge", "reminder", Decimal("0.5"))
     assert services.message_ids() == [row.message_id]
     assert Notification.objects.filter(dedupe_key=f"ledger:{row.pk}:{ops_lead.pk}").count() == 1
     assert RequestEvent.objects.filter(request=due, kind=RequestEvent.Kind.REMINDER_SENT).count() == 1

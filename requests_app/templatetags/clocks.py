@@ -1,19 +1,20 @@
-"""Clock badges for request pages and queues: `{% load clocks %}{% clock_badge request %}`.
+"""SLA clock badges: `{% load clocks %}{% clock_badge request %}` or `{% clock_badge request "acknowledge" %}`.
 
-`{% clock_badge obj %}` shows the running clock of a request (acknowledge while submitted, answer
-while in analysis, "paused" while waiting on Sales, met/missed once answered) or of a department
-assessment, with business time left or overdue. `{% clock_badge request "acknowledge" %}` picks a
-clock. Calendars are cached per page render, so a queue of 50 rows costs no extra query per row
-beyond the first use of each calendar.
+The badge shows what `FeasibilityRequest.get_clock_state` decides — the state every page, list
+and queue shows — with business time left or overdue. Calendars are read once per page render,
+so a queue of 50 rows costs no extra query per row beyond the first use of each calendar.
+Operations' department clocks have their own tag in `analysis` (`operations_clocks`).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import template
 from django.utils import timezone
 
-from requests_app import clocks
-from requests_app.models import BusinessCalendar, Status
+from requests_app.clocks import Calendars, ClockState
+from requests_app.models import FeasibilityRequest
 
 register = template.Library()
 
@@ -33,42 +34,25 @@ def business_hours(seconds: int | None) -> str:
 
 
 @register.filter
-def weekday_names(days) -> str:
+def weekday_names(days: Any) -> str:
     return ", ".join(WEEKDAY_NAMES[int(d)] for d in sorted(days or []) if 0 <= int(d) <= 6)
 
 
-def _calendar(context, calendar_id: int | None):
-    cache = context.render_context.setdefault("s2o_calendars", {})
-    if calendar_id not in cache:
-        calendar = BusinessCalendar.objects.get(pk=calendar_id) if calendar_id else clocks.default_calendar()
-        cache[calendar_id] = calendar.as_work_calendar()
-    return cache[calendar_id]
+def page_calendars(context: template.Context) -> Calendars:
+    """The render's calendar cache (shared by every badge of one page)."""
+    return context.render_context.setdefault("s2o_calendars", Calendars())
 
 
-def badge_context(obj, context, clock: str = "") -> dict:
-    now = context.get("now_utc") or timezone.now()
-    paused = False
-    if hasattr(obj, "department_id"):  # a department assessment
-        req = obj.request
-        calendar_id = clocks.department_calendar_id(obj, req)
-        due, done, name = obj.due_at, obj.assessed_at, f"{obj.department.name} assessment"
-        paused = req.status == Status.WAITING_ON_SALES and done is None
-    else:
-        req = obj
-        calendar_id = req.calendar_id
-        if clock == "acknowledge" or (not clock and req.status == Status.SUBMITTED):
-            due, done, name = req.acknowledge_due, req.acknowledged_at, "acknowledge"
-        else:
-            due, done, name = req.answer_due, req.answered_at, "answer"
-            paused = req.status == Status.WAITING_ON_SALES
-        if req.status == Status.CLOSED and done is None:
-            return {"state": None}
-    if paused:
-        return {"state": None, "paused": True, "clock": name, "due": due}
-    state = clocks.clock_state(due, done, now, _calendar(context, calendar_id))
-    return {"state": state, "clock": name, "due": due, "paused": False}
+def page_now(context: template.Context) -> Any:
+    return context.get("now_utc") or timezone.now()
 
 
-@register.inclusion_tag("analysis/sla_clock_badge.html", takes_context=True)
-def clock_badge(context, obj, clock: str = "") -> dict:
-    return badge_context(obj, context, clock)
+@register.simple_tag(takes_context=True)
+def clock_state(context: template.Context, req: FeasibilityRequest, clock: str = "") -> ClockState | None:
+    """`{% clock_state req as state %}`: the request's clock state, for pages that word it themselves."""
+    return req.get_clock_state(page_now(context), page_calendars(context).of(req), clock or None)
+
+
+@register.inclusion_tag("requests_app/_clock_badge.html", takes_context=True)
+def clock_badge(context: template.Context, req: FeasibilityRequest, clock: str = "") -> dict:
+    return {"state": clock_state(context, req, clock)}

@@ -7,8 +7,9 @@ from datetime import datetime
 
 from django.db import transaction
 
+from analysis.clocks import start_department_clock
 from analysis.models import Assessment, ReminderLedger
-from requests_app import clocks, lifecycle
+from requests_app import lifecycle
 from requests_app.models import BusinessCalendar, Department, FeasibilityRequest, Priority, RequestEvent, Status
 from tests.conftest import request_fields
 
@@ -34,7 +35,7 @@ def acknowledge(req, lead, *, at: datetime, departments: tuple[str, ...] = (), a
         req = moved.request
         for code in departments:
             assessment = Assessment(request=req, department=Department.objects.get(code=code), routed_at=at)
-            changed = clocks.start_department_clock(assessment, now=at)
+            changed = start_department_clock(assessment, now=at)
             assessment.save()
             assert "due_at" in changed
         return FeasibilityRequest.objects.get(pk=req.pk)
@@ -45,11 +46,15 @@ def move(req, *, to: str, kind: str, actor, at: datetime):
         return lifecycle.transition(req.pk, to=to, kind=kind, actor=actor, now=at).request
 
 
-def ledger(req=None, **filters) -> list[tuple[str, str, int]]:
+def ledger(req=None, **filters) -> list[tuple[str, str, float | int]]:
+    """(clock, kind, mark) of ledger rows: a reminder's mark is its threshold (0.5), an escalation's its number."""
     qs = ReminderLedger.objects.filter(**filters)
     if req is not None:
         qs = qs.filter(request=req)
-    return list(qs.order_by("due_at", "id").values_list("clock", "kind", "seq"))
+    return [
+        (clock, kind, float(threshold) if kind == "reminder" else seq)
+        for clock, kind, threshold, seq in qs.order_by("due_at", "id").values_list("clock", "kind", "threshold", "seq")
+    ]
 
 
 def all_day_calendar() -> BusinessCalendar:

@@ -4,15 +4,17 @@ request's clocks keep the request's calendar. Times are UTC; the week of 2 March
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 import time_machine
 from django.template import Context
 
 from analysis import sla
+from analysis.clocks import stop_department_clock
 from analysis.models import Assessment, ReminderLedger
-from requests_app import clocks
+from analysis.templatetags.operations_clocks import assessment_state
 from requests_app.models import BusinessCalendar, Department, Status
-from requests_app.templatetags.clocks import badge_context
 from tests.analysis.sla_support import Kind, acknowledge, move, submit
 from tests.conftest import aware
 
@@ -61,8 +63,8 @@ def test_reminders_follow_the_department_calendar(routed):
     assert not ReminderLedger.objects.filter(clock="department").exists()
     sweep(aware(2026, 3, 2, 9, 6))
     reminders = ReminderLedger.objects.filter(clock="department")
-    assert list(reminders.values_list("scope", "kind", "seq", "due_at")) == [
-        ("shipping", "reminder", 1, aware(2026, 3, 2, 9, 6))
+    assert list(reminders.values_list("scope", "kind", "threshold", "due_at")) == [
+        ("shipping", "reminder", Decimal("0.5"), aware(2026, 3, 2, 9, 6))
     ]
     # The reminder's words count the hours left on shipping's clock: 12:12 − 10:06 = 2.1 business hours.
     assert "2.1 business hours left" in sla.compose(reminders.get(), now=aware(2026, 3, 2, 9, 6))["message"]
@@ -71,7 +73,7 @@ def test_reminders_follow_the_department_calendar(routed):
 def test_business_time_taken_is_counted_in_the_department_calendar(routed):
     shipping = assessment(routed, "shipping")
     shipping.assessed_at = aware(2026, 3, 2, 12, 0)  # 13:00 CET, 48 minutes after its 12:12 due time
-    clocks.stop_department_clock(shipping, now=shipping.assessed_at)
+    stop_department_clock(shipping, now=shipping.assessed_at)
     # 08:00–13:00 CET of shipping's shift = 5 h (the request's calendar, with its lunch break, says 4 h).
     assert shipping.assessment_seconds == 5 * 3600
     assert shipping.met is False
@@ -89,7 +91,7 @@ def test_a_pause_moves_each_due_time_by_the_paused_time_of_its_own_calendar(rout
 
 def test_the_badge_on_the_request_page_counts_in_the_department_calendar(routed):
     context = Context({"now_utc": aware(2026, 3, 2, 12, 30)})  # 13:30 CET
-    state = badge_context(assessment(routed, "shipping"), context)["state"]
+    state = assessment_state(context, assessment(routed, "shipping"))
     # Due 12:12 CET: overdue by 1 h 18 min of shipping's shift (the request's calendar, at lunch
     # from 12:00 to 13:00, would say 30 min).
-    assert (state.label, state.business_seconds_left) == ("breached", -78 * 60)
+    assert (state.status, state.business_seconds_left) == ("breached", -78 * 60)

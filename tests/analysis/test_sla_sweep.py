@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 import time_machine
@@ -12,6 +13,7 @@ from django.core import mail
 from django.db import connection, transaction
 
 from analysis import sla
+from analysis.clocks import stop_department_clock
 from analysis.models import Assessment, ReminderLedger
 from requests_app import clocks, lifecycle
 from requests_app.models import ClockEvent, FeasibilityRequest, Notification, Priority, RequestEvent, Status
@@ -58,16 +60,16 @@ def test_each_threshold_and_each_escalation_repeat_is_decided_exactly_once(urgen
         sweep(at)
 
     assert ledger(urgent) == [
-        ("acknowledge", "reminder", 1), ("acknowledge", "reminder", 2),
+        ("acknowledge", "reminder", 0.5), ("acknowledge", "reminder", 0.8),
         ("acknowledge", "escalation", 1), ("acknowledge", "escalation", 2),
     ]
-    rows = {(r.kind, r.seq): r for r in ReminderLedger.objects.filter(request=urgent)}
-    assert rows[("reminder", 1)].due_at == aware(2026, 3, 2, 8, 0)
-    assert rows[("reminder", 2)].due_at == aware(2026, 3, 2, 8, 36)
+    rows = {(r.kind, float(r.threshold) or r.seq): r for r in ReminderLedger.objects.filter(request=urgent)}
+    assert rows[("reminder", 0.5)].due_at == aware(2026, 3, 2, 8, 0)
+    assert rows[("reminder", 0.8)].due_at == aware(2026, 3, 2, 8, 36)
     assert rows[("escalation", 1)].due_at == aware(2026, 3, 2, 9, 0)
     # 10:00 CET + 2 business hours = 12:00, the closing of the morning: delivered at 13:00 CET.
     assert rows[("escalation", 2)].due_at == aware(2026, 3, 2, 12, 0)
-    assert rows[("reminder", 1)].recipients == [ops_lead.pk]
+    assert rows[("reminder", 0.5)].recipients == [ops_lead.pk]
     assert rows[("escalation", 1)].recipients == [manager.pk]
 
 
@@ -121,7 +123,7 @@ def test_after_an_outage_one_escalation_goes_and_the_next_is_a_full_interval_lat
 
 def test_only_the_latest_due_threshold_is_sent_when_several_became_due_unseen(urgent):
     sweep(aware(2026, 3, 2, 8, 50))  # both 50% (09:00 CET) and 80% (09:36 CET) have passed
-    assert ledger(urgent) == [("acknowledge", "reminder", 2)]
+    assert ledger(urgent) == [("acknowledge", "reminder", 0.8)]
 
 
 def test_answer_clock_reminds_departments_owners_and_leads_and_escalates_to_managers(
@@ -151,8 +153,10 @@ def test_department_clock_reminds_the_department_and_records_its_breach(urgent, 
 
     for at in (aware(2026, 3, 2, 10, 0), aware(2026, 3, 2, 12, 30), aware(2026, 3, 2, 13, 36), aware(2026, 3, 2, 14, 0)):
         sweep(at)
-    rows = list(ReminderLedger.objects.filter(assessment=assessment).order_by("due_at").values_list("kind", "seq", "scope"))
-    assert rows == [("reminder", 1, "procurement"), ("reminder", 2, "procurement"), ("escalation", 1, "procurement")]
+    rows = list(ReminderLedger.objects.filter(assessment=assessment).order_by("due_at").values_list("kind", "scope"))
+    assert rows == [("reminder", "procurement"), ("reminder", "procurement"), ("escalation", "procurement")]
+    assert ledger(assessment=assessment) == [("department", "reminder", 0.5), ("department", "reminder", 0.8),
+                                             ("department", "escalation", 1)]
     breach = ReminderLedger.objects.get(assessment=assessment, kind="escalation")
     assert set(breach.recipients) == {ops_member.pk, ops_lead.pk}
     assessment.refresh_from_db()
@@ -160,7 +164,7 @@ def test_department_clock_reminds_the_department_and_records_its_breach(urgent, 
 
     with time_machine.travel(aware(2026, 3, 2, 15, 0), tick=False):
         assessment.assessed_at = aware(2026, 3, 2, 15, 0)
-        clocks.stop_department_clock(assessment, now=aware(2026, 3, 2, 15, 0))
+        stop_department_clock(assessment, now=aware(2026, 3, 2, 15, 0))
     assert assessment.met is False
     assert assessment.assessment_seconds == 7 * 3600  # 08:00–16:00 CET minus lunch
 
@@ -200,8 +204,8 @@ def test_a_revision_starts_a_fresh_answer_window_with_its_own_reminders(urgent, 
     move(req, to=Status.ANSWERED, kind=Kind.ANSWER_PUBLISHED, actor=ops_lead, at=aware(2026, 3, 2, 12, 30))
     move(req, to=Status.IN_ANALYSIS, kind=Kind.REVISION_REQUESTED, actor=rep, at=aware(2026, 3, 3, 7, 0))
     sweep(aware(2026, 3, 3, 12, 0))  # 50% of the new 8-hour window
-    assert list(ReminderLedger.objects.filter(request=req, clock="answer").values_list("scope", "kind", "seq")) == [
-        ("", "reminder", 1), ("r2", "reminder", 1)
+    assert list(ReminderLedger.objects.filter(request=req, clock="answer").values_list("scope", "kind", "threshold")) == [
+        ("", "reminder", Decimal("0.5")), ("r2", "reminder", Decimal("0.5"))
     ]
 
 
@@ -288,14 +292,19 @@ def test_morning_digest_once_per_local_day_after_half_past_seven(urgent, ops_lea
 def test_clock_state_labels_and_business_time_left(urgent):
     cal = clocks.work_calendar(urgent)
     due = urgent.acknowledge_due  # 10:00 CET
-    assert clocks.clock_state(due, None, aware(2026, 3, 2, 7, 0), cal).label == "due soon"
-    assert clocks.clock_state(due, None, aware(2026, 3, 2, 7, 0), cal, soon=timedelta(hours=1)) == clocks.ClockState(
-        "on track", 7200
-    )
-    assert clocks.clock_state(due, None, aware(2026, 3, 2, 12, 0), cal) == clocks.ClockState("breached", -2 * 3600)
-    assert clocks.clock_state(due, aware(2026, 3, 2, 8, 0), aware(2026, 3, 3, 12, 0), cal).label == "met"
-    assert clocks.clock_state(due, aware(2026, 3, 2, 10, 0), aware(2026, 3, 3, 12, 0), cal).label == "missed"
-    assert clocks.clock_state(None, None, aware(2026, 3, 2, 7, 0), cal) is None
+
+    def state(now, done=None, paused=False):
+        return clocks.measure(clock="acknowledge", due=due, done_at=done, now=now, cal=cal, paused=paused)
+
+    assert state(aware(2026, 3, 2, 7, 0)).status == "due soon"  # exactly 2 business hours left
+    assert state(aware(2026, 3, 2, 6, 0)).status == "due soon"  # 07:00 CET: still 2 business hours before 10:00
+    answer = clocks.measure(clock="answer", due=urgent.answer_due, done_at=None, now=aware(2026, 3, 2, 7, 0), cal=cal)
+    assert answer == clocks.ClockState("answer", "on track", aware(2026, 3, 2, 16, 0), 8 * 3600)  # 08:00 → 17:00 CET
+    assert state(aware(2026, 3, 2, 12, 0)) == clocks.ClockState("acknowledge", "breached", due, -2 * 3600)
+    assert state(aware(2026, 3, 2, 7, 0), paused=True).status == "paused"
+    assert state(aware(2026, 3, 3, 12, 0), done=aware(2026, 3, 2, 8, 0)).status == "met"
+    assert state(aware(2026, 3, 3, 12, 0), done=aware(2026, 3, 2, 10, 0)).status == "missed"
+    assert clocks.measure(clock="acknowledge", due=None, done_at=None, now=aware(2026, 3, 2, 7, 0), cal=cal) is None
 
 
 @pytest.mark.django_db(transaction=True)

@@ -11,7 +11,7 @@ from django.contrib import admin
 from django.template import Context, Template
 from django.urls import reverse
 
-from requests_app.models import BusinessCalendar, CompanyClosure, Priority, SlaPolicy
+from requests_app.models import BusinessCalendar, CompanyClosure, Priority, SlaChange, SlaPolicy
 from tests.analysis.sla_support import acknowledge, submit
 from tests.conftest import aware
 
@@ -52,13 +52,31 @@ def policy_post(**overrides) -> dict:
     return data
 
 
-def test_a_manager_edits_a_policy(as_manager):
-    policy = SlaPolicy.objects.get(priority=Priority.HIGH)
+def test_a_manager_edits_a_policy_into_a_new_version_and_the_page_lists_the_change(as_manager, manager):
+    policy = SlaPolicy.objects.current().get(priority=Priority.HIGH)
     response = as_manager.post(reverse("analysis:sla_policy_edit", args=[policy.pk]), policy_post())
     assert response.status_code == 302
+    new = SlaPolicy.objects.current().get(priority=Priority.HIGH)
+    assert (new.version, new.reminder_thresholds, str(new.answer_hours)) == (policy.version + 1, [0.25, 0.75], "30.00")
     policy.refresh_from_db()
-    assert policy.reminder_thresholds == [0.25, 0.75]
-    assert str(policy.answer_hours) == "30.00"
+    assert policy.reminder_thresholds == [0.5, 0.8] and policy.retired_at is not None  # kept for running clocks
+    page = as_manager.get(URL).content.decode()
+    assert "High policy: version 2 replaces version 1" in page
+    assert "reminders at (share of the window): [0.5, 0.8] → [0.25, 0.75]" in page
+    assert manager.get_full_name() in page
+    # The old version's edit page leads to the current one.
+    assert as_manager.get(reverse("analysis:sla_policy_edit", args=[policy.pk])).url == reverse(
+        "analysis:sla_policy_edit", args=[new.pk]
+    )
+
+
+def test_saving_a_form_loaded_before_someone_else_saved_is_refused_with_the_input_kept(as_manager):
+    policy = SlaPolicy.objects.current().get(priority=Priority.HIGH)
+    as_manager.post(reverse("analysis:sla_policy_edit", args=[policy.pk]), policy_post())
+    late = as_manager.post(reverse("analysis:sla_policy_edit", args=[policy.pk]), policy_post(reminder_thresholds="0.1"))
+    assert late.status_code == 200
+    assert "was replaced while you were editing it" in late.content.decode()
+    assert SlaPolicy.objects.current().get(priority=Priority.HIGH).reminder_thresholds == [0.25, 0.75]
 
 
 @pytest.mark.parametrize(
@@ -68,17 +86,19 @@ def test_a_manager_edits_a_policy(as_manager):
         ({"reminder_thresholds": "0.8, 0.5"}, "increasing order"),
         ({"reminder_thresholds": "0.5, 1"}, "strictly between 0 and 1"),
         ({"reminder_thresholds": "half"}, "fractions separated by commas"),
+        ({"reminder_thresholds": "0.3333"}, "at most three decimals"),
+        ({"answer_hours": "9999"}, "at most 2,000"),
     ],
 )
 def test_a_bad_policy_is_refused_with_its_input_kept(as_manager, overrides, message):
     policy = SlaPolicy.objects.get(priority=Priority.HIGH)
-    before = SlaPolicy.objects.values().get(pk=policy.pk)
+    before = list(SlaPolicy.objects.values())
     response = as_manager.post(reverse("analysis:sla_policy_edit", args=[policy.pk]), policy_post(**overrides))
     assert response.status_code == 200
     page = response.content.decode()
     assert message in page
     assert overrides[next(iter(overrides))] in page  # the input is kept
-    assert SlaPolicy.objects.values().get(pk=policy.pk) == before
+    assert list(SlaPolicy.objects.values()) == before
 
 
 def calendar_post(**overrides) -> dict:
@@ -131,16 +151,23 @@ def test_a_manager_adds_and_removes_a_closure(as_manager):
     assert not CompanyClosure.objects.exists()
 
 
-def test_admin_uses_the_validating_forms():
+def test_the_admin_shows_policies_and_their_changes_but_never_writes_them(rf, manager):
     import analysis.admin_sla  # noqa: F401 - registers
 
-    assert admin.site._registry[SlaPolicy].form.__name__ == "SlaPolicyForm"
+    request = rf.get("/")
+    request.user = manager
+    for model in (SlaPolicy, SlaChange):
+        model_admin = admin.site._registry[model]
+        assert not model_admin.has_add_permission(request)
+        assert not model_admin.has_change_permission(request)
+        assert not model_admin.has_delete_permission(request)
     assert admin.site._registry[BusinessCalendar].form.__name__ == "BusinessCalendarForm"
 
 
 def render_badge(obj, now) -> str:
-    template = Template("{% load clocks %}{% clock_badge obj %}")
-    return " ".join(template.render(Context({"obj": obj, "now_utc": now})).split())
+    tag = "{% load operations_clocks %}{% assessment_badge obj %}" if hasattr(obj, "department_id") else \
+        "{% load clocks %}{% clock_badge obj %}"
+    return " ".join(Template(tag).render(Context({"obj": obj, "now_utc": now})).split())
 
 
 def test_clock_badge_shows_each_state_in_business_hours(rep, customer, ops_lead):
@@ -155,15 +182,11 @@ def test_clock_badge_shows_each_state_in_business_hours(rep, customer, ops_lead)
     assert "business h left" in render_badge(assessment, aware(2026, 3, 2, 8, 0))
 
 
-def test_the_admin_forms_refuse_what_the_manager_screens_refuse(rf, manager):
+def test_the_admin_calendar_form_refuses_what_the_manager_screens_refuse(rf, manager):
     from analysis import admin_sla
 
     request = rf.get("/")
     request.user = manager
-    policy = SlaPolicy.objects.get(priority=Priority.LOW)
-    form_class = admin_sla.SlaPolicyAdmin(SlaPolicy, admin.site).get_form(request, policy)
-    form = form_class(data={**policy_post(reminder_thresholds="0.9, 0.2"), "priority": policy.priority}, instance=policy)
-    assert not form.is_valid() and "increasing order" in str(form.errors)
     calendar_form = admin_sla.BusinessCalendarAdmin(BusinessCalendar, admin.site).get_form(request)(
         data=calendar_post(time_zone="Nowhere/Land")
     )

@@ -4,6 +4,7 @@ across weekends and DST changes."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
+from decimal import Decimal
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -20,8 +21,11 @@ def utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=UTC)
 
 
+HALF, FOUR_FIFTHS = Decimal("0.5"), Decimal("0.8")
+
+
 def plan(cal=BERLIN, **kwargs) -> clocks.Plan:
-    kwargs.setdefault("thresholds", [0.5, 0.8])
+    kwargs.setdefault("thresholds", [HALF, FOUR_FIFTHS])
     kwargs.setdefault("interval", 2 * H)
     return clocks.plan_clock(cal, **kwargs)
 
@@ -33,7 +37,7 @@ def test_the_half_way_reminder_of_a_window_spanning_the_berlin_dst_weekend_is_in
     # 4 business hours: Fri 16–17 and Mon 08–11 CEST = 09:00Z (wall-clock half-way is Sunday morning).
     assert before == clocks.Plan([], utc(2026, 3, 30, 9))
     at = plan(start=start, due=due, now=utc(2026, 3, 30, 9))
-    assert at.due == [clocks.DueNotice("reminder", 1, utc(2026, 3, 30, 9))]
+    assert at.due == [clocks.DueNotice("reminder", 0, utc(2026, 3, 30, 9), HALF)]
     # 80% = 6.4 business hours: Mon 08–12 + 13:00–14:24 CEST.
     assert at.next_at == utc(2026, 3, 30, 12, 24)
 
@@ -53,10 +57,10 @@ def test_no_reminder_once_breached_but_an_escalation_at_the_due_time():
 
 def test_an_on_time_escalation_keeps_its_schedule_and_a_late_one_anchors_at_now():
     start, due = utc(2026, 3, 2, 7), utc(2026, 3, 2, 9)
-    on_time = plan(start=start, due=due, now=utc(2026, 3, 2, 12, 3), last_escalation=(1, due))
+    on_time = plan(start=start, due=due, now=utc(2026, 3, 2, 12, 3), recorded=clocks.LedgerState(last_escalation=(1, due)))
     assert on_time.due == [clocks.DueNotice("escalation", 2, utc(2026, 3, 2, 12))]
     late_now = utc(2026, 3, 3, 10)  # back after an outage
-    late = plan(start=start, due=due, now=late_now, last_escalation=(1, due))
+    late = plan(start=start, due=due, now=late_now, recorded=clocks.LedgerState(last_escalation=(1, due)))
     assert late.due == [clocks.DueNotice("escalation", 2, late_now)]
     assert late.next_at == late_now + 3 * H  # 11:00 CET + 2 business hours, lunch skipped
 
@@ -65,7 +69,8 @@ def test_a_single_breach_notice_when_there_is_no_repeat_interval():
     start, due = utc(2026, 3, 2, 7), utc(2026, 3, 2, 9)
     first = plan(start=start, due=due, now=utc(2026, 3, 2, 9), interval=None)
     assert first == clocks.Plan([clocks.DueNotice("escalation", 1, due)], None)
-    assert plan(start=start, due=due, now=utc(2026, 3, 2, 14), interval=None, last_escalation=(1, due)) == clocks.Plan([], None)
+    breach_sent = clocks.LedgerState(last_escalation=(1, due))
+    assert plan(start=start, due=due, now=utc(2026, 3, 2, 14), interval=None, recorded=breach_sent) == clocks.Plan([], None)
 
 
 def test_nothing_is_decided_at_night_and_the_next_look_is_when_something_will_be_due():
@@ -78,8 +83,9 @@ def test_nothing_is_decided_at_night_and_the_next_look_is_when_something_will_be
 
 def test_thresholds_already_in_the_ledger_are_not_decided_again():
     start, due = utc(2026, 3, 2, 7), utc(2026, 3, 2, 9)
-    assert plan(start=start, due=due, now=utc(2026, 3, 2, 8, 10), last_reminder_seq=1).due == []
-    assert plan(start=start, due=due, now=utc(2026, 3, 2, 8, 40), last_reminder_seq=1).due[0].seq == 2
+    half_sent = clocks.LedgerState(last_threshold=HALF)
+    assert plan(start=start, due=due, now=utc(2026, 3, 2, 8, 10), recorded=half_sent).due == []
+    assert plan(start=start, due=due, now=utc(2026, 3, 2, 8, 40), recorded=half_sent).due[0].threshold == FOUR_FIFTHS
 
 
 def test_pauses_push_thresholds_later_by_the_paused_business_time():
@@ -91,22 +97,23 @@ def test_pauses_push_thresholds_later_by_the_paused_business_time():
     assert plan(start=start, due=moved_due, now=start, pauses=paused).next_at == unpaused + H
 
 
-def test_ledger_state_reads_the_last_reminder_and_the_last_escalation():
-    rows = [("reminder", 1, utc(2026, 1, 1)), ("escalation", 2, utc(2026, 1, 3)), ("escalation", 1, utc(2026, 1, 2))]
-    assert clocks.ledger_state(rows) == (1, (2, utc(2026, 1, 3)))
+def test_ledger_state_reads_the_highest_threshold_reminded_and_the_last_escalation():
+    rows = [("reminder", FOUR_FIFTHS, 0, utc(2026, 1, 1)), ("reminder", HALF, 0, utc(2026, 1, 1)),
+            ("escalation", Decimal(0), 2, utc(2026, 1, 3)), ("escalation", Decimal(0), 1, utc(2026, 1, 2))]
+    assert clocks.ledger_state(rows) == clocks.LedgerState(FOUR_FIFTHS, (2, utc(2026, 1, 3)))
 
 
 def test_clock_state_counts_only_business_time():
     due = utc(2026, 3, 6, 16)  # Fri 17:00 CET
-    state = clocks.clock_state(due, None, utc(2026, 3, 9, 8), BERLIN)  # Mon 09:00 CET
-    assert state == clocks.ClockState("breached", -3600)
+    state = clocks.measure(clock="answer", due=due, done_at=None, now=utc(2026, 3, 9, 8), cal=BERLIN)  # Mon 09:00 CET
+    assert state == clocks.ClockState("answer", clocks.ClockStatus.BREACHED, due, -3600)
     assert state.css == "text-bg-danger"
 
 
 def test_a_round_the_clock_calendar_decides_at_any_hour():
     always = WorkCalendar(time_zone="UTC", working_days=frozenset(range(7)), periods=((time(0), time(0)),))
     result = plan(always, start=utc(2026, 3, 1, 0), due=utc(2026, 3, 1, 10), now=utc(2026, 3, 1, 5))
-    assert result.due == [clocks.DueNotice("reminder", 1, utc(2026, 3, 1, 5))]
+    assert result.due == [clocks.DueNotice("reminder", 0, utc(2026, 3, 1, 5), HALF)]
 
 
 @settings(max_examples=60, deadline=None)
@@ -124,23 +131,23 @@ def test_any_sweep_schedule_decides_each_notice_once_in_working_hours_never_bunc
     start = add_business_time(BERLIN, utc(2026, 3, 2, 7) + timedelta(minutes=start_minute), timedelta(0))
     due = add_business_time(BERLIN, start, timedelta(minutes=window_minutes))
     interval = 2 * H
-    last_reminder, last_escalation, seen = 0, None, []
+    last_reminder, last_escalation, seen = Decimal(0), None, []
     now = start
     for gap in gaps:
         now += timedelta(minutes=gap)
         result = clocks.plan_clock(
-            BERLIN, start=start, due=due, thresholds=[0.5, 0.8], interval=interval, now=now,
-            last_reminder_seq=last_reminder, last_escalation=last_escalation,
+            BERLIN, start=start, due=due, thresholds=[HALF, FOUR_FIFTHS], interval=interval, now=now,
+            recorded=clocks.LedgerState(last_reminder or None, last_escalation),
         )
         assert len(result.due) <= 1
         assert result.next_at is None or result.next_at > now or result.due
         for notice in result.due:
             assert is_working_time(BERLIN, now) and notice.due_at <= now
-            assert (notice.kind, notice.seq) not in seen
-            seen.append((notice.kind, notice.seq))
+            assert (notice.kind, notice.threshold, notice.seq) not in seen
+            seen.append((notice.kind, notice.threshold, notice.seq))
             if notice.kind == "reminder":
-                assert notice.seq > last_reminder and now < due + timedelta(hours=24 * 7)
-                last_reminder = notice.seq
+                assert notice.threshold > last_reminder and now < due + timedelta(hours=24 * 7)
+                last_reminder = notice.threshold
             else:
                 if last_escalation is not None:
                     assert notice.seq == last_escalation[0] + 1

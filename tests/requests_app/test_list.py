@@ -77,18 +77,23 @@ def test_pages_of_25(rep_client, rep, customer, product):
     assert len(rep_client.get(LIST, {"page": 2}).context["rows"]) == 2
 
 
-def test_due_and_overdue_marks(rep_client, rep, customer, product):
+def test_the_due_column_shows_the_running_clock_state_in_business_hours(rep_client, rep, customer, product):
     with time_machine.travel(datetime(2026, 3, 2, 7, tzinfo=UTC), tick=False):  # Mon 08:00 CET
         req = file_request(rep, customer, product)
+    assert req.acknowledge_due == datetime(2026, 3, 2, 16, tzinfo=UTC)  # 8 business hours: 17:00 CET
     with time_machine.travel(datetime(2026, 3, 2, 8, tzinfo=UTC), tick=False):
+        assert rep_client.get(LIST).context["rows"][0][1].label == "on track"  # 7 business hours left
+    with time_machine.travel(datetime(2026, 3, 2, 14, 30, tzinfo=UTC), tick=False):
+        rep_client.logout()  # a new session: the frozen clock jumped past the idle lifetime
+        rep_client.force_login(rep)
         page = rep_client.get(LIST)
-        assert page.context["rows"][0][1].label == "due soon"  # acknowledge due in 8 business hours
+        assert page.context["rows"][0][1].label == "due soon"  # 1.5 business hours left
+        assert "due soon · 1.5 business h left" in page.content.decode()
     with time_machine.travel(datetime(2026, 3, 4, 8, tzinfo=UTC), tick=False):
         rep_client.force_login(rep)  # the frozen clock jumped past the session's lifetime
         page = rep_client.get(LIST)
-        assert page.context["rows"][0][1].label == "overdue"
-        assert "overdue" in page.content.decode()
-    assert req.acknowledge_due == datetime(2026, 3, 2, 16, tzinfo=UTC)
+        assert page.context["rows"][0][1].label == "breached"
+        assert "breached · overdue 9.0 business h" in page.content.decode()  # Tue 8 h + Wed 08:00–09:00 CET
 
 
 def test_csv_export_holds_the_filtered_rows(rep_client, rep, customer, product):
