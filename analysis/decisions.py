@@ -1,8 +1,9 @@
 """Sales' decisions on a published answer.
 
 They touch Operations' records (an Answer, its Alternatives) and the request's state, so they live
-in `analysis`, which depends on `requests_app` (shared/STYLE.md habit 2). Each is one transaction
-that locks the request, checks that the answer is the current one, records the decision and
+in `analysis`, which depends on `requests_app` (shared/STYLE.md habit 2). Each takes the acting
+user as `actor` and is one transaction that locks the request, asks the rulebook
+(`permissions.require`), checks that the answer is the current one, records the decision and
 moves the request through `lifecycle.transition`.
 """
 
@@ -14,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from analysis.models import Alternative, Answer, Decision
-from requests_app import lifecycle, services
+from requests_app import lifecycle, permissions, roles, services
 from requests_app.lifecycle import TransitionError
 from requests_app.models import FeasibilityRequest, Outcome, RequestEvent, Status
 from requests_app.notifications import notify
@@ -34,8 +35,9 @@ def current_answer(req: FeasibilityRequest | int) -> Answer | None:
     )
 
 
-def _answered_request(request_id: int) -> tuple[FeasibilityRequest, Answer]:
+def _answered_request(request_id: int, *, actor, perm: str) -> tuple[FeasibilityRequest, Answer]:
     req = lifecycle.lock(request_id)
+    permissions.require(actor, perm, req)
     if req.status != Status.ANSWERED:
         raise TransitionError("There is no answer to decide on: the request is not in the answered state.")
     answer = current_answer(request_id)
@@ -47,7 +49,7 @@ def _answered_request(request_id: int) -> tuple[FeasibilityRequest, Answer]:
 def _tell_operations(req: FeasibilityRequest, answer: Answer, *, kind: str, message: str, actor, now: datetime) -> None:
     publisher = [answer.published_by] if answer.published_by_id else []
     notify(
-        [*publisher, *services.ops_leads(), *services.routed_members(req)],
+        [*publisher, *roles.ops_leads(), *services.routed_members(req)],
         kind=kind,
         message=message,
         request=req,
@@ -57,23 +59,23 @@ def _tell_operations(req: FeasibilityRequest, answer: Answer, *, kind: str, mess
     )
 
 
-def alternative_accept(*, alternative_id: int, user, reason: str = "", now: datetime | None = None) -> FeasibilityRequest:
+def alternative_accept(*, alternative_id: int, actor, reason: str = "", now: datetime | None = None) -> FeasibilityRequest:
     """Sales takes one alternative of the current answer: the request closes ALTERNATIVE_ACCEPTED."""
     now = now or timezone.now()
     with transaction.atomic():
         request_id = Alternative.objects.filter(pk=alternative_id).values_list("answer__request_id", flat=True).first()
         if request_id is None:
             raise TransitionError("That alternative does not exist.")
-        req, answer = _answered_request(request_id)
+        req, answer = _answered_request(request_id, actor=actor, perm="s2o.accept_alternative")
         alternative = Alternative.objects.select_for_update().get(pk=alternative_id)
         if alternative.answer_id != answer.pk:
             raise TransitionError("That alternative belongs to an earlier answer; decide on the current one.")
         alternative.accepted_at = now
-        alternative.accepted_by = user
+        alternative.accepted_by = actor
         alternative.save(update_fields=["accepted_at", "accepted_by"])
         req = services.request_close(
             request_id=request_id,
-            user=user,
+            actor=actor,
             outcome=Outcome.ALTERNATIVE_ACCEPTED,
             reason=reason,
             now=now,
@@ -81,64 +83,65 @@ def alternative_accept(*, alternative_id: int, user, reason: str = "", now: date
             data={"answer": answer.number, "alternative": alternative.pk, "position": alternative.position + 1},
         )
         _tell_operations(
-            req, answer, kind="alternative_accepted", actor=user, now=now,
+            req, answer, kind="alternative_accepted", actor=actor, now=now,
             message=f"{req.reference}: Sales accepted alternative {alternative.position + 1}",
         )
     return req
 
 
-def answer_accept(*, request_id: int, user, reason: str = "", now: datetime | None = None) -> FeasibilityRequest:
+def answer_accept(*, request_id: int, actor, reason: str = "", now: datetime | None = None) -> FeasibilityRequest:
     """Sales takes the YES (as asked, or with its conditions): the request closes WON."""
     now = now or timezone.now()
     with transaction.atomic():
-        _req, answer = _answered_request(request_id)
+        _req, answer = _answered_request(request_id, actor=actor, perm="s2o.decide_answer")
         if answer.decision not in ACCEPTABLE_AS_ASKED:
             raise TransitionError("This answer is not a yes: accept one of its alternatives or decline.")
         req = services.request_close(
-            request_id=request_id, user=user, outcome=Outcome.WON, reason=reason, now=now,
+            request_id=request_id, actor=actor, outcome=Outcome.WON, reason=reason, now=now,
             kind=Kind.ANSWER_ACCEPTED, data={"answer": answer.number},
         )
         _tell_operations(
-            req, answer, kind="answer_accepted", actor=user, now=now, message=f"{req.reference}: Sales accepted the answer"
+            req, answer, kind="answer_accepted", actor=actor, now=now, message=f"{req.reference}: Sales accepted the answer"
         )
     return req
 
 
-def answer_decline(*, request_id: int, user, reason: str, now: datetime | None = None) -> FeasibilityRequest:
+def answer_decline(*, request_id: int, actor, reason: str, now: datetime | None = None) -> FeasibilityRequest:
     """Sales declines the answer and every alternative, saying why: closes DECLINED."""
     now = now or timezone.now()
-    if not reason.strip():
-        raise ValueError("Say why the answer and its alternatives do not work for the customer.")
     with transaction.atomic():
-        _req, answer = _answered_request(request_id)
+        _req, answer = _answered_request(request_id, actor=actor, perm="s2o.decide_answer")
+        if not reason.strip():
+            raise ValueError(services.REASON_NEEDED[Outcome.DECLINED])
         req = services.request_close(
-            request_id=request_id, user=user, outcome=Outcome.DECLINED, reason=reason, now=now,
+            request_id=request_id, actor=actor, outcome=Outcome.DECLINED, reason=reason, now=now,
             kind=Kind.DECLINED, data={"answer": answer.number},
         )
         _tell_operations(
-            req, answer, kind="declined", actor=user, now=now, message=f"{req.reference}: Sales declined — {reason.strip()[:150]}"
+            req, answer, kind="declined", actor=actor, now=now,
+            message=f"{req.reference}: Sales declined — {reason.strip()[:150]}",
         )
     return req
 
 
-def revision_request(*, request_id: int, user, reason: str, now: datetime | None = None) -> FeasibilityRequest:
+def revision_request(*, request_id: int, actor, reason: str, now: datetime | None = None) -> FeasibilityRequest:
     """Sales re-opens the analysis with new information; the current answer stays as history
     (superseded, with the reason) and a fresh answer window starts (`clocks.on_transition`)."""
     now = now or timezone.now()
     reason = reason.strip()
-    if not reason:
-        raise ValueError("Say what changed or what Operations should look at again.")
     with transaction.atomic():
-        _req, answer = _answered_request(request_id)
+        _req, answer = _answered_request(request_id, actor=actor, perm="s2o.decide_answer")
+        if not reason:
+            raise ValueError("Say what changed or what Operations should look at again.")
         answer.superseded_at = now
         answer.revision_reason = reason
         answer.save(update_fields=["superseded_at", "revision_reason"])
         moved = lifecycle.transition(
-            request_id, to=Status.IN_ANALYSIS, kind=Kind.REVISION_REQUESTED, actor=user, now=now,
+            request_id, to=Status.IN_ANALYSIS, kind=Kind.REVISION_REQUESTED, actor=actor, now=now,
             message=reason, data={"answer": answer.number},
         )
         _tell_operations(
-            moved.request, answer, kind="revision_requested", actor=user, now=now,
+            moved.request, answer, kind="revision_requested", actor=actor, now=now,
             message=f"{moved.request.reference}: Sales asks for a revision — {reason[:150]}",
         )
     return moved.request

@@ -1,11 +1,13 @@
 """Operations' writes: acknowledge and route, extend the answer-by, record a department's
 assessment, compose and publish the answer.
 
-Every function is keyword-only and runs in one transaction. State changes go through
-`lifecycle.transition`; other edits are version-checked (a guarded UPDATE that must touch one row),
-so two people editing the same thing never silently overwrite each other (shared/RELIABILITY.md
-rule 6). Business-rule failures raise `ValidationError` (a dict keyed by form field where it
-applies), so a view can put the message next to the input it concerns and keep the input.
+Every function is keyword-only, takes the acting user as `actor`, runs in one transaction and,
+once it holds the request's row lock, asks the rulebook (`permissions.require`) before it changes
+anything. State changes go through `lifecycle.transition`; other edits are version-checked
+(`lifecycle.check_version` under that lock), so two people editing the same thing never silently
+overwrite each other (shared/RELIABILITY.md rule 6). Business-rule failures raise
+`ValidationError` (a dict keyed by form field where it applies), so a view can put the message next
+to the input it concerns and keep the input.
 """
 
 from __future__ import annotations
@@ -16,19 +18,18 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, Max
+from django.db.models import Max
 from django.utils import timezone
 
 from analysis import clocks as department_clocks
 from analysis import rollups
 from analysis.models import Alternative, Answer, Assessment, ConstraintCategory, Decision, Verdict
-from requests_app import clocks, lifecycle
+from requests_app import clocks, lifecycle, permissions, roles
 from requests_app.lifecycle import ConflictError, TransitionError
 from requests_app.middleware import user_time_zone
-from requests_app.models import ClockEvent, Department, FeasibilityRequest, RequestEvent, Role, Status
+from requests_app.models import ClockEvent, Department, FeasibilityRequest, RequestEvent, Status
 from requests_app.notifications import notify
 
 Kind = RequestEvent.Kind
@@ -44,16 +45,8 @@ __all__ = [
     "request_route",
 ]
 
-# Assessments (and the answer) may change while the analysis is open, not after publication.
-ANALYSIS_OPEN = (Status.IN_ANALYSIS, Status.WAITING_ON_SALES)
-
-
 # ---------------------------------------------------------------------------------------------
 # Helpers: people and times
-
-
-def ops_leads():
-    return get_user_model().objects.filter(groups__name=Role.OPS_LEAD, is_active=True).distinct()
 
 
 def format_local(value: datetime, user) -> str:
@@ -166,15 +159,15 @@ def request_acknowledge(
     """
     now = now or timezone.now()
     reason = reason.strip()
-    depts = _departments(departments)
-    if not depts:
-        raise ValidationError({"departments": "Choose at least one department that must assess this request."})
-    owner_map = _check_owners(depts, owners)
     with transaction.atomic():
         req = lifecycle.lock(request_id)
-        if expected_version is not None and req.version != expected_version:
-            raise ConflictError("This request was changed by someone else while you were working on it.")
+        permissions.require(actor, "s2o.acknowledge_request", req)
+        lifecycle.check_version(req, expected_version)
         lifecycle.check_transition(req.status, Status.IN_ANALYSIS, Kind.ACKNOWLEDGED)
+        depts = _departments(departments)
+        if not depts:
+            raise ValidationError({"departments": "Choose at least one department that must assess this request."})
+        owner_map = _check_owners(depts, owners)
         policy_due = clocks.default_answer_due(req)
         due = answer_due or policy_due
         if due <= now:
@@ -208,17 +201,18 @@ def request_route(
 ) -> FeasibilityRequest:
     """Add departments to a request already in analysis (re-routing)."""
     now = now or timezone.now()
-    depts = _departments(departments)
-    if not depts:
-        raise ValidationError({"departments": "Choose at least one department to add."})
-    owner_map = _check_owners(depts, owners)
     with transaction.atomic():
         req = lifecycle.lock(request_id)
-        if req.status not in ANALYSIS_OPEN:
+        permissions.require(actor, "s2o.route_request", req)
+        if not req.in_analysis:
             raise TransitionError("Departments can be added only while the request is in analysis.")
-        if expected_version is not None:
-            lifecycle.bump_version(request_id, expected_version)
-            req.refresh_from_db()
+        lifecycle.check_version(req, expected_version)
+        depts = _departments(departments)
+        if not depts:
+            raise ValidationError({"departments": "Choose at least one department to add."})
+        owner_map = _check_owners(depts, owners)
+        req.version += 1
+        req.save(update_fields=["version", "updated_at"])
         _route(req, depts, owner_map, actor=actor, now=now)
     return req
 
@@ -230,14 +224,14 @@ def answer_by_extend(
     """Move the promised answer-by later; always with a reason, always telling the rep."""
     now = now or timezone.now()
     reason = reason.strip()
-    if not reason:
-        raise ValidationError({"reason": "Say why the answer needs more time; the rep will read it."})
     with transaction.atomic():
         req = lifecycle.lock(request_id)
-        if req.status not in ANALYSIS_OPEN:
+        permissions.require(actor, "s2o.extend_answer_by", req)
+        if not req.in_analysis:
             raise TransitionError("The answer-by can be moved only while the request is in analysis.")
-        if expected_version is not None and req.version != expected_version:
-            raise ConflictError("This request was changed by someone else while you were working on it.")
+        lifecycle.check_version(req, expected_version)
+        if not reason:
+            raise ValidationError({"reason": "Say why the answer needs more time; the rep will read it."})
         if answer_due <= now:
             raise ValidationError({"answer_due": "The new answer-by must be in the future."})
         if req.answer_due and answer_due <= req.answer_due:
@@ -305,20 +299,22 @@ def assessment_save(
     """
     now = now or timezone.now()
     with transaction.atomic():
+        request_id = Assessment.objects.values_list("request_id", flat=True).get(pk=assessment_id)
+        # Lock the request first, as every writer of it does: publishing (which freezes
+        # assessments) and another save of this assessment cannot slip in between check and write.
+        req = lifecycle.lock(request_id)
         assessment = Assessment.objects.select_related("department").get(pk=assessment_id)
-        # Lock the request: publishing (which freezes assessments) cannot slip in between check and write.
-        req = assessment.request = lifecycle.lock(assessment.request_id)
-        if req.status not in ANALYSIS_OPEN:
+        assessment.request = req
+        permissions.require(actor, "s2o.assess_department", assessment)
+        if not req.in_analysis:
             raise TransitionError("The answer has been published: assessments can no longer be changed.")
         assessment_validate(req=req, data=data, constraints=constraints, today=timezone.localdate(now))
-        # Claim the edit: only the holder of the version it was loaded at may write.
-        claimed = Assessment.objects.filter(pk=assessment_id, version=expected_version).update(version=F("version") + 1)
-        if claimed != 1:
-            raise ConflictError(
-                f"{assessment.department.name}'s assessment was changed by someone else while you were editing it. "
-                "Your input is kept below; compare with the current version and save again."
-            )
-        assessment.refresh_from_db()
+        lifecycle.check_version(
+            assessment, expected_version,
+            f"{assessment.department.name}'s assessment was changed by someone else while you were editing it. "
+            "Your input is kept below; compare with the current version and save again.",
+        )
+        assessment.version += 1
         first = assessment.assessed_at is None
         for name in ASSESSMENT_FIELDS:
             if name in data:
@@ -341,7 +337,7 @@ def assessment_save(
         )
         if first and not req.assessments.filter(assessed_at__isnull=True).exists():
             _notify_each(
-                ops_leads(), kind="assessed", request=req, actor=actor, now=now,
+                roles.ops_leads(), kind="assessed", request=req, actor=actor, now=now,
                 text=lambda user: f"{req.reference}: every department has assessed; the answer can be composed.",
             )
     return assessment
@@ -375,7 +371,8 @@ ALTERNATIVE_FIELDS = ("quantity", "delivery_date", "price", "cost_delta", "curre
 
 
 def _draft_for(req: FeasibilityRequest, *, actor, expected_version: int | None, now: datetime) -> Answer:
-    """The open draft, version-checked; or a new one numbered after every earlier answer."""
+    """The open draft, version-checked; or a new one numbered after every earlier answer. The
+    caller holds the request's row lock, which every writer of its answers takes first."""
     draft = Answer.objects.filter(request=req, published_at__isnull=True).order_by("-number").first()
     if draft is None:
         if expected_version:
@@ -387,10 +384,11 @@ def _draft_for(req: FeasibilityRequest, *, actor, expected_version: int | None, 
         return draft
     if expected_version is None:
         raise ConflictError("Someone else started a draft answer meanwhile; yours is kept below — compare and save again.")
-    claimed = Answer.objects.filter(pk=draft.pk, version=expected_version).update(version=F("version") + 1)
-    if claimed != 1:
-        raise ConflictError("The draft answer was changed by someone else while you were editing it; your input is kept below.")
-    draft.refresh_from_db()
+    lifecycle.check_version(
+        draft, expected_version,
+        "The draft answer was changed by someone else while you were editing it; your input is kept below.",
+    )
+    draft.version += 1
     return draft
 
 
@@ -426,14 +424,15 @@ def answer_save_draft(
     version the form was loaded with (None: the form started a new draft)."""
     now = now or timezone.now()
     today = timezone.localdate(now)
-    for i, alt in enumerate(alternatives, start=1):  # shape rules hold for drafts too
-        if alt.get("delivery_date") is not None and alt["delivery_date"] < today:
-            raise ValidationError({"__all__": f"Alternative {i}: the delivery date cannot be in the past."})
-        if alt.get("quantity") is not None and alt["quantity"] <= Decimal(0):
-            raise ValidationError({"__all__": f"Alternative {i}: the quantity must be more than zero."})
     with transaction.atomic():
         req = lifecycle.lock(request_id)
-        if req.status not in ANALYSIS_OPEN:
+        permissions.require(actor, "s2o.answer_request", req)
+        for i, alt in enumerate(alternatives, start=1):  # shape rules hold for drafts too
+            if alt.get("delivery_date") is not None and alt["delivery_date"] < today:
+                raise ValidationError({"__all__": f"Alternative {i}: the delivery date cannot be in the past."})
+            if alt.get("quantity") is not None and alt["quantity"] <= Decimal(0):
+                raise ValidationError({"__all__": f"Alternative {i}: the quantity must be more than zero."})
+        if not req.in_analysis:
             raise TransitionError("An answer can be composed only while the request is in analysis.")
         draft = _draft_for(req, actor=actor, expected_version=expected_version, now=now)
         draft.decision = decision or ""
@@ -454,18 +453,19 @@ def answer_publish(
     clock stops (`clocks.on_transition`), and the rep is told."""
     now = now or timezone.now()
     with transaction.atomic():
+        permissions.require(actor, "s2o.answer_request", lifecycle.lock(request_id))
         if decision is not None:
             draft = answer_save_draft(
                 request_id=request_id, actor=actor, decision=decision, summary=summary, justification=justification,
                 alternatives=alternatives or [], expected_version=expected_version, now=now,
             )
         else:
-            lifecycle.lock(request_id)
             draft = Answer.objects.filter(request_id=request_id, published_at__isnull=True).order_by("-number").first()
             if draft is None:
                 raise TransitionError("There is no draft answer to publish.")
-            if expected_version is not None and draft.version != expected_version:
-                raise ConflictError("The draft answer was changed by someone else; review it before publishing.")
+            lifecycle.check_version(
+                draft, expected_version, "The draft answer was changed by someone else; review it before publishing."
+            )
         alternatives_data = list(draft.alternatives.values("quantity", "delivery_date", "recommended"))
         answer_validate(decision=draft.decision, justification=draft.justification, alternatives=alternatives_data,
                         today=timezone.localdate(now))

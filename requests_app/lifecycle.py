@@ -9,14 +9,12 @@ never assign `.status` themselves.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import transaction
 from django.utils import timezone
 
-from requests_app.models import FeasibilityRequest, RequestEvent, Status
+from requests_app.models import FeasibilityRequest, Outcome, RequestEvent, Status
 
 Kind = RequestEvent.Kind
 
@@ -44,6 +42,21 @@ TRANSITIONS: dict[tuple[str, str], set[str]] = {
 }
 
 
+# How each outcome closes a request (DESIGN.md "Outcome"): the event kind that records it, and so,
+# through the table above, the states it may close from. Sales records LOST and EVAPORATED
+# directly ("Record outcome"); the others come from their own action: withdrawing, accepting the
+# answer (WON) or one of its alternatives, declining them all.
+OUTCOME_KINDS: dict[str, str] = {
+    Outcome.WON: Kind.ANSWER_ACCEPTED,
+    Outcome.ALTERNATIVE_ACCEPTED: Kind.ALTERNATIVE_ACCEPTED,
+    Outcome.DECLINED: Kind.DECLINED,
+    Outcome.WITHDRAWN: Kind.WITHDRAWN,
+    Outcome.LOST: Kind.CLOSED,
+    Outcome.EVAPORATED: Kind.CLOSED,
+}
+RECORDED_DIRECTLY = (Outcome.LOST, Outcome.EVAPORATED)
+
+
 class TransitionError(Exception):
     """An illegal transition; the message is shown to the user as is."""
 
@@ -64,6 +77,25 @@ def allowed_targets(status: str) -> set[str]:
     return {to for (frm, to) in TRANSITIONS if frm == status}
 
 
+def allows(from_status: str, to_status: str, kind: str) -> bool:
+    """The table lets `kind` move a request from `from_status` to `to_status`."""
+    return kind in TRANSITIONS.get((from_status, to_status), ())
+
+
+def recordable_outcomes(status: str) -> list[Outcome]:
+    """Outcomes Sales may record directly ("Record outcome") on a request in `status`.
+
+    None on a draft (withdraw it) or a closed request; before an answer the outcome says the
+    customer went elsewhere or the opportunity disappeared, and needs the reason (`outcome_needs_reason`)."""
+    return [o for o in RECORDED_DIRECTLY if allows(status, Status.CLOSED, OUTCOME_KINDS[o])]
+
+
+def outcome_needs_reason(status: str, outcome: str) -> bool:
+    """Declining needs its why; so does closing as lost or evaporated before Operations has
+    answered, so that the people still working on it learn why they can stop."""
+    return outcome == Outcome.DECLINED or (outcome in RECORDED_DIRECTLY and status != Status.ANSWERED)
+
+
 def check_transition(from_status: str, to_status: str, kind: str) -> None:
     kinds = TRANSITIONS.get((from_status, to_status))
     if kinds is None or kind not in kinds:
@@ -71,6 +103,20 @@ def check_transition(from_status: str, to_status: str, kind: str) -> None:
             f"A request that is {Status(from_status).label.lower()} cannot be "
             f"{'moved to ' + Status(to_status).label.lower() if kinds is None else RequestEvent.Kind(kind).label.lower()}."
         )
+
+
+CONFLICT = "This request was changed by someone else while you were working on it."
+
+
+def check_version(row: FeasibilityRequest | object, expected_version: int | None, message: str = CONFLICT) -> None:
+    """The optimistic lock, one definition for every versioned row (a request, an assessment, an
+    answer): a form loaded at `expected_version` may write `row` only if nobody wrote it since.
+
+    The caller holds the request's row lock (`lock()`; every writer of a request's assessments and
+    answers takes it first), so reading and comparing is race-free; it moves `row.version` on when
+    it saves. None means there is no form to check (a command, a task, a first draft)."""
+    if expected_version is not None and row.version != expected_version:  # type: ignore[attr-defined]
+        raise ConflictError(message)
 
 
 def lock(request_id: int) -> FeasibilityRequest:
@@ -97,8 +143,7 @@ def transition(
     """
     now = now or timezone.now()
     req = lock(request_id)
-    if expected_version is not None and req.version != expected_version:
-        raise ConflictError("This request was changed by someone else while you were working on it.")
+    check_version(req, expected_version)
     from_status = req.status
     check_transition(from_status, to, kind)
     req.status = to
@@ -141,17 +186,3 @@ def record_event(
         data=data or {},
         at=now or timezone.now(),
     )
-
-
-def bump_version(request_id: int, expected_version: int, *, fields: Iterable[str] = ()) -> None:
-    """Guarded version bump for edits without a state change; raises ConflictError on a stale form."""
-    from django.db.models import F
-
-    changed = FeasibilityRequest.objects.filter(pk=request_id, version=expected_version).update(
-        version=F("version") + 1, updated_at=timezone.now()
-    )
-    if changed != 1:
-        raise ConflictError("This request was changed by someone else while you were working on it.")
-
-
-atomic = transaction.atomic

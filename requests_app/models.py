@@ -54,6 +54,12 @@ class Status(models.TextChoices):
         """Statuses in which Operations still owes something (an acknowledgement or an answer)."""
         return [cls.SUBMITTED, cls.IN_ANALYSIS, cls.WAITING_ON_SALES]
 
+    @classmethod
+    def analysis_values(cls) -> list[str]:
+        """Statuses in which the analysis is open: departments assess, the lead composes, routes
+        and moves the answer-by (a question to Sales pauses the clock, not the work)."""
+        return [cls.IN_ANALYSIS, cls.WAITING_ON_SALES]
+
 
 class Outcome(models.TextChoices):
     WON = "won", "Won (filled as asked)"
@@ -479,6 +485,15 @@ class FeasibilityRequest(models.Model):
             clock=clocks.Clock.ANSWER, due=self.answer_due, done_at=self.answered_at if answered else None, now=now,
             cal=calendar, paused=paused,
         )
+
+    @property
+    def is_editable(self) -> bool:
+        """Sales edits a draft, or a submitted request Operations has not acknowledged yet."""
+        return self.status == Status.DRAFT or (self.status == Status.SUBMITTED and self.acknowledged_at is None)
+
+    @property
+    def in_analysis(self) -> bool:
+        return self.status in Status.analysis_values()
 
 
 class RequestEvent(models.Model):

@@ -1,15 +1,35 @@
 """The rulebook: who may do what, as named predicates (the `rules` package).
 
-Every service takes the acting user and calls `require(user, "<perm>", obj)` before it changes
-anything; views, the API, commands, tasks and e-mail replies call the services and translate
-`NotAllowed` (a `PermissionDenied`, so an uncaught one is a 403). Reading is scoped separately:
-`selectors.get_request_for` answers 404 for what a user may not see, so ids never leak.
+Every service takes the acting user (`actor=`) and calls `require(actor, "s2o.<perm>", obj)` before
+it changes anything; views, the API, commands, tasks and e-mail replies call the services and
+translate `NotAllowed` (a `PermissionDenied`, so an uncaught one is a 403 page that shows its
+message). Reading is scoped separately: `selectors.get_request_for` answers 404 for what a user may
+not see, so ids never leak.
 
-Templates ask the same predicates (`{% load rules %}{% has_perm "s2o.withdraw_request" user req as can %}`),
-so a page never offers an action its service would refuse.
+A permission says *who* (a role, and the person's relation to the object). *When* (the request's
+state) is the services' business: a state that does not allow the action is a `TransitionError`
+or a `ValidationError`, not a refusal of the person. Pages show an action where both hold:
+`offers(user, req)` is that context, built from the same permissions and the state rules of
+`lifecycle` and the model, so no template re-implements a check.
 
-Operations' objects (assessments, answers) are read duck-typed (`department_id`, `request`):
+Operations' objects (assessments) are read duck-typed (`department_id`, `owner_id`, `request`):
 this module belongs to `requests_app` and never imports `analysis`.
+
+Who holds each permission (DESIGN.md "Users and roles"):
+- view_request: whoever `selectors.request_scope_q` lets read it;
+- file_request: Sales;
+- edit_request, withdraw_request, close_request, reply_clarification, decide_answer,
+  accept_alternative: the author, or a sales manager of the request's team once it is submitted
+  (teammates read, they do not act);
+- submit_request: the author;
+- comment_request: the author or their sales manager, and Operations people who can see it;
+- acknowledge_request, route_request, extend_answer_by, answer_request: operations leads;
+- assess_department (an assessment): members of that department, or the assessment's owner;
+- ask_clarification: Operations people who can see the request;
+- read_internals (department notes, cost impacts, assessors, alternatives' cost deltas):
+  Operations people who can see the request, and managers;
+- view_triage: operations leads and managers; view_department_queue: Operations;
+- manage_sla, view_dashboard, manage_exchange_rates: managers.
 """
 
 from __future__ import annotations
@@ -18,8 +38,12 @@ from typing import Any
 
 import rules
 from django.core.exceptions import PermissionDenied
+from rules.predicates import Predicate
 
-from requests_app import roles
+from requests_app import lifecycle, roles
+from requests_app.models import FeasibilityRequest, Outcome, RequestEvent, Status
+
+Kind = RequestEvent.Kind
 
 
 class NotAllowed(PermissionDenied):
@@ -37,25 +61,161 @@ is_manager = rules.predicate(roles.is_manager, name="is_manager")
 
 
 # ---------------------------------------------------------------------------------------------
+# Relation predicates: the person and this request (or assessment)
+
+
+def _request_of(obj: Any) -> FeasibilityRequest | None:
+    """The request itself, or the request an Operations object (an assessment) belongs to."""
+    if obj is None or isinstance(obj, FeasibilityRequest):
+        return obj
+    return getattr(obj, "request", None)
+
+
+@rules.predicate
+def can_see(user: Any, obj: Any) -> bool:
+    """The one scoping rule (`selectors.request_scope_q`), asked of one row."""
+    req = _request_of(obj)
+    if req is None or req.pk is None:
+        return False
+    return FeasibilityRequest.objects.visible_to(user).filter(pk=req.pk).exists()
+
+
+@rules.predicate
+def is_author(user: Any, obj: Any) -> bool:
+    req = _request_of(obj)
+    return req is not None and user.is_authenticated and req.requested_by_id == user.pk
+
+
+@rules.predicate
+def manages_team_of(user: Any, obj: Any) -> bool:
+    """A sales manager acts on every submitted request of a team they belong to (drafts are the
+    author's own until submitted)."""
+    req = _request_of(obj)
+    if req is None or not req.sales_team_id or req.status == Status.DRAFT or not roles.is_sales_manager(user):
+        return False
+    return user.sales_teams.filter(pk=req.sales_team_id).exists()
+
+
+@rules.predicate
+def works_on_department(user: Any, assessment: Any) -> bool:
+    """A member of the assessment's department, or the person it was handed to."""
+    if assessment is None or not hasattr(assessment, "department_id"):
+        return False
+    if assessment.owner_id is not None and assessment.owner_id == user.pk:
+        return True
+    return user.departments.filter(pk=assessment.department_id).exists()
+
+
+# The author, or their sales manager: who replies, decides, closes and withdraws. Teammates read.
+acts_for_sales = is_author | manages_team_of
+
+
+# ---------------------------------------------------------------------------------------------
 # Permissions. Names follow "s2o.<verb>_<object>"; the message is what a refused user reads.
 
-MESSAGES: dict[str, str] = {
-    "s2o.manage_sla": "SLA policies and calendars are edited by managers.",
-    "s2o.view_dashboard": "The dashboard is for managers.",
-    "s2o.manage_exchange_rates": "Exchange rates are kept by managers.",
+PERMISSIONS: dict[str, tuple[Predicate, str]] = {
+    "s2o.view_request": (can_see, "You cannot see this request."),
+    "s2o.file_request": (is_sales, "Only Sales files feasibility requests."),
+    "s2o.edit_request": (acts_for_sales, "Only the author or their sales manager edits this request."),
+    "s2o.submit_request": (is_author, "Only the author can submit a draft."),
+    "s2o.withdraw_request": (acts_for_sales, "Only the author or their sales manager can withdraw this request."),
+    "s2o.close_request": (acts_for_sales, "Only the author or their sales manager records the outcome."),
+    "s2o.comment_request": (
+        acts_for_sales | (is_ops & can_see),
+        "Only the author, their sales manager and Operations comment on this request.",
+    ),
+    "s2o.reply_clarification": (
+        acts_for_sales, "Only the author or their sales manager answers Operations' question.",
+    ),
+    "s2o.decide_answer": (acts_for_sales, "Only the author or their sales manager decides on the answer."),
+    "s2o.accept_alternative": (acts_for_sales, "Only the author or their sales manager accepts an alternative."),
+    "s2o.acknowledge_request": (is_ops_lead, "Only an operations lead acknowledges a request."),
+    "s2o.route_request": (is_ops_lead, "Only an operations lead routes a request to departments."),
+    "s2o.extend_answer_by": (is_ops_lead, "Only an operations lead moves the answer-by."),
+    "s2o.answer_request": (is_ops_lead, "Only an operations lead composes and publishes the answer."),
+    "s2o.assess_department": (
+        is_ops & works_on_department, "Only members of this department can edit its assessment.",
+    ),
+    "s2o.ask_clarification": (
+        is_ops & can_see, "Only Operations people working on this request can ask Sales a question.",
+    ),
+    "s2o.read_internals": (
+        (is_ops | is_manager) & can_see, "Department notes and costs are internal to Operations and managers.",
+    ),
+    "s2o.view_triage": (is_ops_lead | is_manager, "The triage queue is for operations leads."),
+    "s2o.view_department_queue": (is_ops, "The department queue is for operations members."),
+    "s2o.manage_sla": (is_manager, "SLA policies and calendars are edited by managers."),
+    "s2o.view_dashboard": (is_manager, "The dashboard is for managers."),
+    "s2o.manage_exchange_rates": (is_manager, "Exchange rates are kept by managers."),
 }
 
-rules.add_perm("s2o.manage_sla", is_manager)
-rules.add_perm("s2o.view_dashboard", is_manager)
-rules.add_perm("s2o.manage_exchange_rates", is_manager)
+for _name, (_predicate, _message) in PERMISSIONS.items():
+    rules.add_perm(_name, _predicate)
 
 
 def allowed(user: Any, perm: str, obj: Any = None) -> bool:
-    """True when the rulebook lets `user` do `perm` (to `obj`)."""
+    """True when the rulebook lets `user` do `perm` (to `obj`). Superusers get no free pass here:
+    an admin acts through the Django admin, not as Sales or Operations."""
+    if perm not in PERMISSIONS:
+        raise KeyError(f"No such permission in the rulebook: {perm}")
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
     return bool(rules.has_perm(perm, user, obj))
 
 
-def require(user: Any, perm: str, obj: Any = None, message: str | None = None) -> None:
-    """Refuse with `NotAllowed` unless the rulebook lets `user` do `perm` (to `obj`)."""
+def require(user: Any, perm: str, obj: Any = None) -> None:
+    """Refuse with `NotAllowed` (and the permission's own message) unless `user` may do `perm`."""
     if not allowed(user, perm, obj):
-        raise NotAllowed(message or MESSAGES.get(perm, "You may not do this."))
+        raise NotAllowed(PERMISSIONS[perm][1])
+
+
+# ---------------------------------------------------------------------------------------------
+# What a page offers: the permission, and the state rule the service applies (one definition
+# each: lifecycle's transitions, the model's state properties, the recordable outcomes).
+
+
+def _moves(to: str, kind: str) -> Any:
+    return lambda req: lifecycle.allows(req.status, to, kind)
+
+
+WHEN: dict[str, Any] = {
+    "s2o.edit_request": lambda req: req.is_editable,
+    "s2o.submit_request": _moves(Status.SUBMITTED, Kind.SUBMITTED),
+    "s2o.withdraw_request": _moves(Status.CLOSED, Kind.WITHDRAWN),
+    "s2o.close_request": lambda req: bool(lifecycle.recordable_outcomes(req.status)),
+    "s2o.comment_request": lambda req: req.status != Status.CLOSED,
+    "s2o.reply_clarification": _moves(Status.IN_ANALYSIS, Kind.CLARIFICATION_ANSWERED),
+    "s2o.decide_answer": _moves(Status.CLOSED, Kind.DECLINED),
+    "s2o.accept_alternative": _moves(Status.CLOSED, Kind.ALTERNATIVE_ACCEPTED),
+    "s2o.acknowledge_request": _moves(Status.IN_ANALYSIS, Kind.ACKNOWLEDGED),
+    "s2o.route_request": lambda req: req.in_analysis,
+    "s2o.extend_answer_by": lambda req: req.in_analysis,
+    "s2o.answer_request": lambda req: req.in_analysis,
+    "s2o.ask_clarification": _moves(Status.WAITING_ON_SALES, Kind.CLARIFICATION_ASKED),
+    "s2o.assess_department": lambda assessment: assessment.request.in_analysis,
+}
+
+
+def offered(user: Any, perm: str, obj: Any) -> bool:
+    """Show this action on a page: the user may do it and the object's state lets it happen now."""
+    when = WHEN.get(perm)
+    return allowed(user, perm, obj) and (when is None or bool(when(obj)))
+
+
+REQUEST_ACTIONS = (
+    "edit_request", "submit_request", "withdraw_request", "close_request", "comment_request", "reply_clarification",
+    "decide_answer", "accept_alternative", "acknowledge_request", "route_request", "extend_answer_by",
+    "answer_request", "ask_clarification", "read_internals",
+)
+
+
+def offers(user: Any, req: FeasibilityRequest) -> dict[str, bool]:
+    """The request page's actions for this user, e.g. `{% if actions.withdraw_request %}`."""
+    return {name: offered(user, f"s2o.{name}", req) for name in REQUEST_ACTIONS}
+
+
+def outcomes_offered(user: Any, req: FeasibilityRequest) -> list[Outcome]:
+    """The outcomes "Record outcome" offers this user on this request (none: no form)."""
+    if not allowed(user, "s2o.close_request", req):
+        return []
+    return lifecycle.recordable_outcomes(req.status)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser, Group
+from django.db.models import QuerySet
 
 from requests_app.models import Role
 
@@ -46,6 +48,15 @@ def is_manager(user) -> bool:
 def sees_everything(user) -> bool:
     """Operations leads and managers read every submitted request."""
     return is_manager(user) or is_ops_lead(user)
+
+
+def members(role: Role | str) -> QuerySet:
+    """The active people who hold `role` (one definition: notifications, reminders, digests)."""
+    return get_user_model().objects.filter(groups__name=str(role), is_active=True).distinct()
+
+
+def ops_leads() -> QuerySet:
+    return members(Role.OPS_LEAD)
 
 
 def ensure_role_groups() -> dict[str, Group]:

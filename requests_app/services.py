@@ -1,8 +1,9 @@
 """Writes on a request from Sales' side (and the clarification round-trip with Operations).
 
-Every function is keyword-only, runs in one transaction and changes state only through
-`lifecycle.transition`; notifications are rows written in the same transaction (their e-mail
-copies are enqueued after commit by `notifications.notify`). Nothing here imports `analysis`.
+Every action is keyword-only, takes the acting user as `actor`, asks the rulebook
+(`permissions.require`) before it changes anything, runs in one transaction and changes state only
+through `lifecycle.transition`; notifications are rows written in the same transaction (their
+e-mail copies are enqueued after commit by `notifications.notify`). Nothing here imports `analysis`.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from requests_app import lifecycle, roles
+from requests_app import lifecycle, permissions, roles
 from requests_app.lifecycle import ConflictError, TransitionError
 from requests_app.models import (
     Attachment,
@@ -57,20 +58,13 @@ REQUEST_FIELDS = (
 )
 # Once submitted, the SLA clocks were computed from the priority: it is fixed from then on.
 SUBMITTED_LOCKED_FIELDS = ("priority",)
+NOT_EDITABLE = "Operations has acknowledged this request: it can no longer be edited. Add a comment instead."
 
 __all__ = ["ConflictError", "TransitionError"]
 
 
-class NotAllowed(Exception):
-    """The user may see the request but not do this to it; the message is shown as is."""
-
-
 # ---------------------------------------------------------------------------------------------
 # People to tell
-
-
-def ops_leads():
-    return get_user_model().objects.filter(groups__name=Role.OPS_LEAD, is_active=True).distinct()
 
 
 def routed_members(req: FeasibilityRequest):
@@ -112,8 +106,9 @@ def reference_next(*, now: datetime) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# Staged uploads: files attached to a form that failed validation are kept (in storage, under
-# staging/<user>/<form token>/) and shown as "still attached", so the rep never attaches twice.
+# Staged uploads (form plumbing, not an action on a request, keyed by the uploading `user`): files
+# attached to a form that failed validation are kept (in storage, under staging/<user>/<form token>/)
+# and shown as "still attached", so the rep never attaches twice.
 # They go through the storage API (local disk or an S3-compatible bucket), whose "folders" are only
 # key prefixes: a missing folder lists as empty, never as an error.
 
@@ -288,13 +283,17 @@ def customer_resolve(*, customer: Customer | None, new_customer_name: str = "") 
 def attachments_add(
     *,
     req: FeasibilityRequest,
-    user,
+    actor,
     uploads: Iterable[UploadedFile] = (),
     staged: Iterable[StagedFile] = (),
     now: datetime | None = None,
 ) -> list[Attachment]:
-    """Store files under generated names (Attachment.file's upload_to); the original name is metadata."""
+    """Store files under generated names (Attachment.file's upload_to); the original name is metadata.
+    Attaching is editing: the author or their sales manager, while the request is editable."""
     now = now or timezone.now()
+    permissions.require(actor, "s2o.edit_request", req)
+    if not req.is_editable:
+        raise TransitionError(NOT_EDITABLE)
     created = []
     for upload in uploads:
         upload.seek(0)
@@ -303,7 +302,7 @@ def attachments_add(
             original_name=upload.name[:255],
             content_type=(getattr(upload, "content_type", "") or "application/octet-stream")[:100],
             size=upload.size or 0,
-            uploaded_by=user,
+            uploaded_by=actor,
             uploaded_at=now,
         )
         attachment.file.save(upload.name, upload, save=False)
@@ -316,7 +315,7 @@ def attachments_add(
                 original_name=item.name[:255],
                 content_type=item.content_type[:100],
                 size=item.size,
-                uploaded_by=user,
+                uploaded_by=actor,
                 uploaded_at=now,
             )
             attachment.file.save(item.name, ContentFile(fh.read()), save=False)
@@ -324,12 +323,12 @@ def attachments_add(
         created.append(attachment)
     if created and req.status != Status.DRAFT:
         lifecycle.record_event(
-            req, kind=Kind.ATTACHMENT_ADDED, actor=user, now=now, message=", ".join(a.original_name for a in created)
+            req, kind=Kind.ATTACHMENT_ADDED, actor=actor, now=now, message=", ".join(a.original_name for a in created)
         )
     return created
 
 
-def user_sales_team(user) -> SalesTeam | None:
+def _sales_team_of(user) -> SalesTeam | None:
     return SalesTeam.objects.filter(members=user).order_by("pk").first()
 
 
@@ -341,7 +340,7 @@ class Filed:
 
 def request_file(
     *,
-    user,
+    actor,
     data: dict,
     token: uuid.UUID,
     submit: bool,
@@ -356,16 +355,17 @@ def request_file(
     race (the second insert fails on the unique constraint and finds the first).
     """
     now = now or timezone.now()
+    permissions.require(actor, "s2o.file_request")
     existing = FeasibilityRequest.objects.filter(submit_token=token).first()
     if existing is not None:
-        return _already_filed(existing, user)
+        return _already_filed(existing, actor)
     try:
         with transaction.atomic():
             customer = customer_resolve(customer=data.get("customer"), new_customer_name=data.get("new_customer", ""))
             req = FeasibilityRequest(
                 customer=customer,
-                requested_by=user,
-                sales_team=user_sales_team(user),
+                requested_by=actor,
+                sales_team=_sales_team_of(actor),
                 status=Status.DRAFT,
                 created_at=now,
                 submit_token=token,
@@ -374,53 +374,52 @@ def request_file(
             if req.unit == "" and req.product_id:
                 req.unit = req.product.unit
             req.save()
-            attachments_add(req=req, user=user, uploads=uploads, staged=staged, now=now)
-            lifecycle.record_event(req, kind=Kind.CREATED, actor=user, now=now)
+            attachments_add(req=req, actor=actor, uploads=uploads, staged=staged, now=now)
+            lifecycle.record_event(req, kind=Kind.CREATED, actor=actor, now=now)
             if submit:
-                req = request_submit(request_id=req.pk, user=user, now=now)
+                req = request_submit(request_id=req.pk, actor=actor, now=now)
     except IntegrityError:
         existing = FeasibilityRequest.objects.filter(submit_token=token).first()
         if existing is None:
             raise
-        return _already_filed(existing, user)
-    staging_clear(token=token, user=user)
+        return _already_filed(existing, actor)
+    staging_clear(token=token, user=actor)
     return Filed(req, True)
 
 
-def _already_filed(existing: FeasibilityRequest, user) -> Filed:
-    if existing.requested_by_id != user.pk:  # a token is a random UUID: never someone else's
-        raise NotAllowed("This form was already used.")
+def _already_filed(existing: FeasibilityRequest, actor) -> Filed:
+    if existing.requested_by_id != actor.pk:  # a token is a random UUID: never someone else's
+        raise permissions.NotAllowed("This form was already used.")
     return Filed(existing, False)
 
 
 def request_submit(
-    *, request_id: int, user, now: datetime | None = None, expected_version: int | None = None
+    *, request_id: int, actor, now: datetime | None = None, expected_version: int | None = None
 ) -> FeasibilityRequest:
     """DRAFT → SUBMITTED: give it its reference, start the clocks, tell the Operations leads."""
     now = now or timezone.now()
     with transaction.atomic():
         req = lifecycle.lock(request_id)
-        if req.requested_by_id != user.pk:
-            raise NotAllowed("Only the author can submit a draft.")
+        permissions.require(actor, "s2o.submit_request", req)
         lifecycle.check_transition(req.status, Status.SUBMITTED, Kind.SUBMITTED)
         reference = reference_next(now=now)
         moved = lifecycle.transition(
             request_id,
             to=Status.SUBMITTED,
             kind=Kind.SUBMITTED,
-            actor=user,
+            actor=actor,
             now=now,
             expected_version=expected_version,
             fields={"reference": reference, "submitted_at": now, "submit_token": req.submit_token or uuid.uuid4()},
         )
         req = moved.request
         notify(
-            ops_leads(),
+            roles.ops_leads(),
             kind="submitted",
-            message=f"{reference} submitted by {user.get_full_name() or user.username}: {req.title}",
+            message=f"{reference} submitted by {actor.get_full_name() or actor.username}: {req.title}",
             request=req,
             email_template="notification",
-            exclude=user,
+            exclude=actor,
             now=now,
         )
     return req
@@ -429,7 +428,7 @@ def request_submit(
 def request_update(
     *,
     req: FeasibilityRequest,
-    user,
+    actor,
     data: dict,
     expected_version: int,
     uploads: Sequence[UploadedFile] = (),
@@ -438,17 +437,17 @@ def request_update(
 ) -> FeasibilityRequest:
     """Edit a draft, or a submitted request before Operations acknowledged it.
 
-    The version check and the write are one guarded UPDATE (`lifecycle.bump_version`): of two
+    The version is checked under the request's row lock (`lifecycle.check_version`): of two
     people saving the same version, the second gets a ConflictError and keeps their input.
     """
     now = now or timezone.now()
     with transaction.atomic():
         current = lifecycle.lock(req.pk)
-        if current.version != expected_version:
-            raise ConflictError("This request was changed by someone else while you were working on it.")
-        if not editable_status(current):
-            raise NotAllowed("Operations has acknowledged this request: it can no longer be edited. Add a comment instead.")
-        lifecycle.bump_version(req.pk, expected_version)
+        permissions.require(actor, "s2o.edit_request", current)
+        lifecycle.check_version(current, expected_version)
+        if not current.is_editable:
+            raise TransitionError(NOT_EDITABLE)
+        current.version += 1
         changed: list[str] = []
         customer = customer_resolve(customer=data.get("customer"), new_customer_name=data.get("new_customer", ""))
         if current.customer_id != customer.pk:
@@ -460,114 +459,112 @@ def request_update(
             if getattr(current, name) != data[name]:
                 setattr(current, name, data[name])
                 changed.append(name)
-        if changed:
-            current.save(update_fields=[*changed, "updated_at"])
-        attachments_add(req=current, user=user, uploads=uploads, staged=staged, now=now)
+        current.save(update_fields=[*changed, "version", "updated_at"])
+        attachments_add(req=current, actor=actor, uploads=uploads, staged=staged, now=now)
         if current.status != Status.DRAFT and changed:
-            lifecycle.record_event(current, kind=Kind.EDITED, actor=user, now=now, data={"fields": changed})
+            lifecycle.record_event(current, kind=Kind.EDITED, actor=actor, now=now, data={"fields": changed})
             notify(
-                ops_leads(),
+                roles.ops_leads(),
                 kind="edited",
                 message=f"{current.reference} was edited by Sales ({', '.join(changed)})",
                 request=current,
-                exclude=user,
+                exclude=actor,
                 now=now,
             )
         current.refresh_from_db()
     return current
 
 
-def editable_status(req: FeasibilityRequest) -> bool:
-    return req.status == Status.DRAFT or (req.status == Status.SUBMITTED and req.acknowledged_at is None)
-
-
 # ---------------------------------------------------------------------------------------------
 # Conversation
 
 
-def comment_add(*, req: FeasibilityRequest, user, body: str, now: datetime | None = None) -> Comment:
-    """A plain comment; the other side is told (Sales ↔ Operations)."""
+def comment_add(*, req: FeasibilityRequest, actor, body: str, now: datetime | None = None) -> Comment:
+    """A plain comment; the other side is told (Sales ↔ Operations). A closed request takes none."""
     now = now or timezone.now()
+    permissions.require(actor, "s2o.comment_request", req)
     body = body.strip()
     if not body:
         raise ValueError("Write something first.")
+    if req.status == Status.CLOSED:
+        raise TransitionError("This request is closed: it takes no more comments.")
     with transaction.atomic():
-        comment = Comment.objects.create(request=req, author=user, kind=Comment.Kind.COMMENT, body=body, created_at=now)
-        lifecycle.record_event(req, kind=Kind.COMMENTED, actor=user, now=now, message=body[:500])
+        comment = Comment.objects.create(request=req, author=actor, kind=Comment.Kind.COMMENT, body=body, created_at=now)
+        lifecycle.record_event(req, kind=Kind.COMMENTED, actor=actor, now=now, message=body[:500])
         if req.status != Status.DRAFT:
-            audience = list(sales_side(req)) + list(ops_leads()) + list(routed_members(req))
+            audience = list(sales_side(req)) + list(roles.ops_leads()) + list(routed_members(req))
             notify(
                 audience,
                 kind="comment",
-                message=f"{user.get_full_name() or user.username} commented on {req.reference}: {body[:200]}",
+                message=f"{actor.get_full_name() or actor.username} commented on {req.reference}: {body[:200]}",
                 request=req,
-                exclude=user,
+                exclude=actor,
                 now=now,
             )
     return comment
 
 
 def clarification_ask(
-    *, request_id: int, user, question: str, now: datetime | None = None, expected_version: int | None = None
+    *, request_id: int, actor, question: str, now: datetime | None = None, expected_version: int | None = None
 ) -> FeasibilityRequest:
     """Operations asks Sales a question: the request waits on Sales and its answer clock pauses
     (`clocks.on_transition` opens a Pause row)."""
     now = now or timezone.now()
     question = question.strip()
-    if not question:
-        raise ValueError("Write the question for Sales.")
-    if not roles.is_ops(user):
-        raise NotAllowed("Only Operations can ask Sales for a clarification.")
     with transaction.atomic():
+        permissions.require(actor, "s2o.ask_clarification", lifecycle.lock(request_id))
+        if not question:
+            raise ValueError("Write the question for Sales.")
         moved = lifecycle.transition(
             request_id,
             to=Status.WAITING_ON_SALES,
             kind=Kind.CLARIFICATION_ASKED,
-            actor=user,
+            actor=actor,
             now=now,
             expected_version=expected_version,
             message=question,
         )
         req = moved.request
-        Comment.objects.create(request=req, author=user, kind=Comment.Kind.QUESTION, body=question, created_at=now)
+        Comment.objects.create(request=req, author=actor, kind=Comment.Kind.QUESTION, body=question, created_at=now)
         notify(
             sales_side(req),
             kind="clarification_asked",
             message=f"Operations asks about {req.reference}: {question[:200]}",
             request=req,
             email_template="notification",
-            exclude=user,
+            exclude=actor,
             now=now,
         )
     return req
 
 
-def clarification_answer(*, request_id: int, user, body: str, now: datetime | None = None) -> FeasibilityRequest:
+def clarification_answer(*, request_id: int, actor, body: str, now: datetime | None = None) -> FeasibilityRequest:
     """Sales replies: back to where the question came from (SUBMITTED or IN_ANALYSIS), and the
     answer clock resumes with answer_due moved by the paused business time."""
     now = now or timezone.now()
     body = body.strip()
-    if not body:
-        raise ValueError("Write your reply.")
     with transaction.atomic():
         req = lifecycle.lock(request_id)
+        permissions.require(actor, "s2o.reply_clarification", req)
+        if not body:
+            raise ValueError("Write your reply.")
         if req.status != Status.WAITING_ON_SALES:
             raise TransitionError("Operations is not waiting for a clarification on this request.")
         asked = req.events.filter(to_status=Status.WAITING_ON_SALES).order_by("-at", "-id").first()
         back_to = asked.from_status if asked and asked.from_status else Status.IN_ANALYSIS
         moved = lifecycle.transition(
-            request_id, to=back_to, kind=Kind.CLARIFICATION_ANSWERED, actor=user, now=now, message=body
+            request_id, to=back_to, kind=Kind.CLARIFICATION_ANSWERED, actor=actor, now=now, message=body
         )
         req = moved.request
-        Comment.objects.create(request=req, author=user, kind=Comment.Kind.REPLY, body=body, created_at=now)
+        Comment.objects.create(request=req, author=actor, kind=Comment.Kind.REPLY, body=body, created_at=now)
         asker = [asked.actor] if asked and asked.actor else []
         notify(
-            [*asker, *ops_leads(), *routed_members(req)],
+            [*asker, *roles.ops_leads(), *routed_members(req)],
             kind="clarification_answered",
             message=f"Sales answered the question on {req.reference}: {body[:200]}",
             request=req,
             email_template="notification",
-            exclude=user,
+            exclude=actor,
             now=now,
         )
     return req
@@ -576,51 +573,79 @@ def clarification_answer(*, request_id: int, user, body: str, now: datetime | No
 # ---------------------------------------------------------------------------------------------
 # Closing
 
-# Outcomes Sales may record before Operations has answered (the rest need an answer first).
-OUTCOMES_BEFORE_ANSWER = {Outcome.LOST, Outcome.EVAPORATED, Outcome.WITHDRAWN}
+# Who may close with each outcome (all of them Sales' side: the author or their sales manager).
+CLOSE_PERMISSIONS: dict[str, str] = {
+    Outcome.LOST: "s2o.close_request",
+    Outcome.EVAPORATED: "s2o.close_request",
+    Outcome.WITHDRAWN: "s2o.withdraw_request",
+    Outcome.WON: "s2o.decide_answer",
+    Outcome.DECLINED: "s2o.decide_answer",
+    Outcome.ALTERNATIVE_ACCEPTED: "s2o.accept_alternative",
+}
+# Outcomes that are decisions on the answer: only `analysis.decisions` records them, with their kind.
+ON_THE_ANSWER: dict[str, str] = {
+    Outcome.WON: "Accept the answer to record the request as won: only a yes is won as asked.",
+    Outcome.ALTERNATIVE_ACCEPTED: "Accept one of the alternatives on the answer: that records which one was taken.",
+    Outcome.DECLINED: "Decline on the answer: that records which answer and alternatives were declined.",
+}
+REASON_NEEDED: dict[str, str] = {
+    Outcome.DECLINED: "Say why the answer and its alternatives do not work for the customer.",
+    Outcome.LOST: "Say what happened: Operations has not answered yet, and the people working on it will read why "
+                  "they can stop.",
+    Outcome.EVAPORATED: "Say what happened: Operations has not answered yet, and the people working on it will read "
+                        "why they can stop.",
+}
 
 
-def request_withdraw(*, request_id: int, user, reason: str = "", now: datetime | None = None) -> FeasibilityRequest:
-    return request_close(request_id=request_id, user=user, outcome=Outcome.WITHDRAWN, reason=reason, now=now)
+def request_withdraw(*, request_id: int, actor, reason: str = "", now: datetime | None = None) -> FeasibilityRequest:
+    return request_close(request_id=request_id, actor=actor, outcome=Outcome.WITHDRAWN, reason=reason, now=now)
 
 
 def request_close(
-    *, request_id: int, user, outcome: str, reason: str = "", now: datetime | None = None, kind: str | None = None,
+    *, request_id: int, actor, outcome: str, reason: str = "", now: datetime | None = None, kind: str | None = None,
     data: dict | None = None,
 ) -> FeasibilityRequest:
-    """Record the outcome and close. Withdrawal is possible in any state before CLOSED."""
+    """Record the outcome and close (DESIGN.md "Outcome"; the rules are `lifecycle.OUTCOME_KINDS`).
+
+    Sales records LOST and EVAPORATED here (`lifecycle.recordable_outcomes`: once submitted; before
+    an answer only with a reason) and withdraws in any state before CLOSED. WON, ALTERNATIVE_ACCEPTED
+    and DECLINED are decisions on the answer: `analysis.decisions` records them, passing their `kind`.
+    """
     now = now or timezone.now()
     outcome = Outcome(outcome)
+    reason = reason.strip()
+    closing_kind = lifecycle.OUTCOME_KINDS[outcome]
     with transaction.atomic():
         req = lifecycle.lock(request_id)
+        permissions.require(actor, CLOSE_PERMISSIONS[outcome], req)
         if req.status == Status.CLOSED:
             raise TransitionError("This request is already closed.")
-        if req.status != Status.ANSWERED and outcome not in OUTCOMES_BEFORE_ANSWER:
+        if outcome in ON_THE_ANSWER and kind != closing_kind:
+            raise TransitionError(ON_THE_ANSWER[outcome])
+        if not lifecycle.allows(req.status, Status.CLOSED, closing_kind):
+            if req.status == Status.DRAFT:
+                raise TransitionError("A draft is not submitted yet: withdraw it instead.")
             raise TransitionError(f"“{outcome.label}” can only be recorded once Operations has answered.")
-        if outcome == Outcome.ALTERNATIVE_ACCEPTED and kind != Kind.ALTERNATIVE_ACCEPTED:
-            raise TransitionError("Accept one of the alternatives on the answer: that records which one was taken.")
-        if outcome == Outcome.DECLINED and not reason.strip():
-            raise ValueError("Say why the answer and its alternatives do not work for the customer.")
-        if kind is None:
-            kind = Kind.WITHDRAWN if outcome == Outcome.WITHDRAWN else Kind.CLOSED
+        if lifecycle.outcome_needs_reason(req.status, outcome) and not reason:
+            raise ValueError(REASON_NEEDED[outcome])
         moved = lifecycle.transition(
             request_id,
             to=Status.CLOSED,
-            kind=kind,
-            actor=user,
+            kind=closing_kind,
+            actor=actor,
             now=now,
-            message=reason.strip(),
+            message=reason,
             data={"outcome": outcome.value, **(data or {})},
-            fields={"outcome": outcome.value, "outcome_reason": reason.strip()},
+            fields={"outcome": outcome.value, "outcome_reason": reason},
         )
         req = moved.request
         if moved.from_status != Status.DRAFT:
             notify(
-                [*ops_leads(), *routed_members(req), *sales_side(req)],
+                [*roles.ops_leads(), *routed_members(req), *sales_side(req)],
                 kind="closed",
-                message=f"{req.reference} closed: {outcome.label}" + (f" — {reason.strip()[:150]}" if reason.strip() else ""),
+                message=f"{req.reference} closed: {outcome.label}" + (f" — {reason[:150]}" if reason else ""),
                 request=req,
-                exclude=user,
+                exclude=actor,
                 now=now,
             )
     return req
@@ -630,8 +655,9 @@ def request_close(
 # Preferences and notifications
 
 
-def profile_update(*, user, time_zone: str, reminder_emails: bool, morning_digest: bool) -> Profile:
-    profile, _ = Profile.objects.get_or_create(user=user)
+def profile_update(*, actor, time_zone: str, reminder_emails: bool, morning_digest: bool) -> Profile:
+    """The acting user's own preferences (everyone has theirs; nobody edits another's)."""
+    profile, _ = Profile.objects.get_or_create(user=actor)
     profile.time_zone = time_zone
     profile.reminder_emails = reminder_emails
     profile.morning_digest = morning_digest

@@ -133,9 +133,9 @@ def test_the_default_answer_by_moves_by_the_time_spent_waiting_on_sales(submitte
     asked = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # Mon 10:00 CET
     replied = datetime(2026, 3, 3, 8, 0, tzinfo=UTC)  # Tue 09:00 CET: 7 business hours later (2 + 4 + 1)
     with time_machine.travel(asked, tick=False):
-        request_services.clarification_ask(request_id=submitted.pk, user=ops_lead, question="Which alloy?", now=asked)
+        request_services.clarification_ask(request_id=submitted.pk, actor=ops_lead, question="Which alloy?", now=asked)
     with time_machine.travel(replied, tick=False):
-        request_services.clarification_answer(request_id=submitted.pk, user=rep, body="6061", now=replied)
+        request_services.clarification_answer(request_id=submitted.pk, actor=rep, body="6061", now=replied)
         req = acknowledge(submitted, ops_lead, now=replied)
 
     # Next Monday 09:00 CET + 7 business hours = Monday 17:00 CET.

@@ -149,7 +149,7 @@ def test_a_revision_reopens_the_analysis_and_the_new_answer_is_a_new_version(ass
         publish(assessed, ops_lead)
     reopened = WEDNESDAY_1000 + timedelta(days=1)
     with time_machine.travel(reopened, tick=False):
-        decisions.revision_request(request_id=assessed.pk, user=rep, reason="Customer can take 400 now", now=reopened)
+        decisions.revision_request(request_id=assessed.pk, actor=rep, reason="Customer can take 400 now", now=reopened)
         second = services.answer_publish(request_id=assessed.pk, actor=ops_lead, expected_version=None,
                                          decision=Decision.YES_WITH_CONDITIONS, summary="400 now is fine",
                                          justification="", alternatives=[], now=reopened)
@@ -157,7 +157,7 @@ def test_a_revision_reopens_the_analysis_and_the_new_answer_is_a_new_version(ass
     assert second.number == 2
     first = Answer.objects.get(request=assessed, number=1)
     assert first.superseded_at == reopened and first.alternatives.count() == 1
-    history = selectors.request_history(assessed)
+    history = selectors.request_history(assessed, internals=True)
     answers = [e for e in history if e.kind == "answer"]
     assert [e.title for e in answers] == ["Answer 1 published: Alternatives", "Answer 2 published: Yes, with conditions"]
     assert answers[0].superseded and not answers[1].superseded

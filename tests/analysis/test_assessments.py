@@ -14,8 +14,9 @@ from analysis import services
 from analysis.forms import AssessmentForm
 from analysis.models import Assessment, Verdict
 from requests_app.lifecycle import ConflictError, TransitionError
-from requests_app.models import ClockEvent, Notification, RequestEvent
+from requests_app.models import ClockEvent, Notification, RequestEvent, Role
 from tests.analysis.ops_helpers import MONDAY_0900, MONDAY_1000, acknowledge, assess, constraint, file_request
+from tests.conftest import make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -135,14 +136,15 @@ def test_leads_are_told_once_every_department_has_assessed(routed, ops_member, s
 
 
 @time_machine.travel(TUESDAY_1000, tick=False)
-def test_concurrent_edits_conflict_and_the_first_one_is_not_lost(routed, ops_member, ops_lead):
+def test_concurrent_edits_conflict_and_the_first_one_is_not_lost(routed, ops_member):
+    colleague = make_user("pia", Role.OPS_MEMBER, departments=("procurement",))
     procurement = Assessment.objects.get(request=routed, department__code="procurement")
     loaded_version = procurement.version
     services.assessment_save(assessment_id=procurement.pk, actor=ops_member, expected_version=loaded_version,
                              data={"verdict": Verdict.CAN, "notes": "first"}, constraints=[])
 
     with pytest.raises(ConflictError):
-        services.assessment_save(assessment_id=procurement.pk, actor=ops_lead, expected_version=loaded_version,
+        services.assessment_save(assessment_id=procurement.pk, actor=colleague, expected_version=loaded_version,
                                  data={"verdict": Verdict.CAN, "notes": "second"}, constraints=[])
 
     procurement.refresh_from_db()

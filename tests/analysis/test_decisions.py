@@ -24,7 +24,7 @@ def test_accepting_an_alternative_closes_as_alternative_accepted(client, answere
     req, answer = answered
     second = answer.alternatives.get(position=1)
     client.force_login(rep)
-    response = client.post(reverse("requests_app:accept_alternative", args=[req.pk, second.pk]))
+    response = client.post(reverse("decisions:accept_alternative", args=[req.pk, second.pk]))
     assert response.status_code == 302
     req.refresh_from_db()
     second.refresh_from_db()
@@ -44,17 +44,17 @@ def test_the_accept_button_asks_for_confirmation(client, answered, rep):
 
 def test_an_alternative_of_a_superseded_answer_cannot_be_accepted(answered, rep, ops_lead):
     req, first = answered
-    decisions.revision_request(request_id=req.pk, user=rep, reason="Customer can take 400 now")
+    decisions.revision_request(request_id=req.pk, actor=rep, reason="Customer can take 400 now")
     publish(FeasibilityRequest.objects.get(pk=req.pk), ops_lead)
     with pytest.raises(TransitionError, match="earlier answer"):
-        decisions.alternative_accept(alternative_id=first.alternatives.first().pk, user=rep)
+        decisions.alternative_accept(alternative_id=first.alternatives.first().pk, actor=rep)
     assert not Alternative.objects.filter(accepted_at__isnull=False).exists()
 
 
 def test_accepting_the_yes_closes_as_won(rep, ops_lead, customer, product):
     req = acknowledge(file_request(rep, customer, product), ops_lead)
     publish(req, ops_lead, decision=Decision.YES, alternatives=0)
-    decisions.answer_accept(request_id=req.pk, user=rep)
+    decisions.answer_accept(request_id=req.pk, actor=rep)
     req.refresh_from_db()
     assert (req.status, req.outcome) == (Status.CLOSED, "won")
     assert req.events.latest("at", "id").kind == RequestEvent.Kind.ANSWER_ACCEPTED
@@ -63,16 +63,16 @@ def test_accepting_the_yes_closes_as_won(rep, ops_lead, customer, product):
 def test_an_answer_that_is_not_a_yes_cannot_be_accepted_as_won(answered, rep):
     req, _ = answered
     with pytest.raises(TransitionError, match="not a yes"):
-        decisions.answer_accept(request_id=req.pk, user=rep)
+        decisions.answer_accept(request_id=req.pk, actor=rep)
     assert FeasibilityRequest.objects.get(pk=req.pk).status == Status.ANSWERED
 
 
 def test_declining_all_needs_a_reason_and_closes_as_declined(client, answered, rep):
     req, _ = answered
     with pytest.raises(ValueError):
-        decisions.answer_decline(request_id=req.pk, user=rep, reason=" ")
+        decisions.answer_decline(request_id=req.pk, actor=rep, reason=" ")
     client.force_login(rep)
-    client.post(reverse("requests_app:decide", args=[req.pk, "decline"]), {"reason": "Too late for the customer"})
+    client.post(reverse("decisions:decide", args=[req.pk, "decline"]), {"reason": "Too late for the customer"})
     req.refresh_from_db()
     assert (req.status, req.outcome, req.outcome_reason) == (Status.CLOSED, "declined", "Too late for the customer")
 
@@ -80,7 +80,7 @@ def test_declining_all_needs_a_reason_and_closes_as_declined(client, answered, r
 def test_a_revision_reopens_the_analysis_and_keeps_the_answer_in_history(client, answered, rep, ops_lead):
     req, answer = answered
     client.force_login(rep)
-    client.post(reverse("requests_app:decide", args=[req.pk, "revise"]), {"reason": "Customer now accepts two deliveries"})
+    client.post(reverse("decisions:decide", args=[req.pk, "revise"]), {"reason": "Customer now accepts two deliveries"})
     req.refresh_from_db()
     answer.refresh_from_db()
     assert req.status == Status.IN_ANALYSIS
@@ -97,13 +97,13 @@ def test_a_teammate_cannot_decide(client, answered, teammate):
     req, answer = answered
     client.force_login(teammate)
     alt = answer.alternatives.first()
-    assert client.post(reverse("requests_app:accept_alternative", args=[req.pk, alt.pk])).status_code == 403
+    assert client.post(reverse("decisions:accept_alternative", args=[req.pk, alt.pk])).status_code == 403
     assert FeasibilityRequest.objects.get(pk=req.pk).status == Status.ANSWERED
 
 
 def test_the_sales_manager_can_decide_for_the_team(answered, sales_manager):
     req, answer = answered
-    decisions.alternative_accept(alternative_id=answer.alternatives.first().pk, user=sales_manager)
+    decisions.alternative_accept(alternative_id=answer.alternatives.first().pk, actor=sales_manager)
     assert FeasibilityRequest.objects.get(pk=req.pk).outcome == "alternative_accepted"
 
 
@@ -111,4 +111,4 @@ def test_no_decision_before_an_answer(rep, ops_lead, customer, product):
     req = acknowledge(file_request(rep, customer, product), ops_lead)
     for decide in (decisions.answer_accept, decisions.answer_decline, decisions.revision_request):
         with pytest.raises(TransitionError):
-            decide(request_id=req.pk, user=rep, reason="x")
+            decide(request_id=req.pk, actor=rep, reason="x")

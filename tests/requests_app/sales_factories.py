@@ -23,7 +23,7 @@ def file_request(
     data = request_fields(customer, product, **overrides)
     if data.get("product") is None and not data.get("part_description"):
         data["part_description"] = "Custom bracket, drawing attached"
-    return services.request_file(user=user, data=data, token=uuid.uuid4(), submit=submit, now=now).request
+    return services.request_file(actor=user, data=data, token=uuid.uuid4(), submit=submit, now=now).request
 
 
 def acknowledge(req: FeasibilityRequest, lead, *, now: datetime | None = None) -> FeasibilityRequest:
@@ -63,7 +63,7 @@ def request_in(status: str, *, rep, customer, lead, product=None) -> Feasibility
     if status == Status.SUBMITTED:
         return req
     if status == Status.WAITING_ON_SALES:
-        return services.clarification_ask(request_id=req.pk, user=lead, question="Which alloy?")
+        return services.clarification_ask(request_id=req.pk, actor=lead, question="Which alloy?")
     req = acknowledge(req, lead)
     if status == Status.IN_ANALYSIS:
         return req
@@ -71,7 +71,7 @@ def request_in(status: str, *, rep, customer, lead, product=None) -> Feasibility
         publish(req, lead)
         return FeasibilityRequest.objects.get(pk=req.pk)
     if status == Status.CLOSED:
-        return services.request_withdraw(request_id=req.pk, user=rep)
+        return services.request_withdraw(request_id=req.pk, actor=rep)
     raise ValueError(status)
 
 

@@ -15,7 +15,7 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from requests_app import services
+from requests_app import permissions, services
 from requests_app.lifecycle import TransitionError
 from requests_app.models import ClockEvent, Comment, FeasibilityRequest, Notification, Pause, Priority, Status
 from tests.requests_app.sales_factories import acknowledge, file_request, publish
@@ -39,7 +39,7 @@ def urgent_request(rep, ops_lead, customer, product) -> FeasibilityRequest:
 def test_asking_pauses_the_answer_clock_and_replying_moves_answer_by(client, urgent_request, rep, ops_lead):
     req = urgent_request
     with time_machine.travel(ASKED, tick=False):
-        services.clarification_ask(request_id=req.pk, user=ops_lead, question="Which surface finish?")
+        services.clarification_ask(request_id=req.pk, actor=ops_lead, question="Which surface finish?")
     req.refresh_from_db()
     assert req.status == Status.WAITING_ON_SALES and req.paused_since == ASKED
     pause = Pause.objects.get(request=req)
@@ -66,9 +66,9 @@ def test_asking_pauses_the_answer_clock_and_replying_moves_answer_by(client, urg
 def test_time_to_answer_leaves_out_the_paused_time(urgent_request, ops_lead):
     req = urgent_request
     with time_machine.travel(ASKED, tick=False):
-        services.clarification_ask(request_id=req.pk, user=ops_lead, question="Which alloy?")
+        services.clarification_ask(request_id=req.pk, actor=ops_lead, question="Which alloy?")
     with time_machine.travel(REPLIED, tick=False):
-        services.clarification_answer(request_id=req.pk, user=req.requested_by, body="6061")
+        services.clarification_answer(request_id=req.pk, actor=req.requested_by, body="6061")
     with time_machine.travel(PUBLISHED, tick=False):
         publish(FeasibilityRequest.objects.get(pk=req.pk), ops_lead)
     req.refresh_from_db()
@@ -80,11 +80,11 @@ def test_time_to_answer_leaves_out_the_paused_time(urgent_request, ops_lead):
 def test_both_sides_are_told(urgent_request, rep, ops_lead, sales_manager):
     req = urgent_request
     with time_machine.travel(ASKED, tick=False):
-        services.clarification_ask(request_id=req.pk, user=ops_lead, question="Which alloy?")
+        services.clarification_ask(request_id=req.pk, actor=ops_lead, question="Which alloy?")
     asked = Notification.objects.filter(kind="clarification_asked")
     assert set(asked.values_list("user__username", flat=True)) == {rep.username, sales_manager.username}
     with time_machine.travel(REPLIED, tick=False):
-        services.clarification_answer(request_id=req.pk, user=rep, body="6061")
+        services.clarification_answer(request_id=req.pk, actor=rep, body="6061")
     assert Notification.objects.filter(kind="clarification_answered", user=ops_lead).exists()
 
 
@@ -94,9 +94,9 @@ def test_a_question_before_acknowledgement_returns_to_submitted_and_moves_both_c
     ack_due, answer_due = req.acknowledge_due, req.answer_due
     assert ack_due == datetime(2026, 3, 30, 7, 0, tzinfo=UTC)  # Mon 09:00 CEST: 1 h on Friday + 1 h on Monday
     with time_machine.travel(datetime(2026, 3, 30, 6, 0, tzinfo=UTC), tick=False):  # Mon 08:00
-        services.clarification_ask(request_id=req.pk, user=ops_lead, question="Drawing?")
+        services.clarification_ask(request_id=req.pk, actor=ops_lead, question="Drawing?")
     with time_machine.travel(datetime(2026, 3, 30, 8, 0, tzinfo=UTC), tick=False):  # Mon 10:00: 2 h paused
-        services.clarification_answer(request_id=req.pk, user=rep, body="Attached")
+        services.clarification_answer(request_id=req.pk, actor=rep, body="Attached")
     req.refresh_from_db()
     assert req.status == Status.SUBMITTED
     assert req.paused_seconds == 2 * 3600
@@ -108,18 +108,18 @@ def test_a_question_before_acknowledgement_returns_to_submitted_and_moves_both_c
 def test_a_pause_outside_working_hours_costs_nothing(urgent_request, ops_lead):
     req = urgent_request
     with time_machine.travel(datetime(2026, 3, 30, 15, 30, tzinfo=UTC), tick=False):  # Mon 17:30, after hours
-        services.clarification_ask(request_id=req.pk, user=ops_lead, question="?")
+        services.clarification_ask(request_id=req.pk, actor=ops_lead, question="?")
     with time_machine.travel(datetime(2026, 3, 31, 5, 30, tzinfo=UTC), tick=False):  # Tue 07:30, before opening
-        services.clarification_answer(request_id=req.pk, user=req.requested_by, body="!")
+        services.clarification_answer(request_id=req.pk, actor=req.requested_by, body="!")
     req.refresh_from_db()
     assert req.paused_seconds == 0
     assert req.answer_due == datetime(2026, 3, 30, 14, 0, tzinfo=UTC)
 
 
 def test_only_operations_asks_and_only_when_waiting_sales_replies(urgent_request, rep, ops_lead):
-    with pytest.raises(services.NotAllowed):
-        services.clarification_ask(request_id=urgent_request.pk, user=rep, question="?")
+    with pytest.raises(permissions.NotAllowed):
+        services.clarification_ask(request_id=urgent_request.pk, actor=rep, question="?")
     with pytest.raises(TransitionError):
-        services.clarification_answer(request_id=urgent_request.pk, user=rep, body="unprompted")
+        services.clarification_answer(request_id=urgent_request.pk, actor=rep, body="unprompted")
     with pytest.raises(ValueError):
-        services.clarification_ask(request_id=urgent_request.pk, user=ops_lead, question="  ")
+        services.clarification_ask(request_id=urgent_request.pk, actor=ops_lead, question="  ")

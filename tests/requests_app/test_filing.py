@@ -11,7 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
-from requests_app import services
+from requests_app import permissions, services
 from requests_app.models import Attachment, Customer, FeasibilityRequest, Notification, RequestEvent, Status
 from tests.requests_app.sales_factories import acknowledge, file_request
 from tests.requests_app.sales_factories import filing_form_data as post_data
@@ -80,11 +80,11 @@ def test_a_repeated_post_of_the_same_form_files_once(rep_client, customer, produ
 
 def test_the_token_of_another_user_does_not_reveal_their_request(client, rep, teammate, customer, product):
     token = uuid.uuid4()
-    services.request_file(user=rep, data={**post_data(customer, product), "customer": customer, "product": product,
+    services.request_file(actor=rep, data={**post_data(customer, product), "customer": customer, "product": product,
                                           "quantity": 5, "requested_date": timezone.localdate()}, token=token, submit=True)
     client.force_login(teammate)
-    with pytest.raises(services.NotAllowed):
-        services.request_file(user=teammate, data={}, token=token, submit=True)
+    with pytest.raises(permissions.NotAllowed):
+        services.request_file(actor=teammate, data={}, token=token, submit=True)
 
 
 def test_an_invalid_submit_keeps_what_was_typed_and_attached(rep_client, rep, customer, product):
@@ -131,7 +131,7 @@ def test_nothing_is_half_saved_when_filing_fails(rep, customer, product, monkeyp
     data = {"customer": None, "new_customer": "Brand New Customer", "product": product, "title": "x",
             "quantity": 1, "requested_date": timezone.localdate()}
     with pytest.raises(RuntimeError):
-        services.request_file(user=rep, data=data, token=uuid.uuid4(), submit=True,
+        services.request_file(actor=rep, data=data, token=uuid.uuid4(), submit=True,
                               uploads=[SimpleUploadedFile("a.pdf", PDF)])
     assert not FeasibilityRequest.objects.exists()
     assert not Customer.objects.filter(name="Brand New Customer").exists()
@@ -211,7 +211,7 @@ def test_withdraw_closes_with_the_reason(rep_client, rep, ops_lead, customer, pr
 
 def test_a_draft_can_be_withdrawn(rep, customer, product):
     req = file_request(rep, customer, product, submit=False)
-    services.request_withdraw(request_id=req.pk, user=rep)
+    services.request_withdraw(request_id=req.pk, actor=rep)
     req.refresh_from_db()
     assert (req.status, req.outcome, req.reference) == (Status.CLOSED, "withdrawn", None)
 
@@ -284,10 +284,13 @@ def test_alternative_accepted_and_declined_are_recorded_through_the_answer(rep, 
     req = acknowledge(file_request(rep, customer, product), ops_lead)
     publish(req, ops_lead)
     with pytest.raises(TransitionError, match="Accept one of the alternatives"):
-        services.request_close(request_id=req.pk, user=rep, outcome="alternative_accepted")
-    with pytest.raises(ValueError, match="Say why"):
-        services.request_close(request_id=req.pk, user=rep, outcome="declined")
-    services.request_close(request_id=req.pk, user=rep, outcome="lost", reason="Went to a competitor")
+        services.request_close(request_id=req.pk, actor=rep, outcome="alternative_accepted")
+    with pytest.raises(TransitionError, match="Decline on the answer"):
+        services.request_close(request_id=req.pk, actor=rep, outcome="declined", reason="Too late")
+    with pytest.raises(TransitionError, match="Accept the answer"):
+        services.request_close(request_id=req.pk, actor=rep, outcome="won")
+    assert FeasibilityRequest.objects.get(pk=req.pk).status == Status.ANSWERED
+    services.request_close(request_id=req.pk, actor=rep, outcome="lost", reason="Went to a competitor")
     req.refresh_from_db()
     assert (req.status, req.outcome, req.outcome_reason) == (Status.CLOSED, "lost", "Went to a competitor")
 

@@ -159,7 +159,7 @@ def test_the_detail_page_costs_a_fixed_number_of_queries(client, rep, ops_lead, 
     publish_more = FeasibilityRequest.objects.get(pk=req.pk)
     from analysis.decisions import revision_request
 
-    revision_request(request_id=req.pk, user=rep, reason="more")
+    revision_request(request_id=req.pk, actor=rep, reason="more")
     publish(publish_more, ops_lead, alternatives=4)
     assert count_queries(client, req.get_absolute_url()) == baseline
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 from django.db import connection
 
-from requests_app import services
+from requests_app import permissions, services
 from requests_app.models import FeasibilityRequest, ReferenceCounter, Status
 from tests.conftest import request_fields
 from tests.requests_app.sales_factories import file_request
@@ -31,8 +31,8 @@ def test_the_year_is_the_company_s_local_year(rep, customer, product):
 
 def test_a_failed_submission_gives_its_number_back(rep, customer, product):
     draft = file_request(rep, customer, product, submit=False)
-    with pytest.raises(services.NotAllowed):
-        services.request_submit(request_id=draft.pk, user=customer_user(rep))
+    with pytest.raises(permissions.NotAllowed):
+        services.request_submit(request_id=draft.pk, actor=customer_user(rep))
     assert file_request(rep, customer, product).reference.endswith("00001")
 
 
@@ -52,7 +52,7 @@ def test_references_are_unique_under_concurrent_submission(postgres_only, rep, c
     def submit(draft_id: int) -> None:
         try:
             barrier.wait(timeout=10)
-            services.request_submit(request_id=draft_id, user=rep)
+            services.request_submit(request_id=draft_id, actor=rep)
         except BaseException as exc:  # reported below
             errors.append(exc)
         finally:
@@ -79,7 +79,7 @@ def test_a_double_click_racing_itself_files_once(postgres_only, rep, customer, p
     def post() -> None:
         try:
             barrier.wait(timeout=10)
-            results.append(services.request_file(user=rep, data=request_fields(customer, product), token=token, submit=True))
+            results.append(services.request_file(actor=rep, data=request_fields(customer, product), token=token, submit=True))
         except BaseException as exc:
             results.append(exc)
         finally:

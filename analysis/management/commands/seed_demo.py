@@ -10,8 +10,8 @@ assessments, answers and outcomes are exactly what the product would have record
 random seed makes every run the same. Demo users get their e-mail address only after the history
 is written, so the past does not flood the console with e-mails.
 
-This command lives in `requests_app` (it creates users and requests) and drives `analysis`'s
-services too; it imports them inside functions so the apps' module dependency stays one-way.
+This command lives in `analysis` because it drives both apps' services (filing in `requests_app`,
+Operations' work in `analysis`), and `analysis` is the app that may depend on the other.
 """
 
 from __future__ import annotations
@@ -30,6 +30,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from analysis.decisions import alternative_accept, answer_accept, answer_decline, revision_request
+from analysis.models import Assessment, ConstraintCategory, Decision, Verdict
+from analysis.services import answer_publish, assessment_save, request_acknowledge
 from requests_app import businesstime, clocks
 from requests_app.models import (
     Currency,
@@ -38,6 +41,7 @@ from requests_app.models import (
     ExchangeRate,
     FeasibilityRequest,
     Notification,
+    Outcome,
     Priority,
     Product,
     Profile,
@@ -46,6 +50,7 @@ from requests_app.models import (
     Status,
 )
 from requests_app.roles import ensure_role_groups
+from requests_app.services import clarification_answer, clarification_ask, request_close, request_file, request_withdraw
 
 SEED = 2026
 REQUEST_COUNT = 300
@@ -194,8 +199,6 @@ def seed_exchange_rates(today: date) -> None:
 
 
 def seed_catalogue(users: dict[str, User]) -> Cast:
-    from analysis.models import ConstraintCategory
-
     customers = [Customer.objects.get_or_create(name=name, defaults={"code": name[:3].upper()})[0] for name in CUSTOMERS]
     products = [
         Product.objects.get_or_create(sku=sku, defaults={"name": name, "unit": unit})[0] for sku, name, unit in PRODUCTS
@@ -241,8 +244,6 @@ class Story:
     # -- the request itself ------------------------------------------------------------------
 
     def file(self, *, submitted: datetime, target: str):
-        from requests_app.services import request_file
-
         rng = self.rng
         author = self.cast.users[weighted(rng, SALES_USERS)]
         customer = rng.choice(self.cast.customers)
@@ -265,27 +266,21 @@ class Story:
             "description": f"{customer.name} needs this for a project; target price {price} per {unit}.",
         }
         token = uuid.UUID(int=rng.getrandbits(128), version=4)
-        return request_file(user=author, data=data, token=token, submit=target != Status.DRAFT, now=submitted).request
+        return request_file(actor=author, data=data, token=token, submit=target != Status.DRAFT, now=submitted).request
 
     def clarify(self, req: FeasibilityRequest, *, asker: User, at: datetime, answer: bool) -> datetime | None:
-        from requests_app.services import clarification_answer, clarification_ask
-
         if not self.fits(at):
             return None
         i = self.rng.randrange(len(QUESTIONS))
-        clarification_ask(request_id=req.pk, user=asker, question=QUESTIONS[i], now=at)
+        clarification_ask(request_id=req.pk, actor=asker, question=QUESTIONS[i], now=at)
         replied = self.later(at, self.rng.uniform(1, 14))
         if not answer or not self.fits(replied):
             return None
-        clarification_answer(request_id=req.pk, user=req.requested_by, body=REPLIES[i], now=replied)
+        clarification_answer(request_id=req.pk, actor=req.requested_by, body=REPLIES[i], now=replied)
         return replied
 
     def play(self, req: FeasibilityRequest, target: str) -> None:
         """Move the submitted request towards `target`; every step happens only if it is in the past."""
-        from analysis.models import Assessment
-        from analysis.services import request_acknowledge
-        from requests_app.services import request_withdraw
-
         rng, cast = self.rng, self.cast
         lead = cast.users["opslead"]
         policy = clocks.policy_for(req)  # read once per priority inside reference_data_cached()
@@ -295,7 +290,7 @@ class Story:
         if rng.random() < 0.04 and target == Status.CLOSED:  # withdrawn before Operations acknowledged
             at = self.later(at, rng.uniform(0.5, float(policy.acknowledge_hours)))
             if self.fits(at):
-                request_withdraw(request_id=req.pk, user=req.requested_by, reason="Customer cancelled the enquiry.", now=at)
+                request_withdraw(request_id=req.pk, actor=req.requested_by, reason="Customer cancelled the enquiry.", now=at)
             return
         if target == Status.WAITING_ON_SALES and rng.random() < 0.3:  # a question before acknowledging
             self.clarify(req, asker=lead, at=self.later(at, rng.uniform(0.2, 2)), answer=False)
@@ -324,8 +319,6 @@ class Story:
 
     def assess(self, req: FeasibilityRequest, assessments: list, *, target: str, not_before: datetime) -> datetime | None:
         """Each routed department records its verdict; returns when the last one did (None: not all did)."""
-        from analysis.services import assessment_save
-
         rng = self.rng
         last = None
         leave_open = target == Status.IN_ANALYSIS and rng.random() < 0.75
@@ -347,8 +340,6 @@ class Story:
         return last
 
     def verdict(self, req: FeasibilityRequest, at: datetime) -> tuple[str, list, dict]:
-        from analysis.models import Verdict
-
         rng = self.rng
         verdict = weighted(rng, {Verdict.CAN: 45, Verdict.CAN_WITH_CONDITIONS: 35, Verdict.CANNOT: 20})
         constraints = []
@@ -370,21 +361,17 @@ class Story:
         return verdict, constraints, data
 
     def answer_and_close(self, req: FeasibilityRequest, *, after: datetime, target: str) -> None:
-        from analysis.decisions import alternative_accept, answer_accept, answer_decline, revision_request
-        from analysis.services import answer_publish
-        from requests_app.models import Outcome
-
         rng, lead = self.rng, self.cast.users["opslead"]
         at = self.later(after, rng.uniform(0.5, 6))
         if not self.fits(at):
             return
-        answer = self.publish(req, at, answer_publish, lead)
+        answer = self.publish(req, at, lead)
         if target == Status.ANSWERED:
             return
         if target == Status.IN_ANALYSIS:  # re-opened by Sales with new information
             at = self.later(at, rng.uniform(2, 16))
             if self.fits(at):
-                revision_request(request_id=req.pk, user=req.requested_by, reason="Customer can take a partial first delivery.",
+                revision_request(request_id=req.pk, actor=req.requested_by, reason="Customer can take a partial first delivery.",
                                  now=at)
             return
         at = self.later(at, rng.uniform(4, 60))
@@ -393,22 +380,18 @@ class Story:
         user = req.requested_by
         roll = rng.random()
         if answer.decision in ("yes", "yes_with_conditions") and roll < 0.6:
-            answer_accept(request_id=req.pk, user=user, now=at)
+            answer_accept(request_id=req.pk, actor=user, now=at)
         elif answer.decision == "alternatives" and roll < 0.55:
             alternative = rng.choice(list(answer.alternatives.all()))
-            alternative_accept(alternative_id=alternative.pk, user=user, now=at)
+            alternative_accept(alternative_id=alternative.pk, actor=user, now=at)
         elif answer.decision != "yes" and roll < 0.75:
-            answer_decline(request_id=req.pk, user=user, reason="The customer needs the full quantity on time.", now=at)
+            answer_decline(request_id=req.pk, actor=user, reason="The customer needs the full quantity on time.", now=at)
         else:
-            from requests_app.services import request_close
-
             outcome = Outcome.LOST if rng.random() < 0.6 else Outcome.EVAPORATED
             reason = "Customer went to a competitor." if outcome == Outcome.LOST else "The project was cancelled."
-            request_close(request_id=req.pk, user=user, outcome=outcome, reason=reason, now=at)
+            request_close(request_id=req.pk, actor=user, outcome=outcome, reason=reason, now=at)
 
-    def publish(self, req: FeasibilityRequest, at: datetime, answer_publish, lead: User):
-        from analysis.models import Assessment, Decision, Verdict
-
+    def publish(self, req: FeasibilityRequest, at: datetime, lead: User):
         rng = self.rng
         verdicts = set(Assessment.objects.filter(request=req).values_list("verdict", flat=True))
         if verdicts <= {Verdict.CAN}:
