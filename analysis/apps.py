@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 
@@ -9,14 +11,33 @@ def ensure_constraint_taxonomy(**kwargs: object) -> None:
         ConstraintCategory.objects.get_or_create(code=code, defaults={"label": label, "sort_order": order})
 
 
+def may(perm: str) -> Any:
+    """`allowed(user)` for a navigation link or landing page: the rulebook's page permission."""
+    from requests_app import permissions
+
+    return lambda user: permissions.allowed(user, perm)
+
+
 class AnalysisConfig(AppConfig):
     name = "analysis"
     verbose_name = "Operations analysis"
 
     def ready(self) -> None:
+        from analysis import panels
         from analysis.clocks import on_request_transitioned
+        from requests_app import pages
         from requests_app.clocks import request_transitioned
 
         post_migrate.connect(ensure_constraint_taxonomy, sender=self, dispatch_uid="s2o-constraint-taxonomy")
         # Department clocks follow every state change of their request, in its transaction.
         request_transitioned.connect(on_request_transitioned, dispatch_uid="s2o-department-clocks")
+        # What Operations adds to requests_app's pages, which never import this app.
+        pages.register_panel("answer", panels.answer_panel, order=10)
+        pages.register_panel("operations", panels.operations_panel, order=20)
+        pages.register_link("Triage", "analysis:triage", may("s2o.acknowledge_request"), order=30)
+        pages.register_link("My department", "analysis:department_queue", may("s2o.view_department_queue"), order=40)
+        pages.register_link("Dashboard", "analysis:dashboard", may("s2o.view_dashboard"), order=60)
+        pages.register_link("SLA policies", "analysis:sla_policies", may("s2o.manage_sla"), order=70)
+        pages.register_landing("analysis:dashboard", may("s2o.view_dashboard"), order=10)
+        pages.register_landing("analysis:triage", may("s2o.acknowledge_request"), order=20)
+        pages.register_landing("analysis:department_queue", may("s2o.view_department_queue"), order=30)

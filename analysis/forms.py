@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from analysis import services
 from analysis.models import ConstraintCategory, Decision, Verdict
+from requests_app.forms import text_field
 from requests_app.models import Currency, Department, FeasibilityRequest
 
 
@@ -242,10 +243,28 @@ def alternative_initial(answer, currency: str) -> list[dict]:
 
 
 class ClarificationForm(forms.Form):
-    question = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), help_text="Sales will be asked to answer; "
-                               "the answer clock pauses until they do.")
+    question = text_field("Question", max_length=5000, rows=4,
+                          help_text="Sales will be asked to answer; the answer clock pauses until they do.")
     version = version_field()
 
     def __init__(self, *args, req: FeasibilityRequest, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["version"].initial = req.version
+
+
+class DecisionForm(forms.Form):
+    """Sales' decision on the published answer: its reason, required to decline or to ask for a
+    revision, bounded, and refused with a plain message when it holds a NUL character."""
+
+    ACTIONS = {
+        "accept": "Anything Operations should know (optional)",
+        "decline": "Decline the answer and every alternative — why?",
+        "revise": "Ask for a revision with new information",
+    }
+
+    reason = text_field("Reason", max_length=2000)
+
+    def __init__(self, *args, action: str, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].label = self.ACTIONS[action]
+        self.fields["reason"].required = action != "accept"

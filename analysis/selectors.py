@@ -10,41 +10,23 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch, Q
 from django.http import Http404
 
 from analysis.clocks import department_calendar_id
 from analysis.models import Answer, Assessment, Decision, Verdict
-from requests_app import roles
+from requests_app import permissions
 from requests_app.clocks import Calendars, Clock, ClockState
 from requests_app.models import FeasibilityRequest, Status
 from requests_app.selectors import get_request_for
 
 # ---------------------------------------------------------------------------------------------
-# Access
-
-
-def can_lead(user) -> bool:
-    return roles.is_ops_lead(user)
-
-
-def require_lead(user, req: FeasibilityRequest) -> None:
-    """Only an operations lead acknowledges, routes, extends, composes and publishes (403;
-    the caller has already fetched `req` through `get_request_for`, so out of scope was a 404)."""
-    if not can_lead(user):
-        raise PermissionDenied("Only an operations lead can do this.")
-
-
-def can_edit_assessment(user, assessment: Assessment) -> bool:
-    if assessment.owner_id == user.pk:
-        return True
-    return assessment.department.members.filter(pk=user.pk).exists()
+# Access (who may edit it is the rulebook's `s2o.assess_department`, asked by the view and the service)
 
 
 def get_assessment_for(user, pk: int, code: str) -> Assessment:
     """The assessment of department `code` on request `pk`: 404 when the user may not see the
-    request or the department was not routed; 403 when they may see it but not edit it."""
+    request or the department was not routed."""
     req = get_request_for(user, pk)
     try:
         assessment = Assessment.objects.select_related("department", "owner", "assessed_by").get(
@@ -53,8 +35,6 @@ def get_assessment_for(user, pk: int, code: str) -> Assessment:
     except Assessment.DoesNotExist:
         raise Http404("That department was not asked to assess this request.") from None
     assessment.request = req
-    if not can_edit_assessment(user, assessment):
-        raise PermissionDenied("Only members of this department can edit its assessment.")
     return assessment
 
 
@@ -204,10 +184,11 @@ def draft_answer(req: FeasibilityRequest) -> Answer | None:
 
 
 def published_answers(req: FeasibilityRequest) -> list[Answer]:
+    """What Sales reads of Operations' answers: every published one, newest first."""
     return list(
         Answer.objects.filter(request=req, published_at__isnull=False)
         .select_related("published_by")
-        .prefetch_related("alternatives__works_around")
+        .prefetch_related("alternatives__works_around", "alternatives__accepted_by")
         .order_by("-number")
     )
 
@@ -269,9 +250,13 @@ class HistoryEntry:
     superseded: bool = False
 
 
-def request_history(req: FeasibilityRequest) -> list[HistoryEntry]:
+def request_history(req: FeasibilityRequest, *, internals: bool) -> list[HistoryEntry]:
     """Every recorded assessment (each save, from django-simple-history) and every published
-    answer with its alternatives, oldest first. Three queries."""
+    answer with its alternatives, oldest first. Three queries.
+
+    Without `internals` (Sales: `s2o.read_internals` says no) the entries keep what Sales reads,
+    each department's verdict, feasible quantity and date and the answers with their alternatives,
+    and leave out who assessed, the notes, cost impacts and the alternatives' cost deltas."""
     entries: list[HistoryEntry] = []
     records = (
         Assessment.history.filter(request_id=req.pk)
@@ -288,14 +273,14 @@ def request_history(req: FeasibilityRequest) -> list[HistoryEntry]:
             lines.append(f"Feasible by the requested date: {rec.quantity_feasible.normalize():f} {req.unit}")
         if rec.earliest_full_date:
             lines.append(f"Full quantity by {rec.earliest_full_date:%d %b %Y}")
-        if rec.cost_impact is not None:
+        if internals and rec.cost_impact is not None:
             lines.append(f"Cost impact: {rec.cost_impact} {rec.cost_currency}")
-        if rec.notes:
+        if internals and rec.notes:
             lines.append(rec.notes)
         verdict = Verdict(rec.verdict).label if rec.verdict in Verdict.values else rec.verdict
         entries.append(
             HistoryEntry(
-                at=rec.history_date, kind="assessment", actor=rec.history_user,
+                at=rec.history_date, kind="assessment", actor=rec.history_user if internals else None,
                 title=f"{rec.department.name} {'revised its assessment' if revised else 'assessed'}: {verdict}",
                 lines=tuple(lines),
             )
@@ -308,7 +293,7 @@ def request_history(req: FeasibilityRequest) -> list[HistoryEntry]:
             text = f"Alternative {i}: {alt.quantity.normalize():f} {req.unit} by {alt.delivery_date:%d %b %Y}"
             if alt.price is not None:
                 text += f", price {alt.price} {alt.currency}"
-            if alt.cost_delta is not None:
+            if internals and alt.cost_delta is not None:
                 text += f", cost {alt.cost_delta:+} {alt.currency}"
             if alt.recommended:
                 text += " (recommended)"
@@ -334,43 +319,36 @@ def request_history(req: FeasibilityRequest) -> list[HistoryEntry]:
 
 @dataclass
 class OpsPanel:
-    """What the request page shows of Operations' work, and which of its actions this user has."""
+    """What the request page shows of Operations' work, and which of its actions this user has
+    (each one the rulebook's permission and the state rule its service applies: `permissions.offered`)."""
 
     req: FeasibilityRequest
     assessments: list[Assessment]
     history: list[HistoryEntry]
-    can_lead: bool
+    internals: bool  # notes, costs, assessors and the departments' own due times (`s2o.read_internals`)
+    can_acknowledge: bool
+    can_compose: bool
+    can_route: bool
+    can_extend: bool
     can_ask: bool
-    my_departments: set[str]
-    user_id: int | None = None
-
-    @property
-    def can_acknowledge(self) -> bool:
-        return self.can_lead and self.req.status == Status.SUBMITTED
-
-    @property
-    def in_analysis(self) -> bool:
-        return self.req.status in (Status.IN_ANALYSIS, Status.WAITING_ON_SALES)
-
-    @property
-    def can_compose(self) -> bool:
-        return self.can_lead and self.in_analysis
-
-    @property
-    def editable_assessments(self) -> list[Assessment]:
-        if not self.in_analysis:
-            return []
-        return [a for a in self.assessments if a.department.code in self.my_departments or a.owner_id == self.user_id]
+    editable_assessments: list[Assessment]
 
 
 def ops_panel(*, req: FeasibilityRequest, user) -> OpsPanel:
-    """Context for `templates/analysis/_ops_panel.html` (include it with `panel=ops_panel(...)`)."""
+    """Context for `templates/analysis/_ops_panel.html`."""
+    assessments = assessments_of(req)
+    for assessment in assessments:
+        assessment.request = req
+    internals = permissions.allowed(user, "s2o.read_internals", req)
     return OpsPanel(
         req=req,
-        assessments=assessments_of(req),
-        history=request_history(req),
-        can_lead=can_lead(user),
-        can_ask=roles.is_ops(user) and req.status in (Status.SUBMITTED, Status.IN_ANALYSIS),
-        my_departments=set(user.departments.values_list("code", flat=True)) if roles.is_ops(user) else set(),
-        user_id=user.pk,
+        assessments=assessments,
+        history=request_history(req, internals=internals),
+        internals=internals,
+        can_acknowledge=permissions.offered(user, "s2o.acknowledge_request", req),
+        can_compose=permissions.offered(user, "s2o.answer_request", req),
+        can_route=permissions.offered(user, "s2o.route_request", req),
+        can_extend=permissions.offered(user, "s2o.extend_answer_by", req),
+        can_ask=permissions.offered(user, "s2o.ask_clarification", req),
+        editable_assessments=[a for a in assessments if permissions.offered(user, "s2o.assess_department", a)],
     )

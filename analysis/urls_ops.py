@@ -12,6 +12,5 @@ urlpatterns = [
     path("requests/<int:pk>/answer-by/", views.extend_answer_by, name="extend_answer_by"),
     path("requests/<int:pk>/assessments/<slug:code>/", views.assessment_edit, name="assessment_edit"),
     path("requests/<int:pk>/answer/", views.answer_compose, name="answer_compose"),
-    path("requests/<int:pk>/answer/publish/", views.answer_publish, name="answer_publish"),
     path("requests/<int:pk>/clarification/", views.clarification_ask, name="clarification_ask"),
 ]

@@ -1,32 +1,33 @@
 """Operations' pages: triage, department queue, acknowledge/route/extend, assessment, answer.
 
-Each view: fetch with permission (404 out of scope, 403 in scope but not allowed), validate with a
-form, call one service, redirect or re-render with the input kept."""
+Each view: fetch with permission (404 out of scope, 403 with the rulebook's reason when in scope but
+not allowed), validate with a form, call one service, redirect or re-render with the input kept.
+The services ask the rulebook again; their `NotAllowed` is never caught here (it is a 403)."""
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_POST
 
 from analysis import forms, selectors, services
 from analysis.models import Assessment, Decision
-from requests_app import clocks, roles
+from requests_app import clocks, permissions
 from requests_app import services as request_services
 from requests_app.lifecycle import ConflictError, TransitionError
-from requests_app.models import FeasibilityRequest, Status
+from requests_app.models import FeasibilityRequest
 from requests_app.selectors import get_request_for
 
-SERVICE_ERRORS = (ValidationError, ConflictError, TransitionError, request_services.NotAllowed, ValueError)
+SERVICE_ERRORS = (ValidationError, ConflictError, TransitionError, ValueError)
 
 
-def wrong_state(request: HttpRequest, req, allowed, what: str) -> HttpResponse | None:
-    """A page for an action the request's state does not allow: back to the request, saying why."""
-    if req.status in allowed:
+def wrong_state(request: HttpRequest, req, perm: str, what: str) -> HttpResponse | None:
+    """A page for an action the request's state does not allow (`permissions.WHEN`, the state rule
+    its service applies): back to the request, saying why."""
+    if permissions.WHEN[perm](req):
         return None
     messages.info(request, f"{req.reference} is {req.get_status_display().lower()}: {what} is not possible now.")
     return redirect(req.get_absolute_url())
@@ -59,16 +60,15 @@ def form_error(form, exc: Exception, *, current_version=None) -> None:
 
 @login_required
 def triage(request: HttpRequest) -> HttpResponse:
-    if not (roles.is_ops_lead(request.user) or roles.is_manager(request.user)):
-        raise PermissionDenied("The triage queue is for operations leads.")
+    permissions.require(request.user, "s2o.view_triage")
     queue = selectors.triage_queue(now=timezone.now())
-    return render(request, "analysis/triage.html", {"queue": queue, "can_act": selectors.can_lead(request.user)})
+    can_act = permissions.allowed(request.user, "s2o.acknowledge_request")
+    return render(request, "analysis/triage.html", {"queue": queue, "can_act": can_act})
 
 
 @login_required
 def department_queue(request: HttpRequest) -> HttpResponse:
-    if not roles.is_ops(request.user):
-        raise PermissionDenied("The department queue is for operations members.")
+    permissions.require(request.user, "s2o.view_department_queue")
     queue = selectors.department_queue(user=request.user, now=timezone.now())
     return render(request, "analysis/department_queue.html", {"queue": queue})
 
@@ -76,8 +76,8 @@ def department_queue(request: HttpRequest) -> HttpResponse:
 @login_required
 def acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
     req = get_request_for(request.user, pk)
-    selectors.require_lead(request.user, req)
-    if (back := wrong_state(request, req, (Status.SUBMITTED,), "acknowledging")) is not None:
+    permissions.require(request.user, "s2o.acknowledge_request", req)
+    if (back := wrong_state(request, req, "s2o.acknowledge_request", "acknowledging")) is not None:
         return back
     default_due, max_due = clocks.default_answer_due(req), clocks.max_answer_due(req)
     form = forms.AcknowledgeForm(request.POST or None, req=req, default_due=default_due, max_due=max_due)
@@ -102,8 +102,8 @@ def acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def route(request: HttpRequest, pk: int) -> HttpResponse:
     req = get_request_for(request.user, pk)
-    selectors.require_lead(request.user, req)
-    if (back := wrong_state(request, req, services.ANALYSIS_OPEN, "adding departments")) is not None:
+    permissions.require(request.user, "s2o.route_request", req)
+    if (back := wrong_state(request, req, "s2o.route_request", "adding departments")) is not None:
         return back
     form = forms.RouteForm(request.POST or None, req=req)
     if request.method == "POST" and form.is_valid():
@@ -123,8 +123,8 @@ def route(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def extend_answer_by(request: HttpRequest, pk: int) -> HttpResponse:
     req = get_request_for(request.user, pk)
-    selectors.require_lead(request.user, req)
-    if (back := wrong_state(request, req, services.ANALYSIS_OPEN, "moving the answer-by")) is not None:
+    permissions.require(request.user, "s2o.extend_answer_by", req)
+    if (back := wrong_state(request, req, "s2o.extend_answer_by", "moving the answer-by")) is not None:
         return back
     form = forms.ExtendAnswerByForm(request.POST or None, req=req)
     if request.method == "POST" and form.is_valid():
@@ -145,9 +145,10 @@ def extend_answer_by(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def assessment_edit(request: HttpRequest, pk: int, code: str) -> HttpResponse:
     assessment = selectors.get_assessment_for(request.user, pk, code)
+    permissions.require(request.user, "s2o.assess_department", assessment)
     req = assessment.request
     form = forms.AssessmentForm(request.POST or None, assessment=assessment)
-    editable = req.status in services.ANALYSIS_OPEN
+    editable = req.in_analysis
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -167,7 +168,7 @@ def assessment_edit(request: HttpRequest, pk: int, code: str) -> HttpResponse:
 @login_required
 def answer_compose(request: HttpRequest, pk: int) -> HttpResponse:
     req = get_request_for(request.user, pk)
-    selectors.require_lead(request.user, req)
+    permissions.require(request.user, "s2o.answer_request", req)
     draft = selectors.draft_answer(req)
     assessments = selectors.assessments_of(req)
     action = request.POST.get("action", "save")
@@ -184,7 +185,7 @@ def answer_compose(request: HttpRequest, pk: int) -> HttpResponse:
     ):
         return response
     context = {"req": req, "form": form, "formset": formset, "draft": draft, "assessments": assessments,
-               "answers": selectors.published_answers(req), "editable": req.status in services.ANALYSIS_OPEN,
+               "answers": selectors.published_answers(req), "editable": req.in_analysis,
                "pending_count": sum(1 for a in assessments if not a.is_done)}
     return render(request, "analysis/answer_compose.html", context)
 
@@ -224,35 +225,16 @@ def _answer_save(request, req, form, formset, *, publish: bool) -> HttpResponse 
 
 
 @login_required
-@require_POST
-def answer_publish(request: HttpRequest, pk: int) -> HttpResponse:
-    """Publish the saved draft as it is (the composer's “publish” button saves and publishes)."""
-    req = get_request_for(request.user, pk)
-    selectors.require_lead(request.user, req)
-    version = request.POST.get("version")
-    try:
-        answer = services.answer_publish(
-            request_id=req.pk, actor=request.user, expected_version=int(version) if version and version.isdigit() else None
-        )
-    except SERVICE_ERRORS as exc:
-        messages.error(request, " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc))
-        return redirect("analysis:answer_compose", pk=req.pk)
-    messages.success(request, f"Answer {answer.number} published; the rep has been told.")
-    return redirect(req.get_absolute_url())
-
-
-@login_required
 def clarification_ask(request: HttpRequest, pk: int) -> HttpResponse:
     req = get_request_for(request.user, pk)
-    if not roles.is_ops(request.user):
-        raise PermissionDenied("Only Operations asks Sales for a clarification.")
-    if (back := wrong_state(request, req, (Status.SUBMITTED, Status.IN_ANALYSIS), "asking Sales")) is not None:
+    permissions.require(request.user, "s2o.ask_clarification", req)
+    if (back := wrong_state(request, req, "s2o.ask_clarification", "asking Sales")) is not None:
         return back
     form = forms.ClarificationForm(request.POST or None, req=req)
     if request.method == "POST" and form.is_valid():
         try:
             request_services.clarification_ask(
-                request_id=req.pk, user=request.user, question=form.cleaned_data["question"],
+                request_id=req.pk, actor=request.user, question=form.cleaned_data["question"],
                 expected_version=form.cleaned_data["version"],
             )
         except SERVICE_ERRORS as exc:

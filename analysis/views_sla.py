@@ -11,13 +11,13 @@ from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from analysis.forms_sla import BusinessCalendarForm, ClosureForm, SlaPolicyForm
-from requests_app import roles, services_sla
+from requests_app import permissions, services_sla
 from requests_app.lifecycle import ConflictError
 from requests_app.models import BusinessCalendar, CompanyClosure, SlaChange, SlaPolicy
 
@@ -28,8 +28,7 @@ def manager_required(view):
     @login_required
     @wraps(view)
     def wrapper(request, *args, **kwargs):
-        if not roles.is_manager(request.user):
-            raise PermissionDenied("SLA policies and calendars are edited by managers.")
+        permissions.require(request.user, "s2o.manage_sla")
         return view(request, *args, **kwargs)
 
     return wrapper

@@ -1,5 +1,20 @@
+from typing import Any
+
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
+
+
+def files_requests(user: Any) -> bool:
+    from requests_app import permissions
+
+    return permissions.allowed(user, "s2o.file_request")
+
+
+def reads_all_requests(user: Any) -> bool:
+    """Leads and managers, who file nothing themselves, get the whole list as "All requests"."""
+    from requests_app import roles
+
+    return roles.sees_everything(user) and not files_requests(user)
 
 
 class RequestsAppConfig(AppConfig):
@@ -7,7 +22,12 @@ class RequestsAppConfig(AppConfig):
     verbose_name = "Feasibility requests"
 
     def ready(self) -> None:
-        from requests_app import permissions  # noqa: F401  (registers the rulebook's permissions)
+        from requests_app import pages, permissions  # noqa: F401  (registers the rulebook's permissions)
         from requests_app.defaults import ensure_reference_data
 
         post_migrate.connect(ensure_reference_data, sender=self, dispatch_uid="s2o-reference-data")
+        # Sales' own pages; `analysis` adds Operations' and managers' (see `pages`).
+        pages.register_link("My requests", "requests_app:list", files_requests, order=10)
+        pages.register_link("New request", "requests_app:create", files_requests, order=20)
+        pages.register_link("All requests", "requests_app:list", reads_all_requests, order=50)
+        pages.register_landing("requests_app:list", files_requests, order=40)

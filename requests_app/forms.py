@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 import zoneinfo
 from datetime import date
 
@@ -14,8 +13,9 @@ from django.core.files.uploadedfile import UploadedFile
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
+from requests_app import lifecycle
 from requests_app.models import Customer, FeasibilityRequest, Outcome, Product, Profile
-from requests_app.services import MAX_FILES_PER_REQUEST, REQUEST_FIELDS
+from requests_app.services import MAX_FILES_PER_REQUEST, REASON_NEEDED, REQUEST_FIELDS
 
 MAX_FILES = MAX_FILES_PER_REQUEST
 
@@ -187,47 +187,66 @@ class RequestForm(forms.ModelForm):
         keep = set(self.cleaned_data.get("keep_staged") or []) if hasattr(self, "cleaned_data") else set()
         return [f for f in self.staged if f.key in keep]
 
-    @classmethod
-    def new_token(cls) -> uuid.UUID:
-        return uuid.uuid4()
+
+# Django's CharField already refuses NUL characters (PostgreSQL cannot store them); say so plainly.
+TEXT_ERRORS = {
+    "null_characters_not_allowed": "The text contains a NUL character (an invisible control character, often pasted "
+                                   "from another program), which cannot be stored. Remove it and send again.",
+}
+
+
+def text_field(label: str, *, max_length: int, rows: int = 3, required: bool = True, help_text: str = "") -> forms.CharField:
+    """A free-text box with a length limit the browser also knows, and the NUL message above."""
+    return forms.CharField(
+        label=label, widget=forms.Textarea(attrs={"rows": rows}), max_length=max_length, required=required,
+        help_text=help_text, error_messages=TEXT_ERRORS,
+    )
 
 
 class CommentForm(forms.Form):
-    body = forms.CharField(label="Comment", widget=forms.Textarea(attrs={"rows": 3}), max_length=5000)
+    body = text_field("Comment", max_length=5000)
 
 
 class ClarificationReplyForm(forms.Form):
-    body = forms.CharField(label="Your reply", widget=forms.Textarea(attrs={"rows": 3}), max_length=5000)
+    body = text_field("Your reply", max_length=5000)
 
 
-class ClarificationAskForm(forms.Form):
-    question = forms.CharField(label="Question for Sales", widget=forms.Textarea(attrs={"rows": 3}), max_length=5000)
-    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+class WithdrawForm(forms.Form):
+    reason = text_field("Withdraw (optional reason)", max_length=2000, rows=2, required=False)
 
 
-class ReasonForm(forms.Form):
-    """Withdraw (reason optional)."""
-
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=2000)
-
-
-class RequiredReasonForm(forms.Form):
-    """Decline all / ask for a revision: the reason is the point."""
-
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=5000)
+# What each outcome Sales records directly means (DESIGN.md "Outcome"), on the form itself.
+OUTCOME_MEANINGS = {
+    Outcome.LOST: "Lost — the customer went elsewhere",
+    Outcome.EVAPORATED: "Evaporated — the opportunity disappeared",
+}
 
 
 class CloseForm(forms.Form):
-    """Outcomes recorded directly. Accepting an alternative, accepting the yes and declining all
-    are decisions on the answer (their own buttons); withdrawing has its own button too."""
+    """Record an outcome: nothing is chosen at first, only the outcomes the request's state allows
+    are offered (`lifecycle.recordable_outcomes`), and the reason is required where the rule says
+    (`lifecycle.outcome_needs_reason`). Accepting the answer or an alternative, declining and
+    withdrawing have their own buttons."""
 
-    outcome = forms.ChoiceField(choices=[(o.value, o.label) for o in (Outcome.WON, Outcome.LOST, Outcome.EVAPORATED)])
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=2000)
+    outcome = forms.ChoiceField(
+        choices=(), error_messages={"required": "Pick an outcome.",
+                                    "invalid_choice": "Pick an outcome from the list: that one cannot be recorded now."},
+    )
+    reason = text_field("What happened?", max_length=2000, rows=2, required=False)
 
-    def __init__(self, *args, answered: bool = True, **kwargs) -> None:
+    def __init__(self, *args, status: str, outcomes: list[Outcome], **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        if not answered:
-            self.fields["outcome"].choices = [(o.value, o.label) for o in (Outcome.LOST, Outcome.EVAPORATED)]
+        self.status = status
+        self.fields["outcome"].choices = [("", "Choose an outcome…")] + [(o.value, OUTCOME_MEANINGS[o]) for o in outcomes]
+        if any(lifecycle.outcome_needs_reason(status, o) for o in outcomes):
+            self.fields["reason"].label = "What happened? (required: Operations has not answered yet)"
+
+    def clean(self) -> dict:
+        data = super().clean()
+        outcome = data.get("outcome")
+        if outcome and lifecycle.outcome_needs_reason(self.status, outcome) and not (data.get("reason") or "").strip():
+            self.add_error("reason", REASON_NEEDED[Outcome(outcome)])
+        return data
 
 
 def time_zone_choices() -> list[tuple[str, str]]:

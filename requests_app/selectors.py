@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from requests_app import roles
 from requests_app.clocks import Calendars, ClockState
-from requests_app.models import FeasibilityRequest, Status
+from requests_app.models import FeasibilityRequest, RequestEvent, Status
 
 
 def request_scope_q(user) -> Q:
@@ -56,36 +56,6 @@ def unread_notification_count(user) -> int:
 
 
 # ---------------------------------------------------------------------------------------------
-# What a user may do to a request they can see (seeing is `get_request_for`'s job).
-
-
-def manages_team_of(user, req: FeasibilityRequest) -> bool:
-    """A sales manager acts on every request of a team they belong to."""
-    if not req.sales_team_id or not roles.is_sales_manager(user):
-        return False
-    return user.sales_teams.filter(pk=req.sales_team_id).exists()
-
-
-def acts_for_sales(user, req: FeasibilityRequest) -> bool:
-    """The author, or their sales manager: who may reply, decide, close and withdraw.
-    Teammates read, they do not act."""
-    if req.requested_by_id == user.pk:
-        return True
-    return req.status != Status.DRAFT and manages_team_of(user, req)
-
-
-def can_edit(user, req: FeasibilityRequest) -> bool:
-    """Editing is for drafts and submitted requests Operations has not acknowledged yet."""
-    from requests_app.services import editable_status
-
-    return editable_status(req) and acts_for_sales(user, req)
-
-
-def can_comment(user, req: FeasibilityRequest) -> bool:
-    return acts_for_sales(user, req) or roles.is_ops(user)
-
-
-# ---------------------------------------------------------------------------------------------
 # Pages
 
 
@@ -120,28 +90,26 @@ def promise_for(req: FeasibilityRequest) -> Promise | None:
     return Promise(answer_due=timezone.localtime(req.answer_due), paused=req.status == Status.WAITING_ON_SALES)
 
 
-def request_detail_parts(req: FeasibilityRequest) -> dict[str, object]:
+# Events whose actor is an Operations assessor: who assessed is internal to Operations and managers.
+INTERNAL_ACTOR_KINDS = {RequestEvent.Kind.ASSESSED}
+
+
+def request_detail_parts(req: FeasibilityRequest, *, internals: bool) -> dict[str, object]:
     """Everything the request page shows besides the row itself, a fixed number of queries.
 
-    Answers come through the reverse relation `answers` (owned by `analysis`), so this module
-    does not import `analysis`."""
+    `internals`: the viewer may read Operations' internals (`s2o.read_internals`); if not, the
+    timeline does not name who assessed (the verdict stays: Sales reads it)."""
     events = list(req.events.select_related("actor"))
+    if not internals:
+        for event in events:
+            if event.kind in INTERNAL_ACTOR_KINDS:
+                event.actor = None
     comments = list(req.comments.select_related("author"))
     attachments = list(req.attachments.select_related("uploaded_by"))
-    answers = list(
-        req.answers.filter(published_at__isnull=False)
-        .select_related("published_by")
-        .prefetch_related("alternatives__works_around", "alternatives__accepted_by")
-        .order_by("-number")
-    )
-    current = next((a for a in answers if a.superseded_at is None), None)
     return {
         "events": events,
         "comments": comments,
         "attachments": attachments,
-        "current_answer": current,
-        "earlier_answers": [a for a in answers if a is not current],
-        "pauses": list(req.pauses.all()),
         "last_question": next((c for c in reversed(comments) if c.kind == "question"), None),
     }
 

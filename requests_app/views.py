@@ -6,53 +6,39 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from analysis import decisions
-from analysis.models import Alternative
-from analysis.selectors import ops_panel
-from requests_app import csv_export, notifications, roles, selectors, services
+from requests_app import csv_export, notifications, pages, permissions, roles, selectors, services
 from requests_app.filters import RequestFilter
 from requests_app.forms import (
     ClarificationReplyForm,
     CloseForm,
     CommentForm,
     PreferencesForm,
-    ReasonForm,
     RequestForm,
-    RequiredReasonForm,
+    WithdrawForm,
     check_upload,
 )
 from requests_app.lifecycle import ConflictError, TransitionError
-from requests_app.models import FeasibilityRequest, Profile, Status
+from requests_app.models import FeasibilityRequest, Profile
 from requests_app.selectors import get_request_for
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    """Send each role to its work; a user with no role yet gets a page that says so."""
-    user = request.user
-    for allowed, url_name in (
-        (roles.is_manager, "analysis:dashboard"),
-        (roles.is_ops_lead, "analysis:triage"),
-        (roles.is_ops, "analysis:department_queue"),
-        (roles.is_sales, "requests_app:list"),
-    ):
-        if allowed(user):
-            try:
-                return redirect(reverse(url_name))
-            except NoReverseMatch:
-                continue
-    return render(request, "home.html")
+    """Send each role to its work (`pages.register_landing`); a user with no role gets a page that says so."""
+    landing = pages.landing_for(request.user)
+    return redirect(landing) if landing else render(request, "home.html")
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return render(request, "403.html", status=403)
+    """The one translation of a refusal into a page: a 403 that says why (the rulebook's message)."""
+    message = str(exception) if isinstance(exception, PermissionDenied) else ""
+    return render(request, "403.html", {"message": message}, status=403)
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
@@ -73,16 +59,11 @@ def server_error(request: HttpRequest) -> HttpResponse:
 
 
 # ---------------------------------------------------------------------------------------------
-# Sales' side: file, track, clarify, decide, close. Views parse, fetch with permission (404 when
-# out of scope), call one service and redirect or render.
+# Sales' side: file, track, clarify, close. Views parse, fetch with permission (404 when out of
+# scope), call one service and redirect or render. A service's `permissions.NotAllowed` is not
+# caught: it is a PermissionDenied, which `permission_denied` turns into a 403 saying why.
 
 PAGE_SIZE = 25
-
-
-def _allowed(ok: bool) -> None:
-    """In scope but not allowed to act (a teammate reads, does not act): 403, not 404."""
-    if not ok:
-        raise PermissionDenied
 
 
 def _filtered(request: HttpRequest) -> RequestFilter:
@@ -121,7 +102,7 @@ def request_export(request: HttpRequest) -> StreamingHttpResponse:
 def _staged_form(request: HttpRequest, form: RequestForm) -> RequestForm:
     """Keep what the rep attached to an invalid form (valid files only) under the form's token."""
     token = request.POST.get("token")
-    previous = services.staged_files(token=token, user=request.user)
+    previous = services.staged_files(token=token, actor=request.user)
     keep = set(request.POST.getlist("keep_staged"))
     uploads = [f for f in request.FILES.getlist("attachments") if check_upload(f) is None]
     try:
@@ -141,17 +122,17 @@ def _staged_form(request: HttpRequest, form: RequestForm) -> RequestForm:
 
 @login_required
 def request_create(request: HttpRequest) -> HttpResponse:
-    _allowed(roles.is_sales(request.user))
+    permissions.require(request.user, "s2o.file_request")
     if request.method != "POST":
         form = RequestForm(initial={"token": uuid.uuid4()})
         return render(request, "requests_app/request_form.html", {"form": form})
-    staged = services.staged_files(token=request.POST.get("token"), user=request.user)
+    staged = services.staged_files(token=request.POST.get("token"), actor=request.user)
     form = RequestForm(request.POST, request.FILES, staged=staged)
     if not form.is_valid():
         return render(request, "requests_app/request_form.html", {"form": _staged_form(request, form)}, status=400)
     submit = "save_draft" not in request.POST
     filed = services.request_file(
-        user=request.user, data=form.cleaned_data, token=form.cleaned_data["token"], submit=submit,
+        actor=request.user, data=form.cleaned_data, token=form.cleaned_data["token"], submit=submit,
         uploads=form.cleaned_data["attachments"], staged=form.staged_to_keep(),
     )
     if not filed.created:
@@ -166,22 +147,24 @@ def request_create(request: HttpRequest) -> HttpResponse:
 @login_required
 def request_edit(request: HttpRequest, pk: int) -> HttpResponse:
     req = get_request_for(request.user, pk)
-    _allowed(selectors.can_edit(request.user, req))
+    permissions.require(request.user, "s2o.edit_request", req)
+    if not req.is_editable:  # a form that could not be saved is not shown: 403 saying why
+        raise PermissionDenied(services.NOT_EDITABLE)
     if request.method != "POST":
         form = RequestForm(instance=req, initial={"token": uuid.uuid4()})
         return render(request, "requests_app/request_form.html", {"form": form, "req": req})
-    staged = services.staged_files(token=request.POST.get("token"), user=request.user)
+    staged = services.staged_files(token=request.POST.get("token"), actor=request.user)
     form = RequestForm(request.POST, request.FILES, instance=FeasibilityRequest.objects.get(pk=req.pk), staged=staged)
     if form.is_valid():
         try:
             services.request_update(
-                req=req, user=request.user, data=form.cleaned_data, expected_version=form.cleaned_data["version"] or 0,
+                req=req, actor=request.user, data=form.cleaned_data, expected_version=form.cleaned_data["version"] or 0,
                 uploads=form.cleaned_data["attachments"], staged=form.staged_to_keep(),
             )
             services.staging_clear(token=form.cleaned_data["token"], user=request.user)
             messages.success(request, "Saved.")
             return redirect(req)
-        except (ConflictError, services.NotAllowed) as exc:
+        except (ConflictError, TransitionError) as exc:
             form.add_error(None, f"{exc} Your input is kept below: review the request in another tab, then save again.")
             # Saving again after that review is deliberate: it is checked against the version seen now.
             form.data = form.data.copy()
@@ -189,46 +172,55 @@ def request_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "requests_app/request_form.html", {"form": _staged_form(request, form), "req": req}, status=400)
 
 
-@login_required
-@require_POST
-def request_submit(request: HttpRequest, pk: int) -> HttpResponse:
-    req = get_request_for(request.user, pk)
-    _allowed(req.requested_by_id == request.user.pk)
-    return _act(request, req, lambda: services.request_submit(request_id=req.pk, user=request.user),
-                "Submitted — Operations will confirm when they will answer.")
-
-
-def _act(request: HttpRequest, req, action, success: str) -> HttpResponse:
-    """Run one service; an illegal move or bad input becomes a message on the request page."""
+def _act(request: HttpRequest, req: FeasibilityRequest, action, success: str, *, form_name: str = "",
+         form=None) -> HttpResponse:
+    """Run one service and go back to the request page saying how it went. An illegal move is a
+    message; bad input re-renders the page with the form as typed (400), nothing saved."""
     try:
         action()
-    except (TransitionError, ConflictError, services.NotAllowed, ValueError) as exc:
+    except (TransitionError, ConflictError) as exc:
         messages.error(request, str(exc))
+    except ValueError as exc:
+        if form is None:
+            messages.error(request, str(exc))
+        else:
+            form.add_error(None, str(exc))
+            return _detail_page(request, req, status=400, **{form_name: form})
     else:
         messages.success(request, success)
     return redirect(req)
 
 
 @login_required
-def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
+@require_POST
+def request_submit(request: HttpRequest, pk: int) -> HttpResponse:
     req = get_request_for(request.user, pk)
+    return _act(request, req, lambda: services.request_submit(request_id=req.pk, actor=request.user),
+                "Submitted — Operations will confirm when they will answer.")
+
+
+def _detail_page(request: HttpRequest, req: FeasibilityRequest, *, status: int = 200, **bound) -> HttpResponse:
+    """The request page; `bound` replaces a blank form by the one the user just sent (with its errors)."""
     user = request.user
-    acts = selectors.acts_for_sales(user, req)
+    actions = permissions.offers(user, req)
     context = {
         "req": req,
         "promise": selectors.promise_for(req),
-        "can_edit": selectors.can_edit(user, req),
-        "acts": acts,
-        "can_comment": selectors.can_comment(user, req),
+        "actions": actions,
         "comment_form": CommentForm(),
         "reply_form": ClarificationReplyForm(auto_id="reply_%s"),
-        "reason_form": ReasonForm(),
-        "required_reason_form": RequiredReasonForm(),
-        "close_form": CloseForm(answered=req.status == Status.ANSWERED),
-        "panel": ops_panel(req=req, user=user) if req.status != Status.DRAFT else None,
-        **selectors.request_detail_parts(req),
+        "withdraw_form": WithdrawForm(auto_id="withdraw_%s"),
+        "close_form": CloseForm(auto_id="close_%s", status=req.status, outcomes=permissions.outcomes_offered(user, req)),
+        "panels": pages.panels_for(request, req),
+        **selectors.request_detail_parts(req, internals=actions["read_internals"]),
+        **bound,
     }
-    return render(request, "requests_app/request_detail.html", context)
+    return render(request, "requests_app/request_detail.html", context, status=status)
+
+
+@login_required
+def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _detail_page(request, get_request_for(request.user, pk))
 
 
 @login_required
@@ -247,81 +239,53 @@ def attachment_download(request: HttpRequest, pk: int, attachment_pk: int) -> Fi
 @require_POST
 def comment_add(request: HttpRequest, pk: int) -> HttpResponse:
     req = get_request_for(request.user, pk)
-    _allowed(selectors.can_comment(request.user, req))
+    permissions.require(request.user, "s2o.comment_request", req)
     form = CommentForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Write a comment first.")
-        return redirect(req)
-    return _act(request, req, lambda: services.comment_add(req=req, user=request.user, body=form.cleaned_data["body"]),
-                "Comment added.")
+        return _detail_page(request, req, status=400, comment_form=form)
+    return _act(request, req, lambda: services.comment_add(req=req, actor=request.user, body=form.cleaned_data["body"]),
+                "Comment added.", form_name="comment_form", form=form)
 
 
 @login_required
 @require_POST
 def clarification_reply(request: HttpRequest, pk: int) -> HttpResponse:
     req = get_request_for(request.user, pk)
-    _allowed(selectors.acts_for_sales(request.user, req))
-    form = ClarificationReplyForm(request.POST)
+    permissions.require(request.user, "s2o.reply_clarification", req)
+    form = ClarificationReplyForm(request.POST, auto_id="reply_%s")
     if not form.is_valid():
-        messages.error(request, "Write your reply first.")
-        return redirect(req)
-    return _act(request, req, lambda: services.clarification_answer(request_id=req.pk, user=request.user,
+        return _detail_page(request, req, status=400, reply_form=form)
+    return _act(request, req, lambda: services.clarification_answer(request_id=req.pk, actor=request.user,
                                                                     body=form.cleaned_data["body"]),
-                "Reply sent — Operations' answer clock runs again.")
+                "Reply sent — Operations' answer clock runs again.", form_name="reply_form", form=form)
 
 
 @login_required
 @require_POST
 def request_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
     req = get_request_for(request.user, pk)
-    _allowed(selectors.acts_for_sales(request.user, req))
-    form = ReasonForm(request.POST)
-    reason = form.cleaned_data["reason"] if form.is_valid() else ""
-    return _act(request, req, lambda: services.request_withdraw(request_id=req.pk, user=request.user, reason=reason),
-                "Withdrawn.")
+    permissions.require(request.user, "s2o.withdraw_request", req)
+    form = WithdrawForm(request.POST, auto_id="withdraw_%s")
+    if not form.is_valid():
+        return _detail_page(request, req, status=400, withdraw_form=form)
+    return _act(request, req, lambda: services.request_withdraw(request_id=req.pk, actor=request.user,
+                                                                reason=form.cleaned_data["reason"]),
+                "Withdrawn.", form_name="withdraw_form", form=form)
 
 
 @login_required
 @require_POST
 def request_close(request: HttpRequest, pk: int) -> HttpResponse:
     req = get_request_for(request.user, pk)
-    _allowed(selectors.acts_for_sales(request.user, req))
-    form = CloseForm(request.POST, answered=req.status == Status.ANSWERED)
+    permissions.require(request.user, "s2o.close_request", req)
+    form = CloseForm(request.POST, auto_id="close_%s", status=req.status,
+                     outcomes=permissions.outcomes_offered(request.user, req))
     if not form.is_valid():
-        messages.error(request, "Pick an outcome.")
-        return redirect(req)
+        return _detail_page(request, req, status=400, close_form=form)
     data = form.cleaned_data
-    return _act(request, req, lambda: services.request_close(request_id=req.pk, user=request.user, outcome=data["outcome"],
-                                                             reason=data["reason"]), "Outcome recorded; the request is closed.")
-
-
-@login_required
-@require_POST
-def decide(request: HttpRequest, pk: int, action: str) -> HttpResponse:
-    """accept (the YES) · decline (all, with reason) · revise (with new information)."""
-    req = get_request_for(request.user, pk)
-    _allowed(selectors.acts_for_sales(request.user, req))
-    reason = (request.POST.get("reason") or "").strip()
-    actions = {
-        "accept": (lambda: decisions.answer_accept(request_id=req.pk, user=request.user, reason=reason),
-                   "Accepted — marked as won."),
-        "decline": (lambda: decisions.answer_decline(request_id=req.pk, user=request.user, reason=reason), "Declined."),
-        "revise": (lambda: decisions.revision_request(request_id=req.pk, user=request.user, reason=reason),
-                   "Revision requested — Operations re-opens the analysis."),
-    }
-    if action not in actions:
-        raise Http404
-    return _act(request, req, *actions[action])
-
-
-@login_required
-@require_POST
-def alternative_accept(request: HttpRequest, pk: int, alternative_pk: int) -> HttpResponse:
-    req = get_request_for(request.user, pk)
-    _allowed(selectors.acts_for_sales(request.user, req))
-    get_object_or_404(Alternative, pk=alternative_pk, answer__request=req)
-    return _act(request, req, lambda: decisions.alternative_accept(alternative_id=alternative_pk, user=request.user),
-                "Alternative accepted; the request is closed.")
+    return _act(request, req, lambda: services.request_close(request_id=req.pk, actor=request.user, outcome=data["outcome"],
+                                                             reason=data["reason"]),
+                "Outcome recorded; the request is closed.", form_name="close_form", form=form)
 
 
 @login_required
@@ -350,7 +314,7 @@ def preferences(request: HttpRequest) -> HttpResponse:
     profile, _ = Profile.objects.get_or_create(user=request.user)
     form = PreferencesForm(request.POST or None, instance=profile)
     if request.method == "POST" and form.is_valid():
-        services.profile_update(user=request.user, **form.cleaned_data)
+        services.profile_update(actor=request.user, **form.cleaned_data)
         messages.success(request, "Preferences saved.")
         return redirect("requests_app:preferences")
     return render(request, "requests_app/preferences.html", {"form": form})

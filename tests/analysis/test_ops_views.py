@@ -57,7 +57,6 @@ LEAD_ONLY_ON_ROUTED = {"rep": 403, "teammate": 403, "sales_manager": 403, "other
         ("extend_answer_by", "get", LEAD_ONLY_ON_ROUTED),
         ("route", "get", LEAD_ONLY_ON_ROUTED),
         ("answer_compose", "get", LEAD_ONLY_ON_ROUTED),
-        ("answer_publish", "post", {**LEAD_ONLY_ON_ROUTED, "ops_lead": 302}),
         ("clarification_ask", "get", {**LEAD_ONLY_ON_ROUTED, "ops_member": 200}),
     ],
 )
@@ -272,16 +271,6 @@ def test_publishing_alternatives_without_any_is_refused_on_the_page(client, rout
     assert routed.status == Status.IN_ANALYSIS and not Answer.objects.exists()
 
 
-def test_the_publish_button_publishes_the_saved_draft(client, routed, ops_lead):
-    draft = services.answer_save_draft(request_id=routed.pk, actor=ops_lead, decision="yes", summary="Fine",
-                                       justification="", alternatives=[], expected_version=None)
-    client.force_login(ops_lead)
-    response = client.post(reverse("analysis:answer_publish", args=[routed.pk]), {"version": draft.version})
-    assert response.status_code == 302
-    routed.refresh_from_db()
-    assert routed.status == Status.ANSWERED
-
-
 def test_a_member_asks_sales_a_question_and_the_clock_pauses(client, routed, ops_member):
     client.force_login(ops_member)
     response = client.post(reverse("analysis:clarification_ask", args=[routed.pk]),
@@ -335,7 +324,7 @@ def test_every_operations_url_is_in_the_permission_matrix():
     """A new page must be added to the per-role tests above (shared/RELIABILITY.md rule 8)."""
     from analysis import urls_ops
 
-    covered = {"extend_answer_by", "route", "answer_compose", "answer_publish", "clarification_ask", "acknowledge",
+    covered = {"extend_answer_by", "route", "answer_compose", "clarification_ask", "acknowledge",
                "assessment_edit", "triage", "department_queue"}
     assert {p.name for p in urls_ops.urlpatterns} == covered
 

@@ -46,7 +46,10 @@ CASES = [(who, view) for who, views in EXPECTED.items() for view in views]
 
 
 def test_every_request_url_is_in_the_matrix():
-    per_request = {p.name for p in urls.urlpatterns if "<int:pk>" in str(p.pattern) and not p.name.startswith("notification")}
+    from analysis import urls_decisions
+
+    patterns = [*urls.urlpatterns, *urls_decisions.urlpatterns]  # Sales' decisions live under the request's URL
+    per_request = {p.name for p in patterns if "<int:pk>" in str(p.pattern) and not p.name.startswith("notification")}
     assert per_request == set(OBJECT_VIEWS)
 
 
@@ -55,7 +58,7 @@ def answered(rep, ops_lead, customer, product, settings, tmp_path) -> Feasibilit
     """Team North's request, routed to procurement, answered with alternatives, one attachment."""
     settings.MEDIA_ROOT = tmp_path
     req = file_request(rep, customer, product)
-    services.attachments_add(req=req, user=rep, uploads=[SimpleUploadedFile("drawing.pdf", PDF, content_type="application/pdf")])
+    services.attachments_add(req=req, actor=rep, uploads=[SimpleUploadedFile("drawing.pdf", PDF, content_type="application/pdf")])
     route(req, "procurement")
     acknowledge(req, ops_lead)
     publish(req, ops_lead, alternatives=2)
@@ -66,11 +69,11 @@ def url_for(name: str, req: FeasibilityRequest) -> str:
     if name == "attachment":
         return reverse("requests_app:attachment", args=[req.pk, req.attachments.get().pk])
     if name == "decide":
-        return reverse("requests_app:decide", args=[req.pk, "revise"])
+        return reverse("decisions:decide", args=[req.pk, "revise"])
     if name == "accept_alternative":
         from analysis.decisions import current_answer
 
-        return reverse("requests_app:accept_alternative", args=[req.pk, current_answer(req).alternatives.first().pk])
+        return reverse("decisions:accept_alternative", args=[req.pk, current_answer(req).alternatives.first().pk])
     return reverse(f"requests_app:{name}", args=[req.pk])
 
 

@@ -8,21 +8,19 @@ import re
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 
-from requests_app.context_processors import NAV_ITEMS
-
-# Where `home` sends each persona, in order of preference (a page not built yet is skipped).
+# Where `home` sends each persona.
 LANDING = {
-    "manager": ["analysis:dashboard"],
-    "ops_lead": ["analysis:triage", "analysis:department_queue"],
-    "ops_member": ["analysis:department_queue"],
-    "stores_member": ["analysis:department_queue"],
-    "rep": ["requests_app:list"],
-    "sales_manager": ["requests_app:list"],
+    "manager": "analysis:dashboard",
+    "ops_lead": "analysis:triage",
+    "ops_member": "analysis:department_queue",
+    "stores_member": "analysis:department_queue",
+    "rep": "requests_app:list",
+    "sales_manager": "requests_app:list",
 }
 
-# The navigation each persona sees (labels of requests_app.context_processors.NAV_ITEMS).
+# The navigation each persona sees (labels registered with requests_app.pages.register_link).
 NAVIGATION = {
     "rep": {"My requests", "New request"},
     "sales_manager": {"My requests", "New request"},
@@ -33,18 +31,6 @@ NAVIGATION = {
     "nobody": set(),
 }
 NAV_LINK = re.compile(r'<a class="nav-link(?: active)?" href="([^"]+)"[^>]*>([^<]+)</a>')
-
-
-def url_or_none(name: str) -> str | None:
-    try:
-        return reverse(name)
-    except NoReverseMatch:
-        return None
-
-
-def built(labels: set[str]) -> set[str]:
-    """The labels whose page exists yet (the navigation hides links to pages not built)."""
-    return {label for label, url_name, _ in NAV_ITEMS if label in labels and url_or_none(url_name)}
 
 
 def logged_in(client: Client, user: User) -> Client:
@@ -111,28 +97,21 @@ def test_password_change_page_renders_for_a_logged_in_user(client, rep):
 @pytest.mark.django_db
 def test_home_sends_each_role_to_its_work(client, request, persona):
     user = request.getfixturevalue(persona)
-    target = next((url for url in map(url_or_none, LANDING[persona]) if url), None)
 
     response = logged_in(client, user).get("/")
 
-    if target:
-        assert response.status_code == 302
-        assert response["Location"] == target
-    else:  # that role's page is not built yet: the welcome page, not an error
-        assert response.status_code == 200
-        assert "home.html" in [t.name for t in response.templates]
+    assert response.status_code == 302
+    assert response["Location"] == reverse(LANDING[persona])
 
 
 @pytest.mark.django_db
 def test_a_superuser_lands_where_a_manager_does(client):
     admin = User.objects.create_superuser("root", "root@example.com", "pw")
-    target = url_or_none("analysis:dashboard")
 
     response = logged_in(client, admin).get("/")
 
-    assert response.status_code == (302 if target else 200)
-    if target:
-        assert response["Location"] == target
+    assert response.status_code == 302
+    assert response["Location"] == reverse("analysis:dashboard")
 
 
 @pytest.mark.django_db
@@ -151,7 +130,7 @@ def test_the_navigation_shows_each_role_only_its_own_links(client, request, pers
     response = logged_in(client, user).get(reverse("password_change"))
 
     shown = {label.strip() for _, label in NAV_LINK.findall(response.content.decode())}
-    assert shown == built(NAVIGATION[persona])
+    assert shown == NAVIGATION[persona]
 
 
 @pytest.mark.parametrize("persona", sorted(NAVIGATION))

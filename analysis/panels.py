@@ -1,0 +1,45 @@
+"""Operations' panels on Sales' request page, registered in `AnalysisConfig.ready()` (the page is
+`requests_app`'s and knows nothing of `analysis`: see `requests_app.pages`)."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+from django.template.loader import render_to_string
+
+from analysis import selectors
+from analysis.decisions import ACCEPTABLE_AS_ASKED
+from analysis.forms import DecisionForm
+from requests_app import permissions
+from requests_app.models import FeasibilityRequest, Status
+
+
+def answer_panel(request: HttpRequest, req: FeasibilityRequest) -> str:
+    """The published answer and its alternatives, Sales' decision on it, and earlier answers."""
+    answers = selectors.published_answers(req)
+    if not answers:
+        return ""
+    user = request.user
+    current = next((a for a in answers if a.superseded_at is None), None)
+    decides = current is not None and permissions.offered(user, "s2o.decide_answer", req)
+    offers = {
+        "decide_answer": decides,
+        "accept_as_asked": decides and current.decision in ACCEPTABLE_AS_ASKED,
+        "accept_alternative": current is not None and permissions.offered(user, "s2o.accept_alternative", req),
+    }
+    context = {
+        "req": req,
+        "current": current,
+        "earlier": [a for a in answers if a is not current],
+        "offers": offers,
+        "internals": permissions.allowed(user, "s2o.read_internals", req),
+        "reason_max_length": DecisionForm.base_fields["reason"].max_length,
+    }
+    return render_to_string("analysis/_answer_panel.html", context, request=request)
+
+
+def operations_panel(request: HttpRequest, req: FeasibilityRequest) -> str:
+    """Departments' assessments, the history of assessments and answers, and Operations' actions."""
+    if req.status == Status.DRAFT:
+        return ""
+    panel = selectors.ops_panel(req=req, user=request.user)
+    return render_to_string("analysis/_ops_panel.html", {"panel": panel}, request=request)
