@@ -55,13 +55,6 @@ def format_local(value: datetime, user) -> str:
     return timezone.localtime(value, zone).strftime("%a %d %b %Y, %H:%M %Z")
 
 
-def _request_url(req: FeasibilityRequest) -> str:
-    try:
-        return req.get_absolute_url()
-    except Exception:  # the detail page is another feature's; a notification must not fail on it
-        return ""
-
-
 def _notify_each(users: Iterable, *, kind: str, request: FeasibilityRequest, text, actor=None, now: datetime) -> None:
     """One notification per user, with times written in that user's zone (`text(user)`)."""
     seen: set[int] = set()
@@ -69,8 +62,7 @@ def _notify_each(users: Iterable, *, kind: str, request: FeasibilityRequest, tex
         if user is None or user.pk in seen:
             continue
         seen.add(user.pk)
-        notify([user], kind=kind, message=text(user), request=request, url=_request_url(request),
-               email_template="notification", exclude=actor, now=now)
+        notify([user], kind=kind, message=text(user), request=request, email_template="notification", exclude=actor, now=now)
 
 
 def _departments(values: Iterable) -> list[Department]:

@@ -39,7 +39,7 @@ from django.utils import timezone
 
 from analysis import clocks as department_clocks
 from analysis.models import Assessment, ReminderLedger
-from requests_app import businesstime, clocks, notifications
+from requests_app import businesstime, clocks, notifications, roles
 from requests_app.models import (
     BusinessCalendar,
     Department,
@@ -171,9 +171,7 @@ class _SweepContext:
 
     def role_members(self, role: str) -> list[int]:
         if role not in self._roles:
-            self._roles[role] = list(
-                get_user_model().objects.filter(groups__name=role, is_active=True).order_by("pk").values_list("pk", flat=True)
-            )
+            self._roles[role] = list(roles.members(role).order_by("pk").values_list("pk", flat=True))
         return self._roles[role]
 
 
@@ -582,13 +580,7 @@ def send_morning_digests(*, now: datetime | None = None, deliver: Deliver | None
     if local.time() < DIGEST_AFTER or not cal.is_working_day(local.date()):
         return 0
     day = local.date().isoformat()
-    leads = (
-        get_user_model()
-        .objects.filter(groups__name=Role.OPS_LEAD, is_active=True)
-        .exclude(profile__morning_digest=False)
-        .values_list("pk", flat=True)
-        .distinct()
-    )
+    leads = roles.ops_leads().exclude(profile__morning_digest=False).values_list("pk", flat=True)
     rows = [
         ReminderLedger(request=None, clock="", scope=f"user:{pk}:{day}", kind=Kind.DIGEST, seq=1, due_at=now, created_at=now,
                        recipients=[pk])
