@@ -112,3 +112,47 @@ def test_no_decision_before_an_answer(rep, ops_lead, customer, product):
     for decide in (decisions.answer_accept, decisions.answer_decline, decisions.revision_request):
         with pytest.raises(TransitionError):
             decide(request_id=req.pk, actor=rep, reason="x")
+
+
+# The decide endpoints read their reason through a form (attack probe F13): bounded, no NUL
+# character, required where it is the point; bad input keeps what was typed and saves nothing.
+
+@pytest.mark.parametrize(
+    ("action", "reason", "message"),
+    [
+        ("decline", "Too\x00late", "contains a NUL character"),
+        ("revise", "Two deliveries\x00", "contains a NUL character"),
+        ("decline", "x" * 1_000_000, "at most 2000 characters"),
+        ("decline", "   ", "This field is required"),
+        ("revise", "", "This field is required"),
+    ],
+)
+def test_a_bad_reason_is_refused_with_a_message_and_nothing_is_saved(client, answered, rep, action, reason, message):
+    req, answer = answered
+    client.force_login(rep)
+    before = (req.version, req.events.count())
+
+    response = client.post(reverse("decisions:decide", args=[req.pk, action]), {"reason": reason})
+
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    req.refresh_from_db()
+    answer.refresh_from_db()
+    assert (req.status, req.version, req.events.count(), answer.superseded_at) == (Status.ANSWERED, *before, None)
+
+
+def test_a_refused_reason_is_kept_on_the_page_to_correct(client, answered, rep):
+    req, _answer = answered
+    client.force_login(rep)
+    typed = "The customer wants " + "a very long explanation " * 100
+
+    response = client.post(reverse("decisions:decide", args=[req.pk, "decline"]), {"reason": typed})
+
+    assert response.status_code == 400
+    assert typed.strip() in response.content.decode()
+
+
+def test_an_unknown_decision_is_404(client, answered, rep):
+    req, _answer = answered
+    client.force_login(rep)
+    assert client.post(reverse("decisions:decide", args=[req.pk, "shred"]), {"reason": "x"}).status_code == 404
