@@ -88,7 +88,8 @@ def request_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "requests_app/request_list.html",
-        {"filter": filterset, "page": page, "rows": rows, "query": query.urlencode(), "heading": _list_heading(request.user)},
+        {"filter": filterset, "page": page, "rows": rows, "query": query.urlencode(), "heading": _list_heading(request.user),
+         "can_file": permissions.allowed(request.user, "s2o.file_request")},
     )
 
 
