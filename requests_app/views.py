@@ -103,7 +103,7 @@ def request_export(request: HttpRequest) -> StreamingHttpResponse:
 def _staged_form(request: HttpRequest, form: RequestForm) -> RequestForm:
     """Keep what the rep attached to an invalid form (valid files only) under the form's token."""
     token = request.POST.get("token")
-    previous = services.staged_files(token=token, actor=request.user)
+    previous = services.staged_files(token=token, user=request.user)
     keep = set(request.POST.getlist("keep_staged"))
     uploads = [f for f in request.FILES.getlist("attachments") if check_upload(f) is None]
     try:
@@ -127,7 +127,7 @@ def request_create(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         form = RequestForm(initial={"token": uuid.uuid4()})
         return render(request, "requests_app/request_form.html", {"form": form})
-    staged = services.staged_files(token=request.POST.get("token"), actor=request.user)
+    staged = services.staged_files(token=request.POST.get("token"), user=request.user)
     form = RequestForm(request.POST, request.FILES, staged=staged)
     if not form.is_valid():
         return render(request, "requests_app/request_form.html", {"form": _staged_form(request, form)}, status=400)
@@ -154,7 +154,7 @@ def request_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method != "POST":
         form = RequestForm(instance=req, initial={"token": uuid.uuid4()})
         return render(request, "requests_app/request_form.html", {"form": form, "req": req})
-    staged = services.staged_files(token=request.POST.get("token"), actor=request.user)
+    staged = services.staged_files(token=request.POST.get("token"), user=request.user)
     form = RequestForm(request.POST, request.FILES, instance=FeasibilityRequest.objects.get(pk=req.pk), staged=staged)
     if form.is_valid():
         try:
