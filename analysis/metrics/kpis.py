@@ -89,6 +89,7 @@ def _figures(row: dict[str, Any]) -> RequestFigures:
         ack_met=row["ack_met"], ack_counted=row["ack_counted"], answer_met=row["answer_met_n"],
         answer_counted=row["answer_counted"], closed_answered=row["closed_answered"], filled=row["filled"],
         evaporated=row["evaporated"], answered=row["answered"],
+        seconds={"ack_p50": ack_p50, "ack_p90": ack_p90, "answer_p50": answer_p50, "answer_p90": answer_p90},
     )
 
 
@@ -159,5 +160,6 @@ def period_and_trend(
     for week in mondays:
         fig = by_week.get(week, RequestFigures())
         trend.append(TrendWeek(week=week, filed=fig.filed, answered=fig.answered, answer_median_hours=fig.answer_median_hours,
-                               answer_met_pct=fig.answer_met_pct, ack_met_pct=fig.ack_met_pct))
+                               answer_met_pct=fig.answer_met_pct, ack_met_pct=fig.ack_met_pct,
+                               answer_median_seconds=fig.seconds.get("answer_p50")))
     return current, previous, trend
