@@ -104,7 +104,7 @@ class Assessment(models.Model):
             models.Index(fields=["department", "due_at"], name="assess_dept_due_idx"),
             # Manager dashboard (analysis.metrics.rollup): pending assessments of the period, to find the
             # ones past due on an open request (the only department figure that depends on "now").
-            models.Index(fields=["request_submitted_at"], include=["department", "due_at", "request"],
+            models.Index(fields=["request_submitted_at"], include=["department", "due_at", "request", "met"],
                          name="assess_pending_idx", condition=Q(assessed_at__isnull=True)),
             # Manager dashboard (analysis.metrics.departments): one range per department of the assessments
             # of the period's requests, read from this index alone (index-only scan).
@@ -365,6 +365,12 @@ class DayFigure(models.Model):
     bucket = models.PositiveIntegerField(help_text="0 for a count; the whole business hour for a time.")
     n = models.IntegerField()
 
+    class Meta:
+        indexes = [
+            # The primary key's columns with the count: the dashboard's ranges are index-only scans.
+            models.Index(fields=["kind", "scope", "day", "bucket"], include=["n"], name="dayfigure_read_idx"),
+        ]
+
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.scope} {self.day} {self.bucket}: {self.n}"
 
@@ -380,6 +386,11 @@ class DayMinute(models.Model):
     day = models.DateField()
     minute = models.PositiveIntegerField()
     n = models.IntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["kind", "scope", "hour", "day", "minute"], include=["n"], name="dayminute_read_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.scope} {self.day} minute {self.minute}: {self.n}"

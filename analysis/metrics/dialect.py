@@ -175,6 +175,17 @@ def local_date_sql(column: str) -> tuple[str, list[Any]]:
     return sql, list(params)
 
 
+def interval_index_sql(column: str, bounds: Sequence[datetime]) -> tuple[str, list[Any]]:
+    """SQL numbering the interval of sorted `bounds` a datetime column falls in: 0 before the first,
+    i from bounds[i-1] (included) to bounds[i]. PostgreSQL: `width_bucket`, a binary search per row."""
+    if not bounds:
+        return "0", []
+    if is_postgresql():
+        return f"width_bucket({column}, %s::timestamptz[])", [list(bounds)]
+    whens = " ".join(f"WHEN {column} >= %s THEN {i}" for i in range(len(bounds), 0, -1))
+    return f"(CASE {whens} ELSE 0 END)", [adapt(b) for b in reversed(bounds)]
+
+
 def parse_date(value: Any) -> date:
     """A date read back from hand-written SQL (SQLite returns text)."""
     return value if isinstance(value, date) else date.fromisoformat(str(value))

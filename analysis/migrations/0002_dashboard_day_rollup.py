@@ -57,7 +57,15 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='assessment',
-            index=models.Index(condition=models.Q(('assessed_at__isnull', True)), fields=['request_submitted_at'], include=('department', 'due_at', 'request'), name='assess_pending_idx'),
+            index=models.Index(condition=models.Q(('assessed_at__isnull', True)), fields=['request_submitted_at'], include=('department', 'due_at', 'request', 'met'), name='assess_pending_idx'),
+        ),
+        migrations.AddIndex(
+            model_name='dayfigure',
+            index=models.Index(fields=['kind', 'scope', 'day', 'bucket'], include=('n',), name='dayfigure_read_idx'),
+        ),
+        migrations.AddIndex(
+            model_name='dayminute',
+            index=models.Index(fields=['kind', 'scope', 'hour', 'day', 'minute'], include=('n',), name='dayminute_read_idx'),
         ),
         migrations.RunPython(install_rollup, remove_rollup),
     ]
