@@ -1,4 +1,4 @@
-"""Dashboard benchmark (issue 6): response time against the raw SQL it needs, at growing data sizes.
+"""Dashboard benchmark: response time against the raw SQL it needs, at growing data sizes.
 
     createdb -h 127.0.0.1 -U postgres s2o_bench
     export DATABASE_URL=postgres://postgres@127.0.0.1:5432/s2o_bench
