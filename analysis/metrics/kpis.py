@@ -20,6 +20,7 @@ from django.utils import timezone
 from analysis.metrics import dialect
 from analysis.metrics.figures import Kpi, RequestFigures, TrendWeek, hours
 from analysis.metrics.filters import TREND_WEEKS, DashboardFilter, local_midnight, requests_in
+from requests_app import clocks
 from requests_app.models import Outcome, Status
 
 FILLED = (Outcome.WON, Outcome.ALTERNATIVE_ACCEPTED)
@@ -55,7 +56,7 @@ def _request_aggregates(now: datetime, soon: datetime) -> dict[str, Aggregate]:
     open_ = Q(status__in=Status.open_values())
     ack_breached = Q(status=Status.SUBMITTED, acknowledge_due__lt=now)
     answer_breached = Q(status=Status.IN_ANALYSIS, answer_due__lt=now)
-    breached = ack_breached | answer_breached
+    breached = clocks.breached_q(now)  # the clock state every page reads; the two parts above are its halves
     due_soon = ~breached & (
         Q(status=Status.SUBMITTED, acknowledge_due__lte=soon) | Q(status=Status.IN_ANALYSIS, answer_due__lte=soon)
     )

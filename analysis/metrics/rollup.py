@@ -84,6 +84,7 @@ def _first_query(f: DashboardFilter, ranges: dict[int, tuple[date, date]], depar
                  now: datetime, soon: datetime) -> list[tuple]:
     figure_t, request_t, assessment_t = DayFigure._meta.db_table, FeasibilityRequest._meta.db_table, Assessment._meta.db_table
     open_statuses = ", ".join(f"'{s}'" for s in Status.open_values())  # our own constants
+    # Breached: the rule of requests_app.clocks.breached_q, written out to number the states.
     state = (f"CASE WHEN r.status = '{Status.SUBMITTED}' AND r.acknowledge_due < %s THEN {ACK_BREACHED} ELSE 0 END"
              f" + CASE WHEN r.status = '{Status.IN_ANALYSIS}' AND r.answer_due < %s THEN {ANSWER_BREACHED} ELSE 0 END"
              f" + CASE WHEN NOT (r.status = '{Status.SUBMITTED}' AND r.acknowledge_due < %s)"

@@ -26,8 +26,8 @@ def remove_rollup(apps, schema_editor) -> None:
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('analysis', '0001_initial'),
-        ('requests_app', '0002_exchange_rate'),
+        ('analysis', '0002_clocks_keep_their_policy'),
+        ('requests_app', '0004_open_window_index'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
