@@ -102,6 +102,10 @@ class Assessment(models.Model):
         ]
         indexes = [
             models.Index(fields=["department", "due_at"], name="assess_dept_due_idx"),
+            # Manager dashboard (analysis.metrics.rollup): pending assessments of the period, to find the
+            # ones past due on an open request (the only department figure that depends on "now").
+            models.Index(fields=["request_submitted_at"], include=["department", "due_at", "request", "met"],
+                         name="assess_pending_idx", condition=Q(assessed_at__isnull=True)),
             # Manager dashboard (analysis.metrics.departments): one range per department of the assessments
             # of the period's requests, read from this index alone (index-only scan).
             models.Index(
@@ -324,3 +328,69 @@ class ReminderLedger(models.Model):
     def message_id(self) -> str:
         """Deterministic, so a duplicate delivery after a crash carries the same Message-ID."""
         return f"<s2o-ledger-{self.pk}@s2o>"
+
+
+class DayFigure(models.Model):
+    """The dashboard's day rollup: per local submission day, how many requests (scope 0) or a
+    department's assessments (scope = its id) count under each figure (`bucket` 0), and how many
+    took each whole business hour of a clock (`bucket` = the hour; its minutes are in `DayMinute`).
+
+    Derived data, kept exact by database triggers in the same transaction as every write to the
+    requests and assessments, whatever writes them (`analysis.dashboard_rollup`); checked and
+    rebuilt by `manage.py dashboard_rollup`. PostgreSQL only: the embedded SQLite mode reads live.
+    """
+
+    class Kind(models.IntegerChoices):
+        FILED = 1
+        ACK_MET = 2
+        ACK_DONE = 3
+        ANSWER_MET = 4
+        ANSWER_DONE = 5
+        CLOSED_ANSWERED = 6
+        FILLED = 7
+        EVAPORATED = 8
+        ACK_TIME = 10
+        ANSWER_TIME = 11
+        ROUTED = 20
+        ASSESSED = 21
+        ASSESSMENT_MET = 22
+        ASSESSMENT_LATE = 23
+        CANNOT = 24
+        ASSESSMENT_TIME = 25
+
+    pk = models.CompositePrimaryKey("kind", "scope", "day", "bucket")
+    kind = models.PositiveSmallIntegerField(choices=Kind.choices)
+    scope = models.PositiveIntegerField(help_text="0 for request figures, the department's id for assessment figures.")
+    day = models.DateField(help_text="The request's submission day in the site's time zone.")
+    bucket = models.PositiveIntegerField(help_text="0 for a count; the whole business hour for a time.")
+    n = models.IntegerField()
+
+    class Meta:
+        indexes = [
+            # The primary key's columns with the count: the dashboard's ranges are index-only scans.
+            models.Index(fields=["kind", "scope", "day", "bucket"], include=["n"], name="dayfigure_read_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.scope} {self.day} {self.bucket}: {self.n}"
+
+
+class DayMinute(models.Model):
+    """The minutes of `DayFigure`'s hour buckets: how many values took each whole business minute.
+    Keyed by hour first, so a percentile reads only the minutes of the one or two hours it falls in."""
+
+    pk = models.CompositePrimaryKey("kind", "scope", "hour", "day", "minute")
+    kind = models.PositiveSmallIntegerField(choices=DayFigure.Kind.choices)
+    scope = models.PositiveIntegerField()
+    hour = models.PositiveIntegerField()
+    day = models.DateField()
+    minute = models.PositiveIntegerField()
+    n = models.IntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["kind", "scope", "hour", "day", "minute"], include=["n"], name="dayminute_read_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.scope} {self.day} minute {self.minute}: {self.n}"

@@ -1,4 +1,4 @@
-"""Manager dashboard (issue 6): the page, its CSV downloads and a JSON twin. Figures: `analysis.metrics`."""
+"""Manager dashboard: the page, its CSV downloads and a JSON twin. Figures: `analysis.metrics`."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Dashboard benchmark (issue 6): response time against the raw SQL it needs, at growing data sizes.
+"""Dashboard benchmark: response time against the raw SQL it needs, at growing data sizes.
 
     createdb -h 127.0.0.1 -U postgres s2o_bench
     export DATABASE_URL=postgres://postgres@127.0.0.1:5432/s2o_bench
@@ -48,7 +48,7 @@ from django.urls import reverse  # noqa: E402
 from analysis.metrics import WORK_MEM  # noqa: E402
 from requests_app.models import FeasibilityRequest, Role  # noqa: E402
 
-AGGREGATE_TABLES = ("requests_app_feasibilityrequest", "analysis_assessment")
+AGGREGATE_TABLES = ("requests_app_feasibilityrequest", "analysis_assessment", "analysis_day")
 
 
 def manager_client() -> Client:

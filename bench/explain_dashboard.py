@@ -1,4 +1,4 @@
-"""EXPLAIN (ANALYZE, BUFFERS) of every aggregate statement the dashboard runs (issue 6).
+"""EXPLAIN (ANALYZE, BUFFERS) of every aggregate statement the dashboard runs.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/s2o_bench_1m .venv/bin/python bench/explain_dashboard.py [--summary]
 

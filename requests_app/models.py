@@ -421,6 +421,13 @@ class FeasibilityRequest(models.Model):
                 fields=["submitted_at"], include=["acknowledge_due", "answer_due"], name="req_running_clock_idx",
                 condition=Q(status__in=["submitted", "in_analysis"]),
             ),
+            # Manager dashboard (analysis.metrics.rollup): open requests of a period, the figures of "now"
+            # (open, breached, due soon) beside the day rollup.
+            models.Index(
+                fields=["submitted_at"], name="req_open_window_idx",
+                include=["status", "acknowledge_due", "answer_due", "acknowledge_met", "answer_met"],
+                condition=Q(status__in=["submitted", "in_analysis", "waiting_on_sales"]),
+            ),
         ]
         constraints = [
             models.CheckConstraint(

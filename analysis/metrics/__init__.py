@@ -8,6 +8,8 @@ Parts, each readable alone
 * `departments`: per department.
 * `pareto`: the capability-gap Pareto.
 * `lists`: the breached and at-risk lists.
+* `rollup`: KPI cards, trend and departments of the unfiltered dashboard from the day rollup
+  (analysis.dashboard_rollup), with percentiles from minute histograms (`histograms`).
 * `board`: the whole dashboard in one transaction (`dashboard()`), and its JSON twin.
 * `figures`: the result dataclasses; `dialect`: where PostgreSQL and SQLite differ.
 
@@ -21,13 +23,18 @@ Why it stays fast at a million requests (shared/PERFORMANCE.md, bench/README.md)
 * Grouped figures group by integer ids only; names are joined to the few result rows afterwards.
 * The Pareto reads a rollup, `ConstraintHit`, kept exact in the same transaction as every write
   that changes it (analysis.rollups).
+* Without filters, KPI cards, trend and departments read per-day counts and business-minute
+  histograms kept by database triggers (analysis.dashboard_rollup): no sort of the window for the
+  percentiles, which are exact to the minute. With a filter (team, rep, customer, priority,
+  department) the same figures are computed live from the requests.
 * On PostgreSQL the queries run inside one transaction without JIT and with a `work_mem` that keeps
   the window's sorts in memory (`dialect.big_queries`).
 
 Definitions (shared/DESIGN.md is the contract; refinements documented here and on the page)
 ------------------------------------------------------------------------------------------
-* Period: requests whose `submitted_at` is in [start, end); the previous period is the same
-  length immediately before. Every card — the "now" cards too — is computed over the requests
+* Period: requests whose `submitted_at` is in [start, end) (local midnights); the previous period
+  is the same number of days immediately before. Snapshots (open, breached, due soon) have no
+  comparison with it. Every card — the "now" cards too — is computed over the requests
   submitted in the period.
 * Open now: status SUBMITTED, IN_ANALYSIS or WAITING_ON_SALES.
 * Breached now: SUBMITTED past its acknowledge due, or IN_ANALYSIS past its answer due. A request
@@ -49,7 +56,9 @@ Definitions (shared/DESIGN.md is the contract; refinements documented here and o
 * Capability-gap Pareto, per constraint category: requests it *blocked* (a CANNOT assessment
   citing it) and requests it *bent* (a published answer's alternative working around it); each
   request counts once per constraint. Value at stake = sum of `deal_value` of those requests not
-  filled (outcome neither WON nor ALTERNATIVE_ACCEPTED, open ones included), per currency.
+  filled (outcome neither WON nor ALTERNATIVE_ACCEPTED, open ones included), in the reporting
+  currency at the rate in force on each request's submission day; a deal without a rate is
+  counted apart, never converted at another rate.
   Sorted by requests affected (then requests blocked); the cumulative share is over the sum of
   requests affected of all constraints. Drafts never count: an alternative bends a request only
   once its answer is published (a superseded answer still counts — Sales saw it), and a verdict

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from analysis.metrics import dialect
+from analysis.metrics import dialect, rollup
 from analysis.metrics.departments import departments
 from analysis.metrics.figures import (
     DepartmentRow,
@@ -90,12 +90,18 @@ def _jsonable(value: Any) -> Any:
 
 def dashboard(
     f: DashboardFilter, *, now: datetime, work_calendar: businesstime.WorkCalendar,
-    known_departments: Sequence[tuple[int, str]] | None = None,
+    known_departments: Sequence[tuple[int, str]] | None = None, use_rollup: bool | None = None,
 ) -> Dashboard:
+    """Every part of the dashboard. KPI cards, trend and departments come from the day rollup where it
+    can answer (`rollup.usable`: PostgreSQL, no filter but the dates), live otherwise; `use_rollup`
+    forces one way (tests compare both)."""
     soon = due_soon_until(now, work_calendar)
     with dialect.big_queries():
-        current, previous, trend = period_and_trend(f, now=now, soon=soon)
-        dept_rows = departments(f, now=now, known=known_departments)
+        if rollup.usable(f) if use_rollup is None else use_rollup:
+            current, previous, trend, dept_rows = rollup.figures(f, now=now, soon=soon, known=known_departments)
+        else:
+            current, previous, trend = period_and_trend(f, now=now, soon=soon)
+            dept_rows = departments(f, now=now, known=known_departments)
         teams, reps, customers = groups(f)
         pareto_rows = pareto(f)
         breached, at_risk = breached_and_at_risk(f, now=now, soon=soon)

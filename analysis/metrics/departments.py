@@ -67,7 +67,7 @@ def departments(
     rows = [
         DepartmentRow(department_id=pk, department=wanted[pk], routed=routed, assessed=assessed or 0,
                       median_hours=hours(p50), met=met or 0, counted=counted or 0, breaches=breaches or 0,
-                      cannot=cannot or 0)
+                      cannot=cannot or 0, median_seconds=p50)
         for pk, routed, assessed, p50, met, counted, breaches, cannot in fetched
         if routed
     ]

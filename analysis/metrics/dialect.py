@@ -136,6 +136,20 @@ def percentiles(value: Any, n: int = 2) -> list[float | None]:
     return json.loads(value) if isinstance(value, str) else list(value)
 
 
+def grouped_median_sql(column: str, alias: str) -> tuple[str, str]:
+    """A median per group of a GROUP BY that should stay a hash aggregate: (the aggregate, named
+    `alias`, and the expression that turns it into the median over the grouped rows `g`).
+
+    An ordered-set aggregate (percentile_cont) makes PostgreSQL sort the whole input by each grouping
+    key; collecting each group's values (array_agg, hashable) and taking the median of each small
+    array afterwards gives the same figure without those sorts (at a million requests, the teams,
+    reps and customers of 90 days: ~20-35% less time)."""
+    if is_postgresql():
+        return (f"array_agg({column}) FILTER (WHERE {column} IS NOT NULL) AS {alias}",
+                f"(SELECT PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY v) FROM unnest(g.{alias}) v)")
+    return f"{percentile_sql(column, 0.5)} AS {alias}", f"g.{alias}"
+
+
 # --- grouping one window several ways -----------------------------------------------------------
 
 
@@ -173,6 +187,17 @@ def local_date_sql(column: str) -> tuple[str, list[Any]]:
     """SQL for the local calendar day (the site's time zone) of a datetime column, and its parameters."""
     sql, params = connection.ops.datetime_cast_date_sql(column, (), timezone.get_current_timezone_name())
     return sql, list(params)
+
+
+def interval_index_sql(column: str, bounds: Sequence[datetime]) -> tuple[str, list[Any]]:
+    """SQL numbering the interval of sorted `bounds` a datetime column falls in: 0 before the first,
+    i from bounds[i-1] (included) to bounds[i]. PostgreSQL: `width_bucket`, a binary search per row."""
+    if not bounds:
+        return "0", []
+    if is_postgresql():
+        return f"width_bucket({column}, %s::timestamptz[])", [list(bounds)]
+    whens = " ".join(f"WHEN {column} >= %s THEN {i}" for i in range(len(bounds), 0, -1))
+    return f"(CASE {whens} ELSE 0 END)", [adapt(b) for b in reversed(bounds)]
 
 
 def parse_date(value: Any) -> date:

@@ -54,6 +54,8 @@ class RequestFigures(OutcomeRates):
     filled: int = 0
     evaporated: int = 0
     answered: int = 0  # requests with a time to answer (the sample of its median and p90)
+    # The percentiles before rounding, in business seconds ("ack_p50", "ack_p90", "answer_p50", "answer_p90").
+    seconds: dict[str, float | None] = field(default_factory=dict, repr=False)
 
     @property
     def ack_met_pct(self) -> float | None:
@@ -97,6 +99,7 @@ class TrendWeek:
     answer_median_hours: float | None
     answer_met_pct: float | None
     ack_met_pct: float | None
+    answer_median_seconds: float | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -110,6 +113,7 @@ class DepartmentRow:
     counted: int
     breaches: int
     cannot: int
+    median_seconds: float | None = field(default=None, repr=False)
 
     @property
     def met_pct(self) -> float | None:

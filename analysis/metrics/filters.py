@@ -43,8 +43,13 @@ class DashboardFilter:
         return local_midnight(self.date_to + timedelta(days=1))
 
     @property
+    def days(self) -> int:
+        return (self.date_to - self.date_from).days + 1
+
+    @property
     def previous_start(self) -> datetime:
-        return self.start - (self.end - self.start)
+        """The same number of days just before (local midnights, also across a change of daylight saving)."""
+        return local_midnight(self.date_from - timedelta(days=self.days))
 
     @property
     def trend_start(self) -> datetime:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db.models import Case, CharField, DateTimeField, F, Value, When, Window
 from django.db.models.functions import RowNumber
@@ -10,16 +10,15 @@ from django.urls import reverse
 
 from analysis.metrics.figures import ListedRequest
 from analysis.metrics.filters import DashboardFilter, requests_in
-from requests_app import businesstime
+from requests_app import businesstime, clocks
 from requests_app.models import Status
 
 LIST_LIMIT = 50
-SOON = timedelta(hours=24)
 
 
 def due_soon_until(now: datetime, work_calendar: businesstime.WorkCalendar) -> datetime:
     """'Next 24 business hours' as one instant: now + 24 h of the default calendar."""
-    return businesstime.add_business_time(work_calendar, now, SOON)
+    return clocks.upcoming_until(now, work_calendar)
 
 
 def breached_and_at_risk(

@@ -7,22 +7,27 @@ alternatives cite it. The period bounds the hits by their copied `submitted_at` 
 `req_dashboard_window_idx`), which apply the other filters and bring the live outcome, value and
 currency. Grouping is on integer ids; labels are joined to the few result rows.
 
-Money: the deal values are converted to the reporting currency at the rate in force on each
-request's submission day (its local date), the latest `ExchangeRate` on or before that day. The
-hits are first grouped by constraint, currency and day (a few thousand rows for 90 days), and each
-group looks up its one rate through the rates' unique index. A request whose currency has no rate
-in force on that day is counted as not converted, never added at some other rate.
+Money: a deal value is converted to the reporting currency at the rate in force on the request's
+submission day (its local date): the latest `ExchangeRate` on or before that day. The rates that can
+apply to the period are read first (one small query); each request is numbered with the interval
+between two rate changes its submission falls in (`dialect.interval_index_sql`: a binary search per
+row on PostgreSQL), the hits are summed per constraint, currency and interval, and the few sums are
+multiplied by their rate here. A request whose currency had no rate in force that day is counted as
+not converted, never added at some other rate.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
+from datetime import date
 from decimal import Decimal
 
 from django.db import connection
+from django.db.models import OuterRef, Q, Subquery
 
 from analysis.metrics import dialect
 from analysis.metrics.figures import ParetoRow
-from analysis.metrics.filters import DashboardFilter, requests_in
+from analysis.metrics.filters import DashboardFilter, local_midnight, requests_in
 from analysis.metrics.kpis import FILLED
 from analysis.models import ConstraintCategory, ConstraintHit
 from requests_app.exchange_rates import reporting_currency
@@ -31,57 +36,66 @@ from requests_app.models import ExchangeRate
 CENT = Decimal("0.01")
 
 
+def rates_for(f: DashboardFilter, reporting: str) -> dict[str, list[tuple[date, Decimal]]]:
+    """Per currency, the rates that can apply to requests submitted in the period, oldest first: the
+    one in force on its first day and those that start inside it."""
+    rates = ExchangeRate.objects.filter(reporting_currency=reporting)
+    in_force = rates.filter(currency=OuterRef("currency"), valid_from__lte=f.date_from).order_by("-valid_from")
+    wanted = rates.filter(Q(valid_from__gt=f.date_from, valid_from__lte=f.date_to)
+                          | Q(valid_from=Subquery(in_force.values("valid_from")[:1])))
+    out: dict[str, list[tuple[date, Decimal]]] = defaultdict(list)
+    for currency, valid_from, rate in wanted.order_by("currency", "valid_from").values_list(
+            "currency", "valid_from", "rate"):
+        out[currency].append((valid_from, rate))
+    return out
+
+
 def pareto(f: DashboardFilter) -> list[ParetoRow]:
     """Sorted by requests affected (then requests blocked); the cumulative share is over the sum of
     requests affected of all constraints."""
+    reporting = reporting_currency()
+    rates = rates_for(f, reporting)
     requests = requests_in(f, f.start, f.end)
     base_sql, base_params = requests.values(
         "id", "currency", "deal_value", "outcome", "submitted_at").query.sql_with_params()
-    hit_t, category_t, rate_t = ConstraintHit._meta.db_table, ConstraintCategory._meta.db_table, ExchangeRate._meta.db_table
+    hit_t, category_t = ConstraintHit._meta.db_table, ConstraintCategory._meta.db_table
     filled = ", ".join(f"'{o.value}'" for o in FILLED)  # our own constants, not user input
-    day_sql, day_params = dialect.local_date_sql("r.submitted_at")
     at_stake = f"r.outcome NOT IN ({filled}) AND r.deal_value IS NOT NULL AND r.deal_value <> 0"
+    whens, when_params = [], []
+    for currency, dated in rates.items():
+        index_sql, index_params = dialect.interval_index_sql(
+            "r.submitted_at", [max(local_midnight(day), f.start) for day, _ in dated])
+        whens.append(f"WHEN %s THEN {index_sql}")
+        when_params += [currency, *index_params]
+    interval = f"CASE r.currency {' '.join(whens)} ELSE 0 END" if whens else "0"
     sql = f"""
-        SELECT c.code, c.label, y.currency, y.blocked, y.bent, y.requests, y.converted, y.unconverted FROM (
-            SELECT x.constraint_id, x.currency, SUM(x.blocked) AS blocked, SUM(x.bent) AS bent,
-                   SUM(x.requests) AS requests,
-                   SUM(x.value * x.rate) AS converted,
-                   SUM(CASE WHEN x.rate IS NULL THEN x.valued ELSE 0 END) AS unconverted
-            FROM (
-                SELECT g.*, CASE WHEN g.currency = %s THEN 1 ELSE (
-                           SELECT e.rate FROM {rate_t} e
-                           WHERE e.reporting_currency = %s AND e.currency = g.currency AND e.valid_from <= g.day
-                           ORDER BY e.valid_from DESC LIMIT 1) END AS rate
-                FROM (
-                    SELECT h.constraint_id, r.currency, {day_sql} AS day,
-                           SUM(CASE WHEN h.blocked THEN 1 ELSE 0 END) AS blocked,
-                           SUM(CASE WHEN h.bent THEN 1 ELSE 0 END) AS bent,
-                           COUNT(*) AS requests,
-                           SUM(CASE WHEN {at_stake} THEN r.deal_value ELSE 0 END) AS value,
-                           SUM(CASE WHEN {at_stake} THEN 1 ELSE 0 END) AS valued
-                    FROM {hit_t} h JOIN ({base_sql}) r ON r.id = h.request_id
-                    WHERE h.submitted_at >= %s AND h.submitted_at < %s
-                    GROUP BY 1, 2, 3
-                ) g
-            ) x
-            GROUP BY x.constraint_id, x.currency
-        ) y JOIN {category_t} c ON c.id = y.constraint_id
+        SELECT c.code, c.label, x.currency, x.interval, x.blocked, x.bent, x.requests, x.value, x.valued FROM (
+            SELECT h.constraint_id, r.currency, {interval} AS interval,
+                   SUM(CASE WHEN h.blocked THEN 1 ELSE 0 END) AS blocked,
+                   SUM(CASE WHEN h.bent THEN 1 ELSE 0 END) AS bent,
+                   COUNT(*) AS requests,
+                   SUM(CASE WHEN {at_stake} THEN r.deal_value ELSE 0 END) AS value,
+                   SUM(CASE WHEN {at_stake} THEN 1 ELSE 0 END) AS valued
+            FROM {hit_t} h JOIN ({base_sql}) r ON r.id = h.request_id
+            WHERE h.submitted_at >= %s AND h.submitted_at < %s
+            GROUP BY 1, 2, 3
+        ) x JOIN {category_t} c ON c.id = x.constraint_id
     """
-    reporting = reporting_currency()
-    params = [reporting, reporting, *day_params, *base_params, dialect.adapt(f.start), dialect.adapt(f.end)]
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, [*when_params, *base_params, dialect.adapt(f.start), dialect.adapt(f.end)])
         fetched = cursor.fetchall()
     rows: dict[str, ParetoRow] = {}
-    for code, label, currency, blocked, bent, requests_n, converted, unconverted in fetched:
+    for code, label, currency, interval, blocked, bent, requests_n, value, valued in fetched:
         row = rows.setdefault(code, ParetoRow(code=code, label=label, blocked=0, bent=0, requests=0,
                                               currency=reporting))
         row.blocked += int(blocked)
         row.bent += int(bent)
         row.requests += int(requests_n)
-        row.converted += Decimal(converted or 0)
-        if unconverted:
-            row.unconverted += int(unconverted)
+        rate = Decimal(1) if currency == reporting else (rates[currency][interval - 1][1] if interval else None)
+        if rate is not None:
+            row.converted += Decimal(value or 0) * rate
+        elif valued:
+            row.unconverted += int(valued)
             row.unconverted_currencies = sorted({*row.unconverted_currencies, currency})
     ordered = sorted(rows.values(), key=lambda r: (-r.requests, -r.blocked, r.code))
     total = sum(r.requests for r in ordered)
@@ -91,3 +105,4 @@ def pareto(f: DashboardFilter) -> list[ParetoRow]:
         row.cumulative_pct = round(100.0 * running / total, 1) if total else 0.0
         row.converted = row.converted.quantize(CENT)
     return ordered
+

@@ -190,7 +190,8 @@ class Command(BaseCommand):
                 done += n
                 self.stdout.write(f"{done:,} requests ({time.monotonic() - started:.0f} s)")
             for table in ("requests_app_feasibilityrequest", "analysis_assessment", "analysis_assessment_constraints",
-                          "analysis_answer", "analysis_alternative", "requests_app_pause", "analysis_constrainthit"):
+                          "analysis_answer", "analysis_alternative", "requests_app_pause", "analysis_constrainthit",
+                          "analysis_dayfigure", "analysis_dayminute"):
                 # VACUUM fills the visibility map that index-only scans need; it cannot run inside a
                 # transaction (a test), where statistics alone will do.
                 cursor.execute(f"{'ANALYZE' if connection.in_atomic_block else 'VACUUM ANALYZE'} {table}")

@@ -1,0 +1,152 @@
+"""The dashboard's day rollup: kept exact by the database whatever writes, checked and rebuilt by a
+command, and giving the same figures as the live queries (percentiles to the minute)."""
+
+from __future__ import annotations
+
+import random
+from datetime import date, timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection, transaction
+from django.utils import timezone
+
+from analysis import dashboard_rollup, metrics
+from analysis.metrics import rollup
+from analysis.metrics.histograms import Histogram
+from analysis.models import Assessment, DayFigure
+from requests_app.clocks import default_calendar
+from requests_app.models import Department, FeasibilityRequest, Outcome, Status
+from tests.analysis.test_metrics import make_request
+from tests.conftest import aware
+
+MINUTE = 60
+
+
+def histogram_of(values: list[int]) -> Histogram:
+    h = Histogram(hours={})
+    for v in values:
+        h.hours[v // 3600] = h.hours.get(v // 3600, 0) + 1
+        h.minutes[v // 60] = h.minutes.get(v // 60, 0) + 1
+    return h
+
+
+def test_a_histogram_percentile_is_percentile_cont_of_the_values_in_whole_minutes():
+    rng = random.Random(7)
+    for size in (1, 2, 3, 10, 101, 1000):
+        values = [rng.randint(0, 300 * 3600) for _ in range(size)]
+        h = histogram_of(values)
+        for fraction in (0.0, 0.1, 0.5, 0.9, 1.0):
+            floored = metrics.percentile_cont([v // 60 * 60 for v in values], fraction)
+            assert h.percentile_seconds(fraction) == pytest.approx(floored)
+            assert abs(h.percentile_seconds(fraction) - metrics.percentile_cont(values, fraction)) < MINUTE
+    # Whole hours (as in the hand-built data of test_metrics) come out exact.
+    assert histogram_of([5 * 3600, 10 * 3600, 15 * 3600, 20 * 3600]).percentile_seconds(0.9) == 18.5 * 3600
+    assert Histogram(hours={}).percentile_seconds(0.5) is None
+
+
+def test_only_the_hours_a_percentile_falls_in_are_read():
+    h = Histogram(hours={1: 10, 2: 10, 7: 1})
+    assert h.hours_needed((0.5,)) == {2}  # ranks 10 and 11 are both in hour 2
+    assert h.hours_needed((0.9,)) == {2}  # ranks 18 and 19
+    assert h.hours_needed((1.0,)) == {7}
+
+
+def differences() -> int:
+    count, examples = dashboard_rollup.differences()
+    assert count == 0, examples
+    return count
+
+
+def test_the_rollup_follows_every_write_and_every_rollback(postgres_only, rep, team_a, customer):
+    req = make_request(customer, rep, team_a, submitted=aware(2026, 3, 2, 22, 30), status=Status.IN_ANALYSIS,
+                       ack=3 * 3600 + 125, ack_met=True)
+    differences()
+    # 22:30 UTC on 2 March is 23:30 in Berlin: still the 2nd there.
+    assert DayFigure.objects.get(kind=DayFigure.Kind.FILED, scope=0).day == date(2026, 3, 2)
+    FeasibilityRequest.objects.filter(pk=req.pk).update(status=Status.CLOSED, outcome=Outcome.WON,
+                                                        answered_at=timezone.now(), answer_seconds=7200, answer_met=True)
+    differences()
+    assessment = Assessment.objects.create(request=req, department=Department.objects.get(code="shipping"),
+                                           request_submitted_at=req.submitted_at, routed_at=req.submitted_at,
+                                           assessment_seconds=4000, met=False, verdict="cannot",
+                                           assessed_at=req.submitted_at)
+    differences()
+    Assessment.objects.filter(pk=assessment.pk).update(department=Department.objects.get(code="stores"))
+    differences()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        FeasibilityRequest.objects.filter(pk=req.pk).update(answer_seconds=99999)
+        raise RuntimeError("rolled back")
+    differences()
+    FeasibilityRequest.objects.filter(pk=req.pk).update(title="A title change writes nothing to the rollup")
+    differences()
+    req.delete()  # and its assessment with it
+    differences()
+    assert not DayFigure.objects.exclude(n=0).exists()
+
+
+def test_the_command_checks_and_rebuilds(postgres_only, rep, team_a, customer):
+    make_request(customer, rep, team_a, submitted=aware(2026, 3, 2, 10), status=Status.CLOSED, outcome=Outcome.WON,
+                 ack=3600, ack_met=True, answer=7200, answer_met=True)
+    call_command("dashboard_rollup", stdout=StringIO())
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE analysis_dayfigure SET n = n + 1 WHERE kind = %s", [DayFigure.Kind.FILED])
+    with pytest.raises(CommandError, match="day-rollup rows differ"):
+        call_command("dashboard_rollup", stdout=StringIO(), stderr=StringIO())
+    out = StringIO()
+    call_command("dashboard_rollup", rebuild=True, stdout=out)
+    assert "Rebuilt the day rollup (Europe/Berlin days)" in out.getvalue()
+    call_command("dashboard_rollup", stdout=StringIO())
+
+
+def test_a_user_in_another_time_zone_or_a_narrowed_filter_reads_live(postgres_only, db):
+    f = metrics.DashboardFilter(date_from=date(2026, 3, 1), date_to=date(2026, 3, 14))
+    assert rollup.usable(f)
+    with timezone.override("America/New_York"):
+        assert not rollup.usable(f)  # the rollup's days are Berlin days
+    assert not rollup.usable(metrics.DashboardFilter(date_from=f.date_from, date_to=f.date_to, priority="high"))
+
+
+def same_figures(board_a: metrics.Dashboard, board_b: metrics.Dashboard) -> None:
+    """Counts equal; percentiles within a minute (the rollup rounds values down to the minute)."""
+
+    def close(a: float | None, b: float | None) -> bool:
+        return (a is None and b is None) or (a is not None and b is not None and abs(a - b) < MINUTE)
+
+    for mine, theirs in ((board_a.current, board_b.current), (board_a.previous, board_b.previous)):
+        for name in ("filed", "open_now", "breached_now", "due_soon", "ack_met", "ack_counted", "answer_met",
+                     "answer_counted", "closed_answered", "filled", "evaporated", "answered"):
+            assert getattr(mine, name) == getattr(theirs, name), name
+        for key in ("ack_p50", "ack_p90", "answer_p50", "answer_p90"):
+            assert close(mine.seconds[key], theirs.seconds[key]), (key, mine.seconds[key], theirs.seconds[key])
+    assert len(board_a.trend) == len(board_b.trend) == 26
+    for a, b in zip(board_a.trend, board_b.trend, strict=True):
+        assert (a.week, a.filed, a.answered, a.answer_met_pct, a.ack_met_pct) == (
+            b.week, b.filed, b.answered, b.answer_met_pct, b.ack_met_pct)
+        assert close(a.answer_median_seconds, b.answer_median_seconds), a.week
+    assert [(d.department, d.routed, d.assessed, d.met, d.counted, d.breaches, d.cannot) for d in board_a.departments] == [
+        (d.department, d.routed, d.assessed, d.met, d.counted, d.breaches, d.cannot) for d in board_b.departments]
+    for a, b in zip(board_a.departments, board_b.departments, strict=True):
+        assert close(a.median_seconds, b.median_seconds), a.department
+
+
+def test_on_generated_data_the_rollup_gives_the_live_figures_to_the_minute(postgres_only, db):
+    call_command("generate_requests", 3000, customers=40, reps=6, teams=2, stdout=StringIO())
+    differences()  # the generator's bulk inserts went through the triggers
+    now, today = timezone.now(), timezone.localdate()
+    calendar = default_calendar().as_work_calendar()
+    periods = [
+        metrics.DashboardFilter.default(today=today),
+        metrics.DashboardFilter(date_from=today - timedelta(days=400), date_to=today - timedelta(days=200)),
+        metrics.DashboardFilter(date_from=date(2026, 3, 20), date_to=date(2026, 4, 5)),  # across the clock change
+        metrics.DashboardFilter(date_from=today, date_to=today),
+    ]
+    for f in periods:
+        fast = metrics.dashboard(f, now=now, work_calendar=calendar, use_rollup=True)
+        live = metrics.dashboard(f, now=now, work_calendar=calendar, use_rollup=False)
+        same_figures(fast, live)
+    default = metrics.dashboard(periods[0], now=now, work_calendar=calendar, use_rollup=True)
+    assert default.current.filed > 100 and default.current.seconds["answer_p50"] and default.departments
+
+
