@@ -23,6 +23,7 @@ class AnalysisConfig(AppConfig):
     verbose_name = "Operations analysis"
 
     def ready(self) -> None:
+        from analysis import emails  # noqa: F401  (registers the answer e-mail's context)
         from analysis import panels
         from analysis.clocks import on_request_transitioned
         from requests_app import pages

@@ -34,7 +34,6 @@ from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives
 from django.db import connection, transaction
 from django.db.models import F, Q
-from django.template.loader import render_to_string
 from django.utils import timezone
 
 from analysis import clocks as department_clocks
@@ -497,15 +496,14 @@ def build_email(ledger: ReminderLedger, content: dict, users: list) -> EmailMult
     if not users:
         return None
     context = {**content, "ledger": ledger, "site_url": settings.S2O_SITE_URL.rstrip("/")}
-    name = content["template"]
-    subject = " ".join(render_to_string(f"emails/{name}_subject.txt", context).split())
+    rendered = notifications.render_email(content["template"], context)  # plain text unescaped, HTML escaped
     email = EmailMultiAlternatives(
-        subject=subject,
-        body=render_to_string(f"emails/{name}_body.txt", context),
+        subject=rendered.subject,
+        body=rendered.text,
         to=[u.email for u in users],
         headers={"Message-ID": ledger.message_id},
     )
-    email.attach_alternative(render_to_string(f"emails/{name}_body.html", context), "text/html")
+    email.attach_alternative(rendered.html, "text/html")
     return email
 
 

@@ -255,7 +255,29 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "S2O <s2o@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
-S2O_SITE_URL = env_str("S2O_SITE_URL", "http://127.0.0.1:8000")
+# The absolute URL that reaches this app, for links in e-mails. Unset: in embedded mode the host and
+# port `dev.py up` serves on (S2O_HOST, S2O_PORT); in production the first concrete ALLOWED_HOSTS
+# entry over https.
+S2O_HOST = env_str("S2O_HOST", "127.0.0.1")
+S2O_PORT = env_int("S2O_PORT", 8000)
+
+
+def _default_site_url() -> str:
+    if DEBUG:
+        host = "localhost" if S2O_HOST in {"0.0.0.0", "::", "[::]"} else S2O_HOST  # a bind-all address is no link
+        host = f"[{host}]" if ":" in host and not host.startswith("[") else host
+        return f"http://{host}:{S2O_PORT}"
+    concrete = [h for h in ALLOWED_HOSTS if h and "*" not in h and not h.startswith(".")]
+    return f"https://{concrete[0]}" if concrete else "https://localhost"
+
+
+S2O_SITE_URL = env_str("S2O_SITE_URL", _default_site_url()).rstrip("/")
+if not S2O_SITE_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured(f"S2O_SITE_URL={S2O_SITE_URL!r} must start with http:// or https://.")
+# A notification e-mail that fails is retried this many times in all, waiting base × 2^(n-1)
+# seconds (at most an hour) after the n-th failure; then it is given up and shown failed in the admin.
+S2O_EMAIL_MAX_ATTEMPTS = env_int("S2O_EMAIL_MAX_ATTEMPTS", 8)
+S2O_EMAIL_RETRY_BASE_SECONDS = env_int("S2O_EMAIL_RETRY_BASE_SECONDS", 60)
 # The currency the dashboard reports money in (an ISO 4217 code); other currencies are converted
 # with the exchange rates managers keep (requests_app.models.ExchangeRate).
 S2O_REPORTING_CURRENCY = env_str("S2O_REPORTING_CURRENCY", "EUR").upper()
