@@ -215,7 +215,9 @@ def send_notification_email(notification_id: int, *, now: datetime | None = None
             email_failed_at=None if next_at else timezone.now(),
         )
         return False
-    Notification.objects.filter(pk=notification_id).update(email_sent_at=timezone.now(), email_next_attempt_at=None)
+    Notification.objects.filter(pk=notification_id).update(
+        email_sent_at=timezone.now(), email_next_attempt_at=None, email_last_error=""
+    )
     return True
 
 
