@@ -78,28 +78,33 @@ def notify(
 
 
 def enqueue_emails(notification_ids: list[int]) -> None:
-    """After commit, hand the e-mails to Celery without making the caller wait on the broker.
+    """After commit, hand the e-mails to Celery without making the caller wait on the broker."""
+    publish_after_commit("requests_app.tasks.send_notification_emails", list(notification_ids))
 
-    Publishing happens on a background thread: a hung Redis blocks a publish for its socket
-    timeouts (seconds), which must not hold a web request (shared/RELIABILITY.md rule 5). A failed
-    or skipped publish leaves the rows pending; the sweep's `resend_pending_emails` sends them."""
-    transaction.on_commit(partial(_publisher.submit, list(notification_ids)), robust=True)
+
+def publish_after_commit(task_name: str, ids: list[int]) -> None:
+    """After commit, publish `task_name(ids)` from a background thread.
+
+    A hung Redis blocks a publish for its socket timeouts (seconds), which must not hold a web
+    request (shared/RELIABILITY.md rule 5). A failed or skipped publish leaves the rows owed; the
+    sweep that backs the task (e-mails: `resend_pending_emails`; webhooks: their own) sends them."""
+    transaction.on_commit(partial(_publisher.submit, task_name, list(ids)), robust=True)
 
 
 class _BackgroundPublisher:
-    """One daemon thread per process that publishes queued notification ids to Celery.
+    """One daemon thread per process that publishes queued (task, ids) to Celery.
 
     After a broker error, or while one publish has hung for longer than STUCK_SECONDS (a frozen
     Redis once blocked a publish for over a minute: the result store's reconnect retries, now off
     with results ignored and bounded in settings; the guard stays for what we have not seen), new
-    ids are not queued at all: the rows stay pending and an outage costs one stuck thread, not a
+    ids are not queued at all: the rows stay owed and an outage costs one stuck thread, not a
     growing queue."""
 
     BACKOFF_SECONDS = 30.0
     STUCK_SECONDS = 10.0
 
     def __init__(self) -> None:
-        self._queue: queue.SimpleQueue[list[int]] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[tuple[str, list[int]]] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._down_until = 0.0
@@ -110,28 +115,28 @@ class _BackgroundPublisher:
         busy_since = self._busy_since
         return now < self._down_until or (busy_since is not None and now - busy_since > self.STUCK_SECONDS)
 
-    def submit(self, notification_ids: list[int]) -> None:
+    def submit(self, task_name: str, ids: list[int]) -> None:
         if self.broker_looks_down():
-            return  # leave these to the sweep's resend
+            return  # leave these to the sweep
         with self._lock:
             if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="s2o-notification-publisher", daemon=True)
+                self._thread = threading.Thread(target=self._run, name="s2o-task-publisher", daemon=True)
                 self._thread.start()
-        self._queue.put(notification_ids)
+        self._queue.put((task_name, ids))
 
     def _run(self) -> None:
-        from requests_app.tasks import send_notification_emails
+        from celery import current_app
 
         while True:
-            ids = self._queue.get()
+            task_name, ids = self._queue.get()
             if time.monotonic() < self._down_until:
                 continue
             self._busy_since = time.monotonic()
             try:
-                send_notification_emails.delay(ids)
-            except Exception:  # broker down: the sweep's resend is the backstop
+                current_app.send_task(task_name, args=[ids], ignore_result=True)  # results are never read
+            except Exception:  # broker down: the sweep is the backstop
                 self._down_until = time.monotonic() + self.BACKOFF_SECONDS
-                log.warning("could not enqueue notification e-mails %s; the sweep will retry", ids)
+                log.warning("could not enqueue %s %s; the sweep will retry", task_name, ids)
             finally:
                 self._busy_since = None
 

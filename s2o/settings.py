@@ -91,8 +91,11 @@ INSTALLED_APPS = [
     "rules",
     "rest_framework",
     "drf_spectacular",
+    "anymail",
+    "import_export",
     "requests_app",
     "analysis",
+    "integrations",
 ]
 
 MIDDLEWARE = [
@@ -284,6 +287,13 @@ S2O_REPORTING_CURRENCY = env_str("S2O_REPORTING_CURRENCY", "EUR").upper()
 if not re.fullmatch(r"[A-Z]{3}", S2O_REPORTING_CURRENCY):
     raise ImproperlyConfigured(f"S2O_REPORTING_CURRENCY must be a three-letter currency code, not {S2O_REPORTING_CURRENCY!r}.")
 
+# Outbound webhooks (integrations): loopback, private and link-local destinations are refused
+# unless this is on (a test receiver on 127.0.0.1; an intranet CRM whose risk someone accepted).
+S2O_WEBHOOK_ALLOW_PRIVATE = env_bool("S2O_WEBHOOK_ALLOW_PRIVATE", False)
+S2O_WEBHOOK_MAX_ATTEMPTS = env_int("S2O_WEBHOOK_MAX_ATTEMPTS", 10)
+S2O_WEBHOOK_RETRY_BASE_SECONDS = env_int("S2O_WEBHOOK_RETRY_BASE_SECONDS", 30)
+S2O_WEBHOOK_TIMEOUT_SECONDS = env_int("S2O_WEBHOOK_TIMEOUT_SECONDS", 10)
+
 # Sessions live in the database (never in Redis: the web path must not wait on the broker).
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_AGE = 12 * 3600  # absolute lifetime: 12 h
@@ -383,6 +393,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 15 * 60.0,
         "options": {"expires": 600},
     },
+    "webhook-sweep": {
+        "task": "integrations.tasks.webhook_sweep",
+        "schedule": float(_SWEEP_SECONDS),
+        "options": {"expires": max(_SWEEP_SECONDS - 5, _SWEEP_SECONDS * 0.9)},
+    },
     "purge-staged-uploads": {
         "task": "requests_app.tasks.purge_staged_uploads",
         "schedule": 3600.0,
@@ -392,8 +407,9 @@ CELERY_BEAT_SCHEDULE = {
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # Token first: its "Bearer" challenge makes a refused token a 401 (DRF asks the first class).
+        "integrations.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.BasicAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

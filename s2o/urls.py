@@ -16,6 +16,7 @@ urlpatterns = [
     path("requests/", include("requests_app.urls")),
     path("requests/", include("analysis.urls_decisions")),
     path("ops/", include("analysis.urls")),
+    path("integrations/", include("integrations.urls")),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

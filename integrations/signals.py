@@ -1,0 +1,18 @@
+"""Where the integrations listen: the request's timeline (every transition writes a RequestEvent
+row in its own transaction), so webhooks need no hook in the services and `requests_app` knows
+nothing of them."""
+
+from __future__ import annotations
+
+from django.db.models.signals import post_save
+from django.dispatch import receiver
+
+from integrations import services
+from requests_app.models import RequestEvent
+
+
+@receiver(post_save, sender=RequestEvent, dispatch_uid="s2o-webhook-events")
+def raise_webhook_event(sender: type[RequestEvent], instance: RequestEvent, created: bool, raw: bool = False,
+                        **kwargs: object) -> None:
+    if created and not raw:
+        services.event_raise(instance)
