@@ -423,3 +423,17 @@ def test_only_managers_reach_the_webhook_pages(client, request, persona, manager
         assert client.get(url).status_code == 403, url
     assert client.post(f"/integrations/webhooks/deliveries/{delivery.pk}/resend/").status_code == 403
     assert WebhookDelivery.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_the_sweep_hands_over_deliveries_a_lost_message_left_behind(loopback_allowed, receiver, manager, rep, customer):
+    endpoint_for(receiver, manager)
+    with time_machine.travel(T0, tick=False):
+        file_request(rep, customer)
+    with time_machine.travel(T0 + timedelta(minutes=1), tick=False):
+        assert services.deliveries_reenqueue() == 0  # within the grace period its own message may still come
+    with time_machine.travel(T0 + timedelta(minutes=3), tick=False):
+        assert services.deliveries_reenqueue() == 1
+        services.delivery_attempt(WebhookDelivery.objects.get().pk)
+    with time_machine.travel(T0 + timedelta(minutes=5), tick=False):
+        assert services.deliveries_reenqueue() == 0  # delivered: nothing left
