@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('requests_app', '0001_initial'),
+        ('requests_app', '0002_exchange_rate'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
