@@ -174,6 +174,11 @@ class InboundEmail(models.Model):
             models.Index(fields=["received_at"], name="inbound_bounce_owed_idx",
                          condition=Q(bounce_wanted=True, bounce_sent_at__isnull=True)),
         ]
+        constraints = [
+            # The ESP may post one message twice (a retry after a timeout): it counts once.
+            models.UniqueConstraint(fields=["message_id"], condition=~Q(message_id=""),
+                                    name="%(app_label)s_%(class)s_one_per_message_id"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.sender} → {self.get_outcome_display()}"

@@ -1,12 +1,14 @@
 """Where the integrations listen: the request's timeline (every transition writes a RequestEvent
 row in its own transaction), so webhooks need no hook in the services and `requests_app` knows
-nothing of them."""
+nothing of them; and anymail's inbound signal, for replies by e-mail."""
 
 from __future__ import annotations
 
+from anymail.signals import inbound
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
+from integrations import inbound as inbound_mail
 from integrations import services
 from requests_app.models import RequestEvent
 
@@ -16,3 +18,10 @@ def raise_webhook_event(sender: type[RequestEvent], instance: RequestEvent, crea
                         **kwargs: object) -> None:
     if created and not raw:
         services.event_raise(instance)
+
+
+@receiver(inbound, dispatch_uid="s2o-replies-by-email")
+def receive_reply(sender: object, event, esp_name: str, **kwargs: object) -> None:
+    message = inbound_mail.from_anymail(event)
+    if message is not None:
+        inbound_mail.reply_receive(message)

@@ -7,7 +7,7 @@ from datetime import timedelta
 from celery import shared_task
 from django.utils import timezone
 
-from integrations import services
+from integrations import inbound, services
 
 # A retry further away than this is left to the sweep (a countdown is held by a worker, not stored
 # by the broker: shared/RELIABILITY.md).
@@ -26,4 +26,10 @@ def deliver_webhooks(delivery_ids: list[int]) -> int:
 
 @shared_task(name="integrations.tasks.webhook_sweep")
 def webhook_sweep() -> int:
-    return services.deliveries_reenqueue()
+    """Recovery for the integrations: webhook deliveries and bounces a lost message left behind."""
+    return services.deliveries_reenqueue() + inbound.bounces_reenqueue()
+
+
+@shared_task(name="integrations.tasks.send_bounces")
+def send_bounces(inbound_ids: list[int]) -> int:
+    return sum(inbound.bounce_send(pk) for pk in inbound_ids)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from functools import wraps
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -14,6 +15,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from integrations import selectors, services
@@ -133,3 +135,17 @@ def delivery_resend(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect(delivery)
     messages.success(request, "Sent again: the new delivery is below; its result shows here once the receiver answers.")
     return redirect(copy)
+
+
+# --------------------------------------------------------------------------------------------------
+# Inbound e-mail (the ESP's webhook; anymail checks its signature and sends the `inbound` signal)
+
+
+@csrf_exempt
+def mailgun_inbound(request: HttpRequest) -> HttpResponse:
+    """Mailgun's inbound route posts here; without a signing key configured there is nothing here."""
+    from anymail.webhooks.mailgun import MailgunInboundWebhookView
+
+    if not settings.ANYMAIL.get("MAILGUN_WEBHOOK_SIGNING_KEY"):
+        raise Http404("Replies by e-mail are not set up.")
+    return MailgunInboundWebhookView.as_view()(request)

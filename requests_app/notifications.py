@@ -26,6 +26,7 @@ from django.template import Context
 from django.template.loader import get_template, render_to_string
 from django.utils import timezone
 
+from requests_app import replies
 from requests_app.models import FeasibilityRequest, Notification
 
 log = logging.getLogger(__name__)
@@ -293,11 +294,17 @@ def render_email(name: str, context: dict[str, Any]) -> RenderedEmail:
 
 
 def build_email(notification: Notification) -> EmailMultiAlternatives:
-    rendered = render_email(notification.email_template, email_context(notification))
+    """The e-mail copy of a notification. One that asks something of its reader carries a signed
+    reply address (`replies`), so they can answer by replying."""
+    context = email_context(notification)
+    reply_to = replies.reply_address_for(notification)
+    context["reply_address"] = reply_to
+    rendered = render_email(notification.email_template, context)
     email = EmailMultiAlternatives(
         subject=rendered.subject,
         body=rendered.text,
         to=[notification.user.email],
+        reply_to=[reply_to] if reply_to else None,
         headers={"Message-ID": f"<s2o-notification-{notification.pk}@s2o>"},
     )
     email.attach_alternative(rendered.html, "text/html")

@@ -498,6 +498,7 @@ def comment_add(*, req: FeasibilityRequest, actor, body: str, now: datetime | No
                 kind="comment",
                 message=f"{actor.get_full_name() or actor.username} commented on {req.reference}: {body[:200]}",
                 request=req,
+                email_template="notification",
                 exclude=actor,
                 now=now,
             )

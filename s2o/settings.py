@@ -287,6 +287,18 @@ S2O_REPORTING_CURRENCY = env_str("S2O_REPORTING_CURRENCY", "EUR").upper()
 if not re.fullmatch(r"[A-Z]{3}", S2O_REPORTING_CURRENCY):
     raise ImproperlyConfigured(f"S2O_REPORTING_CURRENCY must be a three-letter currency code, not {S2O_REPORTING_CURRENCY!r}.")
 
+# Replies by e-mail: e-mails that ask something carry a Reply-To address reply+<signed token>@S2O_REPLY_DOMAIN
+# (unset: no reply addresses). The ESP receives that domain's mail and posts it to the inbound webhook,
+# /anymail/mailgun/inbound/ (Mailgun: a route forwarding to it), signed with the webhook signing key.
+S2O_REPLY_DOMAIN = env_str("S2O_REPLY_DOMAIN").lower()
+S2O_REPLY_MAX_AGE_DAYS = env_int("S2O_REPLY_MAX_AGE_DAYS", 30)
+S2O_REPLY_BOUNCES_PER_DAY = env_int("S2O_REPLY_BOUNCES_PER_DAY", 5)  # per sender address: never a spam cannon
+ANYMAIL = {
+    "MAILGUN_WEBHOOK_SIGNING_KEY": env_str("MAILGUN_WEBHOOK_SIGNING_KEY"),
+    # Optional HTTP basic auth in front of the signature check ("user:password", as in the route's URL).
+    "WEBHOOK_SECRET": env_str("ANYMAIL_WEBHOOK_SECRET") or None,
+}
+
 # Outbound webhooks (integrations): loopback, private and link-local destinations are refused
 # unless this is on (a test receiver on 127.0.0.1; an intranet CRM whose risk someone accepted).
 S2O_WEBHOOK_ALLOW_PRIVATE = env_bool("S2O_WEBHOOK_ALLOW_PRIVATE", False)
