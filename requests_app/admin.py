@@ -1,4 +1,6 @@
 from django.contrib import admin
+from import_export.admin import ImportMixin
+from import_export.formats.base_formats import CSV, XLSX
 from simple_history.admin import SimpleHistoryAdmin
 
 from requests_app import exchange_rates
@@ -21,6 +23,7 @@ from requests_app.models import (
     RequestEvent,
     SalesTeam,
 )
+from requests_app.resources import CustomerResource, ProductResource, SalesTeamResource
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -111,14 +114,22 @@ class AttachmentAdmin(admin.ModelAdmin):
     raw_id_fields = ["request", "uploaded_by"]
 
 
+class MasterDataImport(ImportMixin):
+    """Import from the ERP's CSV or Excel export, with a dry-run preview and row-level errors."""
+
+    import_formats = [CSV, XLSX]
+
+
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(MasterDataImport, admin.ModelAdmin):
+    resource_classes = [CustomerResource]
     list_display = ["name", "code", "created_at"]
     search_fields = ["name", "code"]
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
+class ProductAdmin(MasterDataImport, admin.ModelAdmin):
+    resource_classes = [ProductResource]
     list_display = ["sku", "name", "unit"]
     search_fields = ["sku", "name"]
 
@@ -130,7 +141,8 @@ class DepartmentAdmin(admin.ModelAdmin):
 
 
 @admin.register(SalesTeam)
-class SalesTeamAdmin(admin.ModelAdmin):
+class SalesTeamAdmin(MasterDataImport, admin.ModelAdmin):
+    resource_classes = [SalesTeamResource]
     list_display = ["name"]
     search_fields = ["name"]
     filter_horizontal = ["members"]

@@ -183,11 +183,15 @@ class Profile(models.Model):
 
 class Customer(models.Model):
     name = models.CharField(max_length=200, unique=True)
-    code = models.CharField(max_length=32, blank=True)
+    code = models.CharField(max_length=32, blank=True, help_text="The ERP's customer code: the key of master-data imports.")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            # A customer a rep types in has no code until the ERP import adopts it.
+            models.UniqueConstraint(fields=["code"], condition=~Q(code=""), name="%(app_label)s_%(class)s_unique_code"),
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -296,7 +296,8 @@ def test_without_a_signing_key_the_inbound_webhook_is_not_there(client, settings
     ("Yes, 6061.\n\nOn Mon, 2 Mar 2026 at 10:00, S2O <s2o@example.com> wrote:\n> Which alloy?\n", "Yes, 6061."),
     ("Ja, 6061.\n\n-- \nRita Weber\nVertrieb\n", "Ja, 6061."),
     ("Use 6061.\n\nSent from my iPhone\n", "Use 6061."),
-    ("Line one\nline two\n\n________________________________\nFrom: S2O <s2o@example.com>\nSent: Monday\n\nold", "Line one\nline two"),
+    ("Line one\nline two\n\n________________________________\nFrom: S2O <s2o@example.com>\nSent: Monday\n\nold",
+     "Line one\nline two"),
 ])
 def test_quoted_history_and_signatures_are_stripped(text, kept):
     assert inbound.reply_text(text) == kept
