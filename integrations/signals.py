@@ -4,7 +4,10 @@ nothing of them; and anymail's inbound signal, for replies by e-mail."""
 
 from __future__ import annotations
 
+import logging
+
 from anymail.signals import inbound
+from django.db import transaction
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
@@ -12,12 +15,19 @@ from integrations import inbound as inbound_mail
 from integrations import services
 from requests_app.models import RequestEvent
 
+log = logging.getLogger(__name__)
+
 
 @receiver(post_save, sender=RequestEvent, dispatch_uid="s2o-webhook-events")
 def raise_webhook_event(sender: type[RequestEvent], instance: RequestEvent, created: bool, raw: bool = False,
                         **kwargs: object) -> None:
-    if created and not raw:
-        services.event_raise(instance)
+    if not created or raw:
+        return
+    try:
+        with transaction.atomic():  # a savepoint: a webhook fault never undoes the transition that raised it
+            services.event_raise(instance)
+    except Exception:
+        log.exception("webhook event for request event %s could not be recorded", instance.pk)
 
 
 @receiver(inbound, dispatch_uid="s2o-replies-by-email")

@@ -437,3 +437,18 @@ def test_the_sweep_hands_over_deliveries_a_lost_message_left_behind(loopback_all
         services.delivery_attempt(WebhookDelivery.objects.get().pk)
     with time_machine.travel(T0 + timedelta(minutes=5), tick=False):
         assert services.deliveries_reenqueue() == 0  # delivered: nothing left
+
+
+@pytest.mark.django_db
+def test_a_fault_in_the_webhook_outbox_never_undoes_the_transition(loopback_allowed, receiver, manager, rep, customer,
+                                                                     monkeypatch):
+    endpoint_for(receiver, manager, "submitted")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the outbox is broken")
+
+    monkeypatch.setattr(services, "event_payload", broken)
+    req = file_request(rep, customer)
+
+    assert type(req).objects.get(pk=req.pk).status == Status.SUBMITTED
+    assert not WebhookDelivery.objects.exists()
