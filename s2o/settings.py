@@ -266,7 +266,7 @@ S2O_PORT = env_int("S2O_PORT", 8000)
 
 
 def _default_site_url() -> str:
-    if DEBUG:
+    if DEVELOPMENT:
         host = "localhost" if S2O_HOST in {"0.0.0.0", "::", "[::]"} else S2O_HOST  # a bind-all address is no link
         host = f"[{host}]" if ":" in host and not host.startswith("[") else host
         return f"http://{host}:{S2O_PORT}"
