@@ -23,7 +23,7 @@ from django.utils import timezone
 from mailparser_reply import EmailReplyParser
 
 from integrations.models import InboundEmail
-from requests_app import replies, selectors, services
+from requests_app import permissions, replies, selectors, services
 from requests_app.lifecycle import ConflictError, TransitionError
 from requests_app.models import Status
 from requests_app.notifications import error_text, publish_after_commit, render_email
@@ -135,16 +135,14 @@ def _apply(record: InboundEmail, address: str | None, message: InboundMessage, n
         raise _Refused(REASONS["empty"])
     try:
         answers_question = target.intent == replies.CLARIFICATION and req.status == Status.WAITING_ON_SALES
-        if answers_question and selectors.acts_for_sales(user, req):
-            services.clarification_answer(request_id=req.pk, user=user, body=body, now=now)
+        if answers_question and permissions.allowed(user, "s2o.reply_clarification", req):
+            services.clarification_answer(request_id=req.pk, actor=user, body=body, now=now)
             record.outcome = Outcome.CLARIFICATION
             record.comment = req.comments.filter(author=user, kind="reply").order_by("-pk").first()
         else:
-            if not selectors.can_comment(user, req):
-                raise PermissionDenied("You may read this request, but not comment on it.")
-            record.comment = services.comment_add(req=req, user=user, body=body, now=now)
+            record.comment = services.comment_add(req=req, actor=user, body=body, now=now)  # asks the rulebook
             record.outcome = Outcome.COMMENT
-    except (PermissionDenied, services.NotAllowed, TransitionError, ConflictError, ValueError) as exc:
+    except (PermissionDenied, TransitionError, ConflictError, ValueError) as exc:  # NotAllowed is a PermissionDenied
         raise _Refused(str(exc) or "you may not add to this request.") from None
 
 

@@ -306,7 +306,7 @@ def test_quoted_history_and_signatures_are_stripped(text, kept):
 def test_a_comment_e_mail_carries_a_reply_address_for_each_recipient(rep, customer, ops_lead):
     req = request_in(Status.IN_ANALYSIS, rep=rep, customer=customer, lead=ops_lead)
     emails_to(ops_lead)
-    services.comment_add(req=req, user=rep, body="Any news?")
+    services.comment_add(req=req, actor=rep, body="Any news?")
 
     [message] = emails_to(ops_lead)
     target = replies.reply_target(reply_to_of(message))

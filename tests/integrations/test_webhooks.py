@@ -172,7 +172,7 @@ def test_each_transition_raises_its_event_once_for_the_endpoints_that_want_it(
     acknowledge(req, ops_lead)
     route(req, "procurement")
     publish(req, ops_lead)
-    request_services.request_close(request_id=req.pk, user=rep, outcome="won")
+    request_services.request_close(request_id=req.pk, actor=rep, outcome="lost", reason="Price")
 
     assert list(everything.deliveries.order_by("pk").values_list("event", flat=True)) == [
         "submitted", "acknowledged", "answered", "closed"
@@ -180,7 +180,7 @@ def test_each_transition_raises_its_event_once_for_the_endpoints_that_want_it(
     assert list(only_closed.deliveries.values_list("event", flat=True)) == ["closed"]
     assert WebhookDelivery.objects.count() == 5  # nothing for the endpoint that is switched off
     closed = everything.deliveries.get(event="closed").payload
-    assert closed["details"] == {"outcome": "won", "reason": ""}
+    assert closed["details"] == {"outcome": "lost", "reason": "Price"}
     assert closed["request"]["status"] == Status.CLOSED
 
 

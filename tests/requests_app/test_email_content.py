@@ -60,9 +60,10 @@ def test_reminder_and_escalation_texts_read_as_typed_too(rep, customer, ops_lead
     req = due_reminder_request(rep, customer, all_day_calendar(), reference="S2O-2026-00901")
     req.title = NASTY_TITLE
     req.save(update_fields=["title"])
-    for kind in (ReminderLedger.Kind.REMINDER, ReminderLedger.Kind.ESCALATION):
+    for kind, seq, threshold in ((ReminderLedger.Kind.REMINDER, 0, "0.5"), (ReminderLedger.Kind.ESCALATION, 1, "0")):
         ledger = ReminderLedger.objects.create(
-            request=req, clock="acknowledge", kind=kind, seq=1, due_at=req.acknowledge_due, recipients=[ops_lead.pk]
+            request=req, clock="acknowledge", kind=kind, seq=seq, threshold=threshold, due_at=req.acknowledge_due,
+            recipients=[ops_lead.pk],
         )
         message = build_reminder_email(ledger, compose(ledger, now=req.acknowledge_due), [ops_lead])
         if kind == ReminderLedger.Kind.REMINDER:
@@ -133,8 +134,8 @@ def test_the_reminder_footer_is_only_on_reminders(rep, customer, ops_lead):
     assert "Reminder e-mails can be turned off" not in html_part(notification)
 
     ledger = ReminderLedger.objects.create(
-        request=req, clock="acknowledge", kind=ReminderLedger.Kind.REMINDER, seq=1, due_at=req.acknowledge_due,
-        recipients=[ops_lead.pk],
+        request=req, clock="acknowledge", kind=ReminderLedger.Kind.REMINDER, seq=0, threshold="0.5",
+        due_at=req.acknowledge_due, recipients=[ops_lead.pk],
     )
     reminder = build_reminder_email(ledger, compose(ledger, now=req.acknowledge_due), [ops_lead])
     assert "Reminder e-mails can be turned off in your preferences" in reminder.body
@@ -148,7 +149,7 @@ def test_a_withdrawal_tells_the_leads_and_routed_departments_by_e_mail(rep, cust
     send_all()
     mail.outbox.clear()
 
-    services.request_withdraw(request_id=req.pk, user=rep, reason="Customer cancelled the project")
+    services.request_withdraw(request_id=req.pk, actor=rep, reason="Customer cancelled the project")
 
     messages = send_all()
     assert sorted(m.to[0] for m in messages) == ["lena@example.com", "paul@example.com"]
@@ -162,7 +163,7 @@ def test_an_outcome_after_the_answer_tells_operations_by_e_mail(rep, customer, o
     send_all()
     mail.outbox.clear()
 
-    services.request_close(request_id=req.pk, user=rep, outcome=Outcome.LOST, reason="Price too high")
+    services.request_close(request_id=req.pk, actor=rep, outcome=Outcome.LOST, reason="Price too high")
 
     [message] = send_all()
     assert message.to == ["lena@example.com"]
@@ -171,5 +172,5 @@ def test_an_outcome_after_the_answer_tells_operations_by_e_mail(rep, customer, o
 
 def test_withdrawing_a_draft_sends_nothing(rep, customer, ops_lead):
     req = request_in("draft", rep=rep, customer=customer, lead=ops_lead)
-    services.request_withdraw(request_id=req.pk, user=rep)
+    services.request_withdraw(request_id=req.pk, actor=rep)
     assert send_all() == []
