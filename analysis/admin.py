@@ -87,9 +87,10 @@ class AnswerAdmin(RefreshesConstraintHits, SimpleHistoryAdmin):
 class ReminderLedgerAdmin(admin.ModelAdmin):
     """The exactly-once record of reminders and escalations: read-only evidence."""
 
-    list_display = ["due_at", "request", "clock", "scope", "kind", "seq", "sent_at", "attempts"]
-    list_filter = ["clock", "kind"]
-    search_fields = ["request__reference", "scope"]
+    list_display = ["due_at", "request", "clock", "scope", "kind", "seq", "sent_at", "attempts", "next_attempt_at",
+                    "failed_at", "last_error"]
+    list_filter = ["clock", "kind", ("failed_at", admin.EmptyFieldListFilter), ("sent_at", admin.EmptyFieldListFilter)]
+    search_fields = ["request__reference", "scope", "last_error"]
     list_select_related = ["request"]
 
     def has_add_permission(self, request):

@@ -23,7 +23,10 @@ class AnalysisConfig(AppConfig):
     verbose_name = "Operations analysis"
 
     def ready(self) -> None:
-        from analysis import panels
+        from analysis import (
+            emails,  # noqa: F401  (registers the answer e-mail's context)
+            panels,
+        )
         from analysis.clocks import on_request_transitioned
         from requests_app import pages
         from requests_app.clocks import request_transitioned

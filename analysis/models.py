@@ -296,6 +296,10 @@ class ReminderLedger(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
+    # A failed delivery waits out the e-mail back-off (`notifications.RetryPolicy`) before the next
+    # attempt; after the last one it is given up (`failed_at`), never retried forever.
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
     recipients = models.JSONField(default=list, blank=True)
 
     class Meta:

@@ -55,14 +55,18 @@ def format_local(value: datetime, user) -> str:
     return timezone.localtime(value, zone).strftime("%a %d %b %Y, %H:%M %Z")
 
 
-def _notify_each(users: Iterable, *, kind: str, request: FeasibilityRequest, text, actor=None, now: datetime) -> None:
+def _notify_each(
+    users: Iterable, *, kind: str, request: FeasibilityRequest, text, actor=None, now: datetime,
+    email_template: str = "notification", email_data: dict | None = None,
+) -> None:
     """One notification per user, with times written in that user's zone (`text(user)`)."""
     seen: set[int] = set()
     for user in users:
         if user is None or user.pk in seen:
             continue
         seen.add(user.pk)
-        notify([user], kind=kind, message=text(user), request=request, email_template="notification", exclude=actor, now=now)
+        notify([user], kind=kind, message=text(user), request=request, email_template=email_template,
+               email_data=email_data, exclude=actor, now=now)
 
 
 def _departments(values: Iterable) -> list[Department]:
@@ -479,5 +483,6 @@ def answer_publish(
         _notify_each(
             [req.requested_by], kind="answer_published", request=req, actor=actor, now=now,
             text=lambda user: f"{req.reference}: Operations answered — {label}. {draft.summary}"[:300],
+            email_template="answer", email_data={"answer": draft.pk},
         )
     return draft

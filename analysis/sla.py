@@ -34,7 +34,6 @@ from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives
 from django.db import connection, transaction
 from django.db.models import F, Q
-from django.template.loader import render_to_string
 from django.utils import timezone
 
 from analysis import clocks as department_clocks
@@ -58,7 +57,6 @@ BATCH_SIZE = 200
 MAX_BATCHES = 10_000  # a guard against a bug that would keep a row due forever
 GRACE = timedelta(minutes=2)  # unsent this long after the decision: the sweep re-enqueues it
 LEASE = timedelta(minutes=5)  # a claim older than this is considered abandoned (worker died)
-MAX_ATTEMPTS = 20
 RETRY_LATER = timedelta(minutes=15)  # a row whose decision failed is looked at again after this
 DIGEST_AFTER = time(7, 30)
 
@@ -403,8 +401,7 @@ def reenqueue_unsent(*, now: datetime | None = None, deliver: Deliver | None = N
     the broker was down at decision time, the message was lost, or a worker died mid-task."""
     now = now or timezone.now()
     ids = list(
-        ReminderLedger.objects.filter(sent_at__isnull=True, created_at__lt=now - GRACE, attempts__lt=MAX_ATTEMPTS)
-        .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - LEASE))
+        ReminderLedger.objects.filter(_deliverable(now), created_at__lt=now - GRACE)
         .order_by("created_at")
         .values_list("pk", flat=True)[:limit]
     )
@@ -422,11 +419,7 @@ def deliver_ledger(ledger_id: int, *, now: datetime | None = None) -> bool:
     """Deliver one ledger row. True if this call sent it; False if it was already sent, someone
     else holds the claim, or sending failed (recorded on the row, claim released for a retry)."""
     now = now or timezone.now()
-    claimed = (
-        ReminderLedger.objects.filter(pk=ledger_id, sent_at__isnull=True)
-        .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - LEASE))
-        .update(claimed_at=now, attempts=F("attempts") + 1)
-    )
+    claimed = ReminderLedger.objects.filter(_deliverable(now), pk=ledger_id).update(claimed_at=now, attempts=F("attempts") + 1)
     if claimed != 1:
         return False
     try:
@@ -437,13 +430,26 @@ def deliver_ledger(ledger_id: int, *, now: datetime | None = None) -> bool:
         if email is not None:
             email.send()  # no transaction and no row lock held while the mail server talks
         _mark_sent(ledger, content, users)
-    except Exception as exc:  # pushed forward, never crash-looping (STYLE.md habit 11)
+    except Exception as exc:  # pushed forward with back-off, never crash-looping (STYLE.md habit 11)
         log.exception("delivery of reminder ledger %s failed", ledger_id)
+        attempts = ReminderLedger.objects.filter(pk=ledger_id).values_list("attempts", flat=True).first() or 1
+        failed = timezone.now()
+        next_at = notifications.email_retry_policy().next_attempt_at(attempts, failed)
         ReminderLedger.objects.filter(pk=ledger_id, sent_at__isnull=True).update(
-            claimed_at=None, last_error=f"{type(exc).__name__}: {exc}"[:2000]
+            claimed_at=None, last_error=notifications.error_text(exc), next_attempt_at=next_at,
+            failed_at=None if next_at else failed,
         )
         return False
     return True
+
+
+def _deliverable(now: datetime) -> Q:
+    """Unsent, not given up, due for its next attempt, and not held by a live claim."""
+    return (
+        Q(sent_at__isnull=True, failed_at__isnull=True)
+        & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        & (Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - LEASE))
+    )
 
 
 def wants_email(user, ledger: ReminderLedger) -> bool:
@@ -468,7 +474,9 @@ def _has_profile(user) -> bool:
 
 @transaction.atomic
 def _mark_sent(ledger: ReminderLedger, content: dict, users: list) -> None:
-    marked = ReminderLedger.objects.filter(pk=ledger.pk, sent_at__isnull=True).update(sent_at=timezone.now(), last_error="")
+    marked = ReminderLedger.objects.filter(pk=ledger.pk, sent_at__isnull=True).update(
+        sent_at=timezone.now(), last_error="", next_attempt_at=None
+    )
     if marked != 1:
         return  # a slower duplicate: the first delivery already recorded everything
     now = timezone.now()
@@ -497,15 +505,14 @@ def build_email(ledger: ReminderLedger, content: dict, users: list) -> EmailMult
     if not users:
         return None
     context = {**content, "ledger": ledger, "site_url": settings.S2O_SITE_URL.rstrip("/")}
-    name = content["template"]
-    subject = " ".join(render_to_string(f"emails/{name}_subject.txt", context).split())
+    rendered = notifications.render_email(content["template"], context)  # plain text unescaped, HTML escaped
     email = EmailMultiAlternatives(
-        subject=subject,
-        body=render_to_string(f"emails/{name}_body.txt", context),
+        subject=rendered.subject,
+        body=rendered.text,
         to=[u.email for u in users],
         headers={"Message-ID": ledger.message_id},
     )
-    email.attach_alternative(render_to_string(f"emails/{name}_body.html", context), "text/html")
+    email.attach_alternative(rendered.html, "text/html")
     return email
 
 

@@ -1,4 +1,6 @@
 from django.contrib import admin
+from import_export.admin import ImportMixin
+from import_export.formats.base_formats import CSV, XLSX
 from simple_history.admin import SimpleHistoryAdmin
 
 from requests_app import exchange_rates
@@ -21,6 +23,7 @@ from requests_app.models import (
     RequestEvent,
     SalesTeam,
 )
+from requests_app.resources import CustomerResource, ProductResource, SalesTeamResource
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -111,14 +114,22 @@ class AttachmentAdmin(admin.ModelAdmin):
     raw_id_fields = ["request", "uploaded_by"]
 
 
+class MasterDataImport(ImportMixin):
+    """Import from the ERP's CSV or Excel export, with a dry-run preview and row-level errors."""
+
+    import_formats = [CSV, XLSX]
+
+
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(MasterDataImport, admin.ModelAdmin):
+    resource_classes = [CustomerResource]
     list_display = ["name", "code", "created_at"]
     search_fields = ["name", "code"]
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
+class ProductAdmin(MasterDataImport, admin.ModelAdmin):
+    resource_classes = [ProductResource]
     list_display = ["sku", "name", "unit"]
     search_fields = ["sku", "name"]
 
@@ -130,7 +141,8 @@ class DepartmentAdmin(admin.ModelAdmin):
 
 
 @admin.register(SalesTeam)
-class SalesTeamAdmin(admin.ModelAdmin):
+class SalesTeamAdmin(MasterDataImport, admin.ModelAdmin):
+    resource_classes = [SalesTeamResource]
     list_display = ["name"]
     search_fields = ["name"]
     filter_horizontal = ["members"]
@@ -142,12 +154,47 @@ class ProfileAdmin(admin.ModelAdmin):
     search_fields = ["user__username"]
 
 
+class EmailStateFilter(admin.SimpleListFilter):
+    """Where the e-mail copy stands, so an admin finds the ones that keep failing."""
+
+    title = "e-mail"
+    parameter_name = "email"
+
+    def lookups(self, request, model_admin) -> list[tuple[str, str]]:
+        return [("sent", "Sent"), ("retrying", "Failing, will retry"), ("failed", "Given up"), ("pending", "Pending"),
+                ("none", "No e-mail")]
+
+    def queryset(self, request, queryset):
+        owed = queryset.exclude(email_template="").filter(email_sent_at__isnull=True)
+        return {
+            "sent": queryset.filter(email_sent_at__isnull=False),
+            "retrying": owed.filter(email_failed_at__isnull=True, email_attempts__gt=0),
+            "failed": owed.filter(email_failed_at__isnull=False),
+            "pending": owed.filter(email_failed_at__isnull=True, email_attempts=0),
+            "none": queryset.filter(email_template=""),
+        }.get(self.value() or "", queryset)
+
+
 @admin.register(Notification)
 class NotificationAdmin(admin.ModelAdmin):
-    list_display = ["user", "kind", "message", "created_at", "read_at", "email_sent_at"]
-    list_filter = ["kind"]
-    search_fields = ["user__username", "message"]
+    list_display = ["user", "kind", "message", "created_at", "read_at", "email_state", "email_attempts", "email_last_error"]
+    list_filter = [EmailStateFilter, "kind"]
+    search_fields = ["user__username", "message", "email_last_error"]
     raw_id_fields = ["user", "request"]
+    readonly_fields = ["email_claimed_at", "email_sent_at", "email_attempts", "email_last_error", "email_next_attempt_at",
+                       "email_failed_at"]
+
+    @admin.display(description="e-mail")
+    def email_state(self, obj: Notification) -> str:
+        if not obj.email_template:
+            return "—"
+        if obj.email_sent_at:
+            return "sent"
+        if obj.email_failed_at:
+            return f"given up after {obj.email_attempts} attempts"
+        if obj.email_attempts:
+            return "failing, next try " + (f"{obj.email_next_attempt_at:%Y-%m-%d %H:%M}" if obj.email_next_attempt_at else "soon")
+        return "pending"
 
 
 @admin.register(Pause)

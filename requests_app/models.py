@@ -183,11 +183,15 @@ class Profile(models.Model):
 
 class Customer(models.Model):
     name = models.CharField(max_length=200, unique=True)
-    code = models.CharField(max_length=32, blank=True)
+    code = models.CharField(max_length=32, blank=True, help_text="The ERP's customer code: the key of master-data imports.")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            # A customer a rep types in has no code until the ERP import adopts it.
+            models.UniqueConstraint(fields=["code"], condition=~Q(code=""), name="%(app_label)s_%(class)s_unique_code"),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -651,18 +655,28 @@ class Notification(models.Model):
     # E-mail copy: wanted → claimed → sent (claim → send → mark, as for reminders). The sweep
     # re-enqueues wanted-but-unsent e-mails, so a broker outage delays mail but never loses it.
     email_template = models.CharField(max_length=64, blank=True)
+    # Facts the e-mail template needs beyond the request (ids, e.g. {"answer": 12}); read at send
+    # time by the context provider registered for the template (`notifications.email_context`).
+    email_data = models.JSONField(default=dict, blank=True)
     email_claimed_at = models.DateTimeField(null=True, blank=True)
     email_sent_at = models.DateTimeField(null=True, blank=True)
+    # A failed send is retried with back-off (`notifications.RetryPolicy`), a bounded number of
+    # times; the last error stays visible in the admin, and `email_failed_at` marks one given up.
+    email_attempts = models.PositiveSmallIntegerField(default=0)
+    email_last_error = models.TextField(blank=True)
+    email_next_attempt_at = models.DateTimeField(null=True, blank=True)
+    email_failed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["user", "-created_at"], name="notif_user_idx"),
             models.Index(fields=["user"], name="notif_unread_idx", condition=Q(read_at__isnull=True)),
+            # The sweep's resend of e-mails still owed (neither sent nor given up).
             models.Index(
                 fields=["created_at"],
-                name="notif_email_pending_idx",
-                condition=Q(email_sent_at__isnull=True) & ~Q(email_template=""),
+                name="notif_email_owed_idx",
+                condition=Q(email_sent_at__isnull=True, email_failed_at__isnull=True) & ~Q(email_template=""),
             ),
         ]
 

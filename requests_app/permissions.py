@@ -147,6 +147,7 @@ PERMISSIONS: dict[str, tuple[Predicate, str]] = {
     "s2o.manage_sla": (is_manager, "SLA policies and calendars are edited by managers."),
     "s2o.view_dashboard": (is_manager, "The dashboard is for managers."),
     "s2o.manage_exchange_rates": (is_manager, "Exchange rates are kept by managers."),
+    "s2o.manage_webhooks": (is_manager, "Webhooks are set up by managers."),
 }
 
 for _name, (_predicate, _message) in PERMISSIONS.items():

@@ -498,6 +498,7 @@ def comment_add(*, req: FeasibilityRequest, actor, body: str, now: datetime | No
                 kind="comment",
                 message=f"{actor.get_full_name() or actor.username} commented on {req.reference}: {body[:200]}",
                 request=req,
+                email_template="notification",
                 exclude=actor,
                 now=now,
             )
@@ -640,14 +641,16 @@ def request_close(
         )
         req = moved.request
         if moved.from_status != Status.DRAFT:
-            notify(
-                [*roles.ops_leads(), *routed_members(req), *sales_side(req)],
-                kind="closed",
-                message=f"{req.reference} closed: {outcome.label}" + (f" — {reason[:150]}" if reason else ""),
-                request=req,
-                exclude=actor,
-                now=now,
-            )
+            message = f"{req.reference} closed: {outcome.label}" + (f" — {reason[:150]}" if reason else "")
+            # Operations hears by e-mail when Sales withdraws or records an outcome (their work stops,
+            # or they learn how their answer fared); Sales' decisions on an answer tell Operations
+            # themselves (analysis.decisions), so those close without a second e-mail.
+            ops_email = "notification" if closing_kind in (Kind.WITHDRAWN, Kind.CLOSED) else ""
+            operations = [*roles.ops_leads(), *routed_members(req)]
+            notify(operations, kind="closed", message=message, request=req, email_template=ops_email, exclude=actor, now=now)
+            told = {u.pk for u in operations}
+            notify([u for u in sales_side(req) if u.pk not in told], kind="closed", message=message, request=req,
+                   exclude=actor, now=now)
     return req
 
 

@@ -91,8 +91,11 @@ INSTALLED_APPS = [
     "rules",
     "rest_framework",
     "drf_spectacular",
+    "anymail",
+    "import_export",
     "requests_app",
     "analysis",
+    "integrations",
 ]
 
 MIDDLEWARE = [
@@ -255,12 +258,53 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "S2O <s2o@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
-S2O_SITE_URL = env_str("S2O_SITE_URL", "http://127.0.0.1:8000")
+# The absolute URL that reaches this app, for links in e-mails. Unset: in embedded mode the host and
+# port `dev.py up` serves on (S2O_HOST, S2O_PORT); in production the first concrete ALLOWED_HOSTS
+# entry over https.
+S2O_HOST = env_str("S2O_HOST", "127.0.0.1")
+S2O_PORT = env_int("S2O_PORT", 8000)
+
+
+def _default_site_url() -> str:
+    if DEVELOPMENT:
+        host = "localhost" if S2O_HOST in {"0.0.0.0", "::", "[::]"} else S2O_HOST  # a bind-all address is no link
+        host = f"[{host}]" if ":" in host and not host.startswith("[") else host
+        return f"http://{host}:{S2O_PORT}"
+    concrete = [h for h in ALLOWED_HOSTS if h and "*" not in h and not h.startswith(".")]
+    return f"https://{concrete[0]}" if concrete else "https://localhost"
+
+
+S2O_SITE_URL = env_str("S2O_SITE_URL", _default_site_url()).rstrip("/")
+if not S2O_SITE_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured(f"S2O_SITE_URL={S2O_SITE_URL!r} must start with http:// or https://.")
+# A notification e-mail that fails is retried this many times in all, waiting base × 2^(n-1)
+# seconds (at most an hour) after the n-th failure; then it is given up and shown failed in the admin.
+S2O_EMAIL_MAX_ATTEMPTS = env_int("S2O_EMAIL_MAX_ATTEMPTS", 8)
+S2O_EMAIL_RETRY_BASE_SECONDS = env_int("S2O_EMAIL_RETRY_BASE_SECONDS", 60)
 # The currency the dashboard reports money in (an ISO 4217 code); other currencies are converted
 # with the exchange rates managers keep (requests_app.models.ExchangeRate).
 S2O_REPORTING_CURRENCY = env_str("S2O_REPORTING_CURRENCY", "EUR").upper()
 if not re.fullmatch(r"[A-Z]{3}", S2O_REPORTING_CURRENCY):
     raise ImproperlyConfigured(f"S2O_REPORTING_CURRENCY must be a three-letter currency code, not {S2O_REPORTING_CURRENCY!r}.")
+
+# Replies by e-mail: e-mails that ask something carry a Reply-To address reply+<signed token>@S2O_REPLY_DOMAIN
+# (unset: no reply addresses). The ESP receives that domain's mail and posts it to the inbound webhook,
+# /anymail/mailgun/inbound/ (Mailgun: a route forwarding to it), signed with the webhook signing key.
+S2O_REPLY_DOMAIN = env_str("S2O_REPLY_DOMAIN").lower()
+S2O_REPLY_MAX_AGE_DAYS = env_int("S2O_REPLY_MAX_AGE_DAYS", 30)
+S2O_REPLY_BOUNCES_PER_DAY = env_int("S2O_REPLY_BOUNCES_PER_DAY", 5)  # per sender address: never a spam cannon
+ANYMAIL = {
+    "MAILGUN_WEBHOOK_SIGNING_KEY": env_str("MAILGUN_WEBHOOK_SIGNING_KEY"),
+    # Optional HTTP basic auth in front of the signature check ("user:password", as in the route's URL).
+    "WEBHOOK_SECRET": env_str("ANYMAIL_WEBHOOK_SECRET") or None,
+}
+
+# Outbound webhooks (integrations): loopback, private and link-local destinations are refused
+# unless this is on (a test receiver on 127.0.0.1; an intranet CRM whose risk someone accepted).
+S2O_WEBHOOK_ALLOW_PRIVATE = env_bool("S2O_WEBHOOK_ALLOW_PRIVATE", False)
+S2O_WEBHOOK_MAX_ATTEMPTS = env_int("S2O_WEBHOOK_MAX_ATTEMPTS", 10)
+S2O_WEBHOOK_RETRY_BASE_SECONDS = env_int("S2O_WEBHOOK_RETRY_BASE_SECONDS", 30)
+S2O_WEBHOOK_TIMEOUT_SECONDS = env_int("S2O_WEBHOOK_TIMEOUT_SECONDS", 10)
 
 # Sessions live in the database (never in Redis: the web path must not wait on the broker).
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
@@ -361,6 +405,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 15 * 60.0,
         "options": {"expires": 600},
     },
+    "webhook-sweep": {
+        "task": "integrations.tasks.webhook_sweep",
+        "schedule": float(_SWEEP_SECONDS),
+        "options": {"expires": max(_SWEEP_SECONDS - 5, _SWEEP_SECONDS * 0.9)},
+    },
     "purge-staged-uploads": {
         "task": "requests_app.tasks.purge_staged_uploads",
         "schedule": 3600.0,
@@ -370,8 +419,9 @@ CELERY_BEAT_SCHEDULE = {
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # Token first: its "Bearer" challenge makes a refused token a 401 (DRF asks the first class).
+        "integrations.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.BasicAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from integrations import views as integration_views
 from requests_app import views as request_views
 from s2o.health import healthz
 
@@ -16,6 +17,10 @@ urlpatterns = [
     path("requests/", include("requests_app.urls")),
     path("requests/", include("analysis.urls_decisions")),
     path("ops/", include("analysis.urls")),
+    path("integrations/", include("integrations.urls")),
+    # Replies by e-mail: the URL anymail documents for Mailgun's inbound route (raw MIME or parsed).
+    path("anymail/mailgun/inbound/", integration_views.mailgun_inbound, name="mailgun_inbound"),
+    path("anymail/mailgun/inbound_mime/", integration_views.mailgun_inbound, name="mailgun_inbound_mime"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -195,13 +195,16 @@ def due_reminder_request(rep, customer, calendar, *, reference: str):
 
 
 class StallingSMTP:
-    """A minimal SMTP server. `stall` = "before" blocks before accepting the message (no hand-off),
+    """A minimal SMTP server. `refuse` = N answers the first N messages with a temporary failure.
+    `stall` = "before" blocks before accepting the message (no hand-off),
     "after" accepts it (250 after DATA) and then blocks before answering QUIT; None never stalls.
     Received messages are kept raw; `stalled` is set when a session reaches the stall point."""
 
     def __init__(self) -> None:
         self.port = free_port()
         self.stall: str | None = None
+        self.refuse = 0  # this many DATA commands are answered "451 try again later" first
+        self.refused = 0
         self.messages: list[bytes] = []
         self.stalled = threading.Event()
         self.release = threading.Event()
@@ -234,6 +237,10 @@ class StallingSMTP:
             elif verb in (b"MAIL", b"RCPT", b"RSET", b"NOOP"):
                 reply("250 ok")
             elif verb == b"DATA":
+                if self.refused < self.refuse:
+                    self.refused += 1
+                    reply("451 4.3.0 Mail server busy, try again later")
+                    continue
                 if self.stall == "before":
                     self._hold()
                     return

@@ -27,7 +27,7 @@ NAVIGATION = {
     "ops_member": {"My department"},
     "stores_member": {"My department"},
     "ops_lead": {"Triage", "My department", "All requests"},
-    "manager": {"All requests", "Dashboard", "SLA policies"},
+    "manager": {"All requests", "Dashboard", "SLA policies", "Webhooks"},
     "nobody": set(),
 }
 NAV_LINK = re.compile(r'<a class="nav-link(?: active)?" href="([^"]+)"[^>]*>([^<]+)</a>')

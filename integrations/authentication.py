@@ -1,0 +1,34 @@
+"""API token authentication for Django REST framework: `Authorization: Bearer s2o_…`."""
+
+from __future__ import annotations
+
+from rest_framework import authentication, exceptions
+from rest_framework.request import Request
+
+from integrations import services
+from integrations.models import ApiToken
+
+
+class ApiTokenAuthentication(authentication.BaseAuthentication):
+    """A personal token created in Preferences. A missing header leaves the request to the other
+    authentication classes; a malformed, unknown or revoked token is refused with 401."""
+
+    keywords = (b"bearer", b"token")
+
+    def authenticate(self, request: Request) -> tuple[object, ApiToken] | None:
+        header = authentication.get_authorization_header(request).split()
+        if not header or header[0].lower() not in self.keywords:
+            return None
+        if len(header) != 2:
+            raise exceptions.AuthenticationFailed("Send the token as “Authorization: Bearer <token>”.")
+        try:
+            raw = header[1].decode("ascii")
+        except UnicodeDecodeError:
+            raise exceptions.AuthenticationFailed("This token is not valid.") from None
+        token = services.token_authenticate(raw)
+        if token is None:
+            raise exceptions.AuthenticationFailed("This token is not valid, or it was revoked.")
+        return token.user, token
+
+    def authenticate_header(self, request: Request) -> str:
+        return 'Bearer realm="api"'
