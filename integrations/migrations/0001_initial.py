@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('requests_app', '0005_customer_unique_code'),
+        ('requests_app', '0006_customer_unique_code'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

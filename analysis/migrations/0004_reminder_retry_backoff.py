@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('analysis', '0002_clocks_keep_their_policy'),
+        ('analysis', '0003_dashboard_day_rollup'),
     ]
 
     operations = [

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('requests_app', '0003_sla_policy_versions'),
+        ('requests_app', '0004_open_window_index'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

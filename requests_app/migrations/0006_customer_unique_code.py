@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('requests_app', '0004_notification_email_retries'),
+        ('requests_app', '0005_notification_email_retries'),
     ]
 
     operations = [
