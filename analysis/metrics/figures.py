@@ -34,6 +34,10 @@ class OutcomeRates:
         return ratio(self.evaporated, self.closed_answered)
 
 
+# A period without requests has no percentiles: every key present, each None.
+PERCENTILE_KEYS = ("ack_p50", "ack_p90", "answer_p50", "answer_p90")
+
+
 @dataclass
 class RequestFigures(OutcomeRates):
     """One set of request figures (a period, or one week of the trend)."""
@@ -55,7 +59,7 @@ class RequestFigures(OutcomeRates):
     evaporated: int = 0
     answered: int = 0  # requests with a time to answer (the sample of its median and p90)
     # The percentiles before rounding, in business seconds ("ack_p50", "ack_p90", "answer_p50", "answer_p90").
-    seconds: dict[str, float | None] = field(default_factory=dict, repr=False)
+    seconds: dict[str, float | None] = field(default_factory=lambda: dict.fromkeys(PERCENTILE_KEYS), repr=False)
 
     @property
     def ack_met_pct(self) -> float | None:

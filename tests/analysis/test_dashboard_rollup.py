@@ -150,3 +150,18 @@ def test_on_generated_data_the_rollup_gives_the_live_figures_to_the_minute(postg
     assert default.current.filed > 100 and default.current.seconds["answer_p50"] and default.departments
 
 
+
+
+def test_an_empty_period_has_the_same_blank_percentiles_live_and_rolled_up(postgres_only, rep, team_a, customer):
+    # Something filed in March only: the period before it and the one after are empty.
+    make_request(customer, rep, team_a, submitted=aware(2026, 3, 2, 10), status=Status.CLOSED, outcome=Outcome.WON,
+                 ack=3600, ack_met=True, answer=7200, answer_met=True)
+    calendar = default_calendar().as_work_calendar()
+    empty = metrics.DashboardFilter(date_from=date(2025, 6, 1), date_to=date(2025, 6, 30))
+    now = aware(2026, 3, 20, 12)
+    fast = metrics.dashboard(empty, now=now, work_calendar=calendar, use_rollup=True)
+    live = metrics.dashboard(empty, now=now, work_calendar=calendar, use_rollup=False)
+    for board in (fast, live):
+        assert board.current.filed == board.previous.filed == 0
+        assert board.previous.seconds == {"ack_p50": None, "ack_p90": None, "answer_p50": None, "answer_p90": None}
+    same_figures(fast, live)
