@@ -27,7 +27,8 @@ class RequestsAppConfig(AppConfig):
 
         post_migrate.connect(ensure_reference_data, sender=self, dispatch_uid="s2o-reference-data")
         # Sales' own pages; `analysis` adds Operations' and managers' (see `pages`).
+        pages.register_link("My work", "requests_app:my_work", files_requests, order=5)
         pages.register_link("My requests", "requests_app:list", files_requests, order=10)
         pages.register_link("New request", "requests_app:create", files_requests, order=20)
         pages.register_link("All requests", "requests_app:list", reads_all_requests, order=50)
-        pages.register_landing("requests_app:list", files_requests, order=40)
+        pages.register_landing("requests_app:my_work", files_requests, order=40)

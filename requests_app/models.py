@@ -7,9 +7,10 @@ SLA policy and business calendar that set its clocks, its events, comments and n
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, time
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -505,6 +506,34 @@ class FeasibilityRequest(models.Model):
     @property
     def in_analysis(self) -> bool:
         return self.status in Status.analysis_values()
+
+    @property
+    def awaiting_sales(self) -> SalesAction | None:
+        """What Sales must do now on this request, and since when; None when Sales owes nothing.
+
+        Operations waits on Sales in two states, where no SLA clock of Operations runs (the answer
+        clock is paused, or done): a clarification question to reply to, since it was asked (the
+        pause began); a published answer to decide on, since it was published."""
+        if self.status == Status.WAITING_ON_SALES and self.paused_since is not None:
+            return SalesAction(SalesAction.REPLY, self.paused_since)
+        if self.status == Status.ANSWERED and self.answered_at is not None:
+            return SalesAction(SalesAction.DECIDE, self.answered_at)
+        return None
+
+
+@dataclass(frozen=True)
+class SalesAction:
+    """`FeasibilityRequest.awaiting_sales`: what (`REPLY` or `DECIDE`) and since when (UTC)."""
+
+    REPLY: ClassVar[str] = "reply"
+    DECIDE: ClassVar[str] = "decide"
+
+    what: str
+    since: datetime
+
+    @property
+    def is_reply(self) -> bool:
+        return self.what == self.REPLY
 
 
 class RequestEvent(models.Model):

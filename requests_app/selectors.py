@@ -6,7 +6,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Q
+from django.db.models import Case, F, Prefetch, Q, When
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
@@ -64,12 +65,91 @@ def request_list(*, user):
     return visible_requests(user).select_related("customer", "product", "requested_by", "sales_team")
 
 
+def sales_acts_q(user) -> Q:
+    """Requests on which `user` acts for Sales: the rulebook's `acts_for_sales` in SQL (the author,
+    and a sales manager on every submitted request of a team they belong to)."""
+    if not getattr(user, "is_authenticated", False):
+        return Q(pk__in=[])
+    acts = Q(requested_by=user)
+    if roles.is_sales_manager(user):
+        acts |= ~Q(status=Status.DRAFT) & Q(sales_team__in=user.sales_teams.values("pk"))
+    return acts
+
+
+# Statuses in which Sales, not Operations, must act (`FeasibilityRequest.awaiting_sales`).
+AWAITING_SALES = (Status.WAITING_ON_SALES, Status.ANSWERED)
+AWAITING_OPERATIONS = (Status.SUBMITTED, Status.IN_ANALYSIS)
+
+
+def due_first():
+    """Order by the due time of the clock that runs (acknowledge while submitted, else answer-by),
+    soonest first; rows without one (drafts) last, newest first."""
+    due = Case(When(status=Status.SUBMITTED, then=F("acknowledge_due")), default=F("answer_due"))
+    return (due.asc(nulls_last=True), F("created_at").desc(), F("pk").desc())
+
+
+@dataclass(frozen=True)
+class Section:
+    """Up to `size` rows of a home page section, with their clock states; `more` when there are
+    further rows (found by reading one row more, never by counting them all)."""
+
+    rows: list[tuple[FeasibilityRequest, ClockState | None]]
+    more: bool
+
+
+def _section(queryset, *, size: int, now: datetime, calendars: Calendars) -> Section:
+    rows = list(queryset[: size + 1])
+    return Section(rows=with_clock_states(rows[:size], now=now, calendars=calendars), more=len(rows) > size)
+
+
+@dataclass(frozen=True)
+class SalesHome:
+    needs_action: Section  # a question to reply to or an answer to decide on, longest waiting first
+    mine: Section  # my other requests still open (drafts included), soonest due first
+    team: Section  # teammates' open requests I do not act on, soonest due first
+
+
+HOME_SECTION_SIZE = 10
+
+
+def sales_home(*, user, now: datetime, size: int = HOME_SECTION_SIZE) -> SalesHome:
+    """A Sales person's own work first. Three bounded queries (plus the questions' text and each
+    calendar once), whatever the number of requests the person can see."""
+    from requests_app.models import Comment
+
+    visible = request_list(user=user)
+    acts = sales_acts_q(user)
+    calendars = Calendars()
+    questions = Prefetch(
+        "comments", queryset=Comment.objects.filter(kind=Comment.Kind.QUESTION).order_by("-created_at", "-pk"),
+        to_attr="questions",
+    )
+    needs_action = (
+        visible.filter(acts, status__in=AWAITING_SALES)
+        .annotate(waiting_since=Coalesce("paused_since", "answered_at"))
+        .order_by(F("waiting_since").asc(nulls_last=True), "pk")
+        .prefetch_related(questions)
+    )
+    mine = visible.filter(requested_by=user, status__in=[Status.DRAFT, *AWAITING_OPERATIONS]).order_by(*due_first())
+    team = (
+        visible.filter(sales_team__in=user.sales_teams.values("pk"), status__in=[*AWAITING_OPERATIONS, *AWAITING_SALES])
+        .exclude(requested_by=user)
+        .exclude(acts & Q(status__in=AWAITING_SALES))  # a sales manager has those under "needs my action"
+        .order_by(*due_first())
+    )
+    return SalesHome(
+        needs_action=_section(needs_action, size=size, now=now, calendars=calendars),
+        mine=_section(mine, size=size, now=now, calendars=calendars),
+        team=_section(team, size=size, now=now, calendars=calendars),
+    )
+
+
 def with_clock_states(
-    requests: Iterable[FeasibilityRequest], *, now: datetime
+    requests: Iterable[FeasibilityRequest], *, now: datetime, calendars: Calendars | None = None
 ) -> list[tuple[FeasibilityRequest, ClockState | None]]:
     """Each request with the state of the clock that matters now (`get_clock_state`), for lists;
     none once it is answered or closed (nothing is due). Each calendar is read once."""
-    calendars = Calendars()
+    calendars = calendars or Calendars()
     return [
         (req, req.get_clock_state(now, calendars.of(req)) if req.is_open else None)
         for req in requests

@@ -6,6 +6,7 @@ app_name = "requests_app"
 
 urlpatterns = [
     path("", views.request_list, name="list"),
+    path("my-work/", views.my_work, name="my_work"),
     path("export.csv", views.request_export, name="export"),
     path("new/", views.request_create, name="create"),
     path("<int:pk>/", views.request_detail, name="detail"),

@@ -67,15 +67,30 @@ PAGE_SIZE = 25
 
 
 def _filtered(request: HttpRequest) -> RequestFilter:
-    return RequestFilter(request.GET or None, queryset=selectors.request_list(user=request.user))
+    return RequestFilter(request.GET or None, queryset=selectors.request_list(user=request.user), request=request)
 
 
-def _list_heading(user) -> str:
+def _list_heading(user, scope: str = "") -> str:
     if roles.sees_everything(user):
         return "All requests"
-    if roles.is_sales_manager(user):
-        return "Team requests"
-    return "My requests" if roles.is_sales(user) else "Requests routed to my departments"
+    if roles.is_sales(user):
+        return {"mine": "My requests", "team": "My teammates' requests"}.get(scope, "My and my team's requests")
+    return "Requests routed to my departments"
+
+
+@login_required
+def my_work(request: HttpRequest) -> HttpResponse:
+    """A Sales person's home: what needs their action, then their open requests, then their team's."""
+    permissions.require(request.user, "s2o.file_request")
+    home = selectors.sales_home(user=request.user, now=timezone.now())
+    # The list behind each section: a sales manager acts on the whole team's requests.
+    acts_on_team = roles.is_sales_manager(request.user)
+    links = {
+        "needs_action": "waiting_on=sales" if acts_on_team else "scope=mine&waiting_on=sales",
+        "mine": "scope=mine&sort=due",
+        "team": "scope=team&sort=due",
+    }
+    return render(request, "requests_app/my_work.html", {"home": home, "links": links, "acts_on_team": acts_on_team})
 
 
 @login_required
@@ -88,7 +103,8 @@ def request_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "requests_app/request_list.html",
-        {"filter": filterset, "page": page, "rows": rows, "query": query.urlencode(), "heading": _list_heading(request.user),
+        {"filter": filterset, "page": page, "rows": rows, "query": query.urlencode(),
+         "heading": _list_heading(request.user, request.GET.get("scope", "")),
          "can_file": permissions.allowed(request.user, "s2o.file_request")},
     )
 

@@ -16,14 +16,14 @@ LANDING = {
     "ops_lead": "analysis:triage",
     "ops_member": "analysis:department_queue",
     "stores_member": "analysis:department_queue",
-    "rep": "requests_app:list",
-    "sales_manager": "requests_app:list",
+    "rep": "requests_app:my_work",
+    "sales_manager": "requests_app:my_work",
 }
 
 # The navigation each persona sees (labels registered with requests_app.pages.register_link).
 NAVIGATION = {
-    "rep": {"My requests", "New request"},
-    "sales_manager": {"My requests", "New request"},
+    "rep": {"My work", "My requests", "New request"},
+    "sales_manager": {"My work", "My requests", "New request"},
     "ops_member": {"My department"},
     "stores_member": {"My department"},
     "ops_lead": {"Triage", "My department", "All requests"},
