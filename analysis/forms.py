@@ -268,3 +268,53 @@ class DecisionForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["reason"].label = self.ACTIONS[action]
         self.fields["reason"].required = action != "accept"
+
+
+class RequestIdsField(forms.Field):
+    """The ids of the requests ticked on a page (checkboxes named after the field)."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value) -> list[int]:
+        values = value if isinstance(value, list | tuple) else ([value] if value else [])
+        # isdecimal, not isdigit: "²" is a digit that int() refuses.
+        if any(not str(v).isdecimal() for v in values):
+            raise ValidationError("Not a request id.")
+        return list(dict.fromkeys(int(v) for v in values))
+
+    def validate(self, value: list[int]) -> None:
+        if not value:
+            raise ValidationError("Tick the requests to acknowledge.")
+
+
+class BulkAcknowledgeForm(forms.Form):
+    """Triage: several requests acknowledged with one routing and one answer-by."""
+
+    requests = RequestIdsField(label="Requests")
+    departments = forms.ModelMultipleChoiceField(
+        queryset=Department.objects.order_by("name"), widget=forms.CheckboxSelectMultiple, required=False,
+        help_text="Every department that must assess these requests.",
+    )
+    answer_due = forms.DateTimeField(
+        widget=DateTimeLocalInput(), required=False, label="Answer by",
+        help_text="Leave empty for each request's own SLA policy default.",
+    )
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), required=False, max_length=2000,
+        help_text="Needed when the answer-by is later than a request's policy allows.",
+    )
+
+    def clean_departments(self):
+        chosen = self.cleaned_data.get("departments")
+        if not chosen:
+            raise ValidationError("Choose at least one department that must assess these requests.")
+        return list(chosen)
+
+    def versions(self) -> dict[int, int]:
+        """The version of each ticked request as the page showed it (hidden `version-<id>` inputs)."""
+        found = {}
+        for pk in self.cleaned_data.get("requests", []):
+            raw = str(self.data.get(f"version-{pk}", ""))
+            if raw.isdecimal():
+                found[pk] = int(raw)
+        return found

@@ -6,18 +6,19 @@ Queues run a fixed number of queries whatever their length (tests pin it)."""
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import Prefetch, Q
+from django.db.models import F, Prefetch, Q, QuerySet, prefetch_related_objects
 from django.http import Http404
 
 from analysis.clocks import department_calendar_id
 from analysis.models import Answer, Assessment, Decision, Verdict
-from requests_app import permissions
-from requests_app.clocks import Calendars, Clock, ClockState
-from requests_app.models import FeasibilityRequest, Status
+from requests_app import businesstime, paging, permissions
+from requests_app.clocks import DUE_SOON, Calendars, Clock, ClockState, ClockStatus, calendar_by_id
+from requests_app.models import BusinessCalendar, FeasibilityRequest, Status
+from requests_app.paging import Page
 from requests_app.selectors import get_request_for
 
 # ---------------------------------------------------------------------------------------------
@@ -62,28 +63,45 @@ class QueueRow:
 
 @dataclass
 class TriageQueue:
-    unacknowledged: list[QueueRow]
-    in_analysis: list[QueueRow]
+    unacknowledged: Page  # of QueueRow
+    in_analysis: Page  # of QueueRow
 
 
 def _assessments_prefetch() -> Prefetch:
     return Prefetch("assessments", queryset=Assessment.objects.select_related("department").order_by("department__name"))
 
 
-def triage_queue(*, now: datetime) -> TriageQueue:
+def queue_order(sort: str, due_field: str) -> tuple:
+    """A queue section's order: by its clock's due time (soonest or latest first), or newest first."""
+    if sort == "-due":
+        return (F(due_field).desc(nulls_last=True), F("pk").desc())
+    if sort == "-submitted":
+        return (F("submitted_at").desc(), F("pk").desc())
+    return (F(due_field).asc(nulls_last=True), F("pk").asc())
+
+
+def triage_queue(
+    *, now: datetime, requests: QuerySet[FeasibilityRequest] | None = None, sort: str = "due",
+    ack_page: str | None = None, page: str | None = None, per_page: int = paging.PER_PAGE,
+) -> TriageQueue:
     """Unacknowledged requests by acknowledge deadline (closest first), then requests in analysis
     (or waiting on Sales) by answer-by, with the departments still owing their assessment.
-    Three queries, whatever the number of rows."""
-    base = FeasibilityRequest.objects.select_related("customer", "requested_by")
-    submitted = base.filter(status=Status.SUBMITTED).order_by(F_nulls_last("acknowledge_due"), "submitted_at", "pk")
-    analysing = (
-        base.filter(status__in=[Status.IN_ANALYSIS, Status.WAITING_ON_SALES])
-        .prefetch_related(_assessments_prefetch())
-        .order_by(F_nulls_last("answer_due"), "pk")
+
+    `requests`: the filtered requests to show (default: all); `sort` orders both sections
+    (`queue_order`); `ack_page` and `page` are each section's page. A fixed number of queries
+    whatever the number of open requests: each section reads its page (one row more) and a count
+    capped at `paging.COUNT_CAP`; the assessments of the page's rows in one more."""
+    base = (FeasibilityRequest.objects.all() if requests is None else requests).select_related("customer", "requested_by")
+    submitted = base.filter(status=Status.SUBMITTED).order_by(*queue_order(sort, "acknowledge_due"))
+    analysing = base.filter(status__in=[Status.IN_ANALYSIS, Status.WAITING_ON_SALES]).order_by(
+        *queue_order(sort, "answer_due")
     )
+    first = paging.paginate(submitted, ack_page, per_page=per_page)
+    second = paging.paginate(analysing, page, per_page=per_page)
+    prefetch_related_objects(second.object_list, _assessments_prefetch())
     calendars = Calendars()
     rows = []
-    for req in analysing:
+    for req in second.object_list:
         assessments = list(req.assessments.all())
         rows.append(
             QueueRow(
@@ -92,8 +110,8 @@ def triage_queue(*, now: datetime) -> TriageQueue:
                 done=[a.department.name for a in assessments if a.is_done],
             )
         )
-    unacknowledged = [QueueRow(r, r.get_clock_state(now, calendars.of(r), Clock.ACKNOWLEDGE)) for r in submitted]
-    return TriageQueue(unacknowledged=unacknowledged, in_analysis=rows)
+    unacknowledged = [QueueRow(r, r.get_clock_state(now, calendars.of(r), Clock.ACKNOWLEDGE)) for r in first.object_list]
+    return TriageQueue(unacknowledged=replace(first, object_list=unacknowledged), in_analysis=replace(second, object_list=rows))
 
 
 def F_nulls_last(name: str):
@@ -122,8 +140,8 @@ class DepartmentRow:
 
 @dataclass
 class DepartmentQueue:
-    to_assess: list[DepartmentRow]
-    assessed: list[DepartmentRow]
+    to_assess: Page  # of DepartmentRow
+    assessed: Page  # of DepartmentRow
 
 
 def assessment_missing(assessment: Assessment) -> list[str]:
@@ -138,29 +156,75 @@ def assessment_missing(assessment: Assessment) -> list[str]:
     return missing
 
 
-def department_queue(*, user, now: datetime) -> DepartmentQueue:
+def department_assessments(user) -> QuerySet[Assessment]:
+    """Assessments of the user's departments (or handed to them) on requests still in analysis."""
+    mine = Assessment.objects.filter(Q(department__members=user) | Q(owner=user)).values("pk")
+    return Assessment.objects.filter(pk__in=mine, request__status__in=[Status.IN_ANALYSIS, Status.WAITING_ON_SALES])
+
+
+def assessment_status_q(status: str, *, now: datetime) -> Q:
+    """Assessments whose department clock (`Assessment.get_clock_state(now)`) has `status`, in SQL,
+    among assessments still owed on a request in analysis (`department_assessments`).
+
+    The rule of `clocks.measure` as `requests_app.selectors.clock_status_q` states it, on the
+    department clock: paused while the request waits on Sales, breached past `due_at`, due soon
+    within `clocks.DUE_SOON` of business time in the clock's calendar (the department's own, else
+    the request's, else the default)."""
+    pending = Q(assessed_at__isnull=True, due_at__isnull=False)
+    if status == ClockStatus.PAUSED:
+        return pending & Q(request__status=Status.WAITING_ON_SALES)
+    running = pending & Q(request__status=Status.IN_ANALYSIS)
+    if status == ClockStatus.BREACHED:
+        return running & Q(due_at__lt=now)
+    soon = Q(pk__in=[])
+    for calendar_id, is_default in BusinessCalendar.objects.values_list("pk", "is_default"):
+        cal = calendar_by_id(calendar_id)
+        until = businesstime.next_working_instant(cal, businesstime.add_business_time(cal, now, DUE_SOON))
+        of_request = Q(request__calendar_id=calendar_id)
+        if is_default:
+            of_request |= Q(request__calendar__isnull=True)
+        of_calendar = Q(department__calendar_id=calendar_id) | (Q(department__calendar__isnull=True) & of_request)
+        soon |= of_calendar & Q(due_at__gte=now, due_at__lte=until)
+    if status == ClockStatus.DUE_SOON:
+        return running & soon
+    if status == ClockStatus.ON_TRACK:
+        return running & Q(due_at__gte=now) & ~soon
+    raise ValueError(f"Not a running clock's state: {status}")
+
+
+def department_queue(
+    *, user, now: datetime, assessments: QuerySet[Assessment] | None = None, sort: str = "due",
+    page: str | None = None, done_page: str | None = None, per_page: int = paging.PER_PAGE,
+) -> DepartmentQueue:
     """Assessments of the user's departments on requests still in analysis: to do first (by
-    their due time, then the request's answer-by), then done ones still editable. Two queries."""
-    qs = (
-        Assessment.objects.filter(
-            Q(department__members=user) | Q(owner=user),
-            request__status__in=[Status.IN_ANALYSIS, Status.WAITING_ON_SALES],
-        )
-        .distinct()
-        .select_related("department", "owner", "request", "request__customer", "request__requested_by")
-        .prefetch_related(
-            Prefetch("request__assessments", queryset=Assessment.objects.select_related("department"), to_attr="all_assessments")
-        )
-        .order_by(F_nulls_last("due_at"), F_nulls_last("request__answer_due"), "pk")
+    their due time, then the request's answer-by), then done ones still editable.
+
+    `assessments`: the filtered ones to show (default: `department_assessments(user)`); `sort`:
+    `analysis.filters.SORTS`; `page` and `done_page`: each section's page. A fixed number of
+    queries whatever the queue's length (each section: its page, a capped count, the other
+    departments of its rows)."""
+    qs = (department_assessments(user) if assessments is None else assessments).select_related(
+        "department", "owner", "request", "request__customer", "request__requested_by"
     )
-    to_assess, assessed = [], []
+    if sort == "-submitted":
+        order = (F("request__submitted_at").desc(), F("pk").desc())
+    elif sort == "-due":
+        order = (F("due_at").desc(nulls_last=True), F("request__answer_due").desc(nulls_last=True), F("pk").desc())
+    else:
+        order = (F_nulls_last("due_at"), F_nulls_last("request__answer_due"), F("pk").asc())
+    sections = []
     calendars = Calendars()
-    for a in qs:
-        others = [o.department.name for o in a.request.all_assessments if o.pk != a.pk and not o.is_done]
-        state = a.get_clock_state(now, calendars.get(department_calendar_id(a, a.request)))
-        row = DepartmentRow(a, state, assessment_missing(a), others)
-        (assessed if a.is_done else to_assess).append(row)
-    return DepartmentQueue(to_assess=to_assess, assessed=assessed)
+    others = Prefetch("request__assessments", queryset=Assessment.objects.select_related("department"), to_attr="all_assessments")
+    for done, raw_page in ((False, page), (True, done_page)):
+        section = paging.paginate(qs.filter(assessed_at__isnull=not done).order_by(*order), raw_page, per_page=per_page)
+        prefetch_related_objects(section.object_list, others)
+        rows = []
+        for a in section.object_list:
+            pending = [o.department.name for o in a.request.all_assessments if o.pk != a.pk and not o.is_done]
+            state = a.get_clock_state(now, calendars.get(department_calendar_id(a, a.request)))
+            rows.append(DepartmentRow(a, state, assessment_missing(a), pending))
+        sections.append(replace(section, object_list=rows))
+    return DepartmentQueue(to_assess=sections[0], assessed=sections[1])
 
 
 # ---------------------------------------------------------------------------------------------

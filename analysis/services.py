@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import zoneinfo
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -486,3 +487,63 @@ def answer_publish(
             email_template="answer", email_data={"answer": draft.pk},
         )
     return draft
+
+
+# ---------------------------------------------------------------------------------------------
+# Bulk acknowledgement (triage)
+
+
+@dataclass(frozen=True)
+class BulkOutcome:
+    """What happened to one request of a bulk acknowledgement: acknowledged, or why not."""
+
+    request_id: int
+    reference: str
+    acknowledged: bool
+    error: str = ""
+
+
+def _refusal(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return " ".join(message for messages in exc.message_dict.values() for message in messages) if hasattr(
+            exc, "error_dict") else " ".join(exc.messages)
+    return str(exc)
+
+
+def requests_acknowledge_bulk(
+    *,
+    request_ids: Sequence[int],
+    actor,
+    departments: Sequence[Department],
+    answer_due: datetime | None = None,
+    reason: str = "",
+    versions: dict[int, int] | None = None,
+    now: datetime | None = None,
+) -> list[BulkOutcome]:
+    """Acknowledge several requests with one routing and one answer-by (None: each request's own
+    SLA policy default), each through `request_acknowledge` in its own transaction: a request
+    refused (acknowledged meanwhile, changed since the lead saw it, an answer-by its policy does
+    not allow) keeps its state and says why, the others are acknowledged. One outcome per request,
+    in the order asked; a request the actor cannot see is reported as not found.
+
+    Refused as a whole, before anything changes, when the actor may not acknowledge at all."""
+    permissions.require(actor, "s2o.acknowledge_request")
+    if not departments:
+        raise ValidationError({"departments": "Choose at least one department that must assess these requests."})
+    ids = list(dict.fromkeys(request_ids))
+    references = dict(FeasibilityRequest.objects.visible_to(actor).filter(pk__in=ids).values_list("pk", "reference"))
+    outcomes = []
+    for pk in ids:
+        if pk not in references:
+            outcomes.append(BulkOutcome(pk, "", False, "No such request."))
+            continue
+        try:
+            request_acknowledge(
+                request_id=pk, actor=actor, departments=departments, answer_due=answer_due, reason=reason, now=now,
+                expected_version=(versions or {}).get(pk),
+            )
+        except (ValidationError, ConflictError, TransitionError, permissions.NotAllowed) as exc:
+            outcomes.append(BulkOutcome(pk, references[pk] or "", False, _refusal(exc)))
+        else:
+            outcomes.append(BulkOutcome(pk, references[pk] or "", True))
+    return outcomes

@@ -6,6 +6,7 @@ from analysis import views
 
 urlpatterns = [
     path("triage/", views.triage, name="triage"),
+    path("triage/acknowledge/", views.triage_acknowledge, name="triage_acknowledge"),
     path("department/", views.department_queue, name="department_queue"),
     path("requests/<int:pk>/acknowledge/", views.acknowledge, name="acknowledge"),
     path("requests/<int:pk>/route/", views.route, name="route"),

@@ -9,11 +9,14 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 
 from analysis import forms, selectors, services
+from analysis.filters import DepartmentQueueFilter, QueueFilter
 from analysis.models import Assessment, Decision
 from requests_app import clocks, permissions
 from requests_app import services as request_services
@@ -58,19 +61,83 @@ def form_error(form, exc: Exception, *, current_version=None) -> None:
         form.add_error(None, exc.messages if isinstance(exc, ValidationError) else str(exc))
 
 
+def _query_without(params: QueryDict, *names: str) -> str:
+    """The page's GET parameters without `names` (a section's page links keep the other's page)."""
+    query = params.copy()
+    for name in names:
+        query.pop(name, None)
+    return query.urlencode()
+
+
+def _triage_page(request: HttpRequest, params: QueryDict, *, bulk_form=None, status: int = 200) -> HttpResponse:
+    filterset = QueueFilter(params or None, queryset=FeasibilityRequest.objects.all(), request=request)
+    queue = selectors.triage_queue(
+        now=timezone.now(), requests=filterset.qs, sort=filterset.sort_key,
+        ack_page=params.get("ack_page"), page=params.get("page"),
+    )
+    can_act = permissions.allowed(request.user, "s2o.acknowledge_request")
+    if can_act and bulk_form is None:
+        bulk_form = forms.BulkAcknowledgeForm(auto_id="bulk_%s")
+    context = {
+        "queue": queue, "can_act": can_act, "filter": filterset, "bulk_form": bulk_form,
+        "filters_query": params.urlencode(), "ack_query": _query_without(params, "ack_page"),
+        "query": _query_without(params, "page"),
+        "ticked": set(bulk_form.data.getlist("requests")) if bulk_form is not None and bulk_form.is_bound else set(),
+    }
+    return render(request, "analysis/triage.html", context, status=status)
+
+
 @login_required
 def triage(request: HttpRequest) -> HttpResponse:
     permissions.require(request.user, "s2o.view_triage")
-    queue = selectors.triage_queue(now=timezone.now())
-    can_act = permissions.allowed(request.user, "s2o.acknowledge_request")
-    return render(request, "analysis/triage.html", {"queue": queue, "can_act": can_act})
+    return _triage_page(request, request.GET)
+
+
+@login_required
+@require_POST
+def triage_acknowledge(request: HttpRequest) -> HttpResponse:
+    """Acknowledge the ticked requests with one routing and answer-by; each says how it went.
+    Bad input shows triage again with the form as filled in (400), nothing acknowledged."""
+    permissions.require(request.user, "s2o.acknowledge_request")
+    params = QueryDict(request.POST.get("query", ""))
+    form = forms.BulkAcknowledgeForm(request.POST, auto_id="bulk_%s")
+    if not form.is_valid():
+        return _triage_page(request, params, bulk_form=form, status=400)
+    data = form.cleaned_data
+    try:
+        outcomes = services.requests_acknowledge_bulk(
+            request_ids=data["requests"], actor=request.user, departments=data["departments"],
+            answer_due=data["answer_due"], reason=data["reason"], versions=form.versions(),
+        )
+    except ValidationError as exc:
+        form_error(form, exc)
+        return _triage_page(request, params, bulk_form=form, status=400)
+    done = [o.reference for o in outcomes if o.acknowledged]
+    if done:
+        messages.success(
+            request, f"Acknowledged and routed ({len(done)}): {', '.join(done)}. The reps have been told the answer-by."
+        )
+    for outcome in outcomes:
+        if not outcome.acknowledged:
+            messages.error(request, f"{outcome.reference or 'A request'} was not acknowledged: {outcome.error}")
+    return redirect(f"{reverse('analysis:triage')}?{params.urlencode()}")
 
 
 @login_required
 def department_queue(request: HttpRequest) -> HttpResponse:
     permissions.require(request.user, "s2o.view_department_queue")
-    queue = selectors.department_queue(user=request.user, now=timezone.now())
-    return render(request, "analysis/department_queue.html", {"queue": queue})
+    filterset = DepartmentQueueFilter(
+        request.GET or None, queryset=selectors.department_assessments(request.user), request=request
+    )
+    queue = selectors.department_queue(
+        user=request.user, now=timezone.now(), assessments=filterset.qs, sort=filterset.sort_key,
+        page=request.GET.get("page"), done_page=request.GET.get("done_page"),
+    )
+    context = {
+        "queue": queue, "filter": filterset,
+        "query": _query_without(request.GET, "page"), "done_query": _query_without(request.GET, "done_page"),
+    }
+    return render(request, "analysis/department_queue.html", context)
 
 
 @login_required

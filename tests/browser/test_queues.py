@@ -7,8 +7,9 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
+from analysis import services as analysis_services
 from requests_app import services
-from requests_app.models import Notification, Status
+from requests_app.models import FeasibilityRequest, Notification, Status
 from tests.browser.conftest import DESKTOP, PHONE, assert_accessible, horizontal_overflow
 from tests.requests_app.sales_factories import file_request, request_in
 
@@ -56,5 +57,57 @@ def test_the_request_list_reads_without_sideways_scrolling(pages, rep, rep_world
     box = due.bounding_box()
     assert box is not None and box["x"] + box["width"] <= viewport["width"]
     assert page.locator("#notification-bell").is_visible()
+    assert horizontal_overflow(page) == 0
+    assert_accessible(page)
+
+
+@pytest.fixture
+def ops_world(rep, ops_lead, ops_member, customer, product):
+    """Waiting for acknowledgement: one fresh, one with a long unbroken title. In analysis: one routed
+    to procurement, one waiting on Sales."""
+    fresh = file_request(rep, customer, product, title="Flanges for the spring batch")
+    file_request(rep, customer, product, title=LONG_TITLE)
+    for title in ("Routed to procurement", "Waiting on Sales"):
+        req = file_request(rep, customer, product, title=title)
+        analysis_services.request_acknowledge(request_id=req.pk, actor=ops_lead, departments=["procurement"])
+    services.clarification_ask(request_id=req.pk, actor=ops_lead, question="Which alloy?")
+    return fresh
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_triage_reads_on_any_screen_and_acknowledges_in_bulk(pages, ops_lead, ops_world, viewport) -> None:
+    page = pages.open(ops_lead, viewport=viewport)
+    page.goto("/ops/triage/")
+    acknowledge = page.get_by_role("link", name=f"Acknowledge {ops_world.reference}")
+    assert acknowledge.is_visible()
+    box = acknowledge.bounding_box()
+    assert box is not None and box["x"] + box["width"] <= viewport["width"]  # no sideways swipe to reach it
+    assert page.get_by_text("reply to Operations' question · waiting since").is_visible()
+    assert page.locator("#notification-bell").is_visible()
+    assert horizontal_overflow(page) == 0
+    assert_accessible(page)
+
+    page.get_by_label(f"Select {ops_world.reference} for bulk acknowledgement").check()
+    page.locator("#bulk-ack").get_by_label("Procurement").check()
+    page.get_by_role("button", name="Acknowledge ticked requests").click()
+    page.get_by_text(f"Acknowledged and routed (1): {ops_world.reference}.").wait_for()
+    assert FeasibilityRequest.objects.get(pk=ops_world.pk).status == Status.IN_ANALYSIS
+    assert horizontal_overflow(page) == 0
+    assert_accessible(page)
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_the_department_queue_reads_on_any_screen(pages, ops_member, ops_world, viewport) -> None:
+    page = pages.open(ops_member, viewport=viewport)
+    page.goto("/ops/department/")
+    assess = page.get_by_role("link", name="Assess").first
+    assert assess.is_visible()
+    box = assess.bounding_box()
+    assert box is not None and box["x"] + box["width"] <= viewport["width"]
+    page.get_by_label("Due state").select_option("paused")
+    page.get_by_role("button", name="Filter").click()
+    page.wait_for_load_state()
+    assert page.locator("#dept-to-assess tbody tr").count() == 1
+    assert page.locator("#dept-to-assess").get_by_text("reply to Operations' question").is_visible()
     assert horizontal_overflow(page) == 0
     assert_accessible(page)

@@ -189,6 +189,6 @@ def test_someone_else_s_notification_is_404(client, rep, ops_lead, customer, pro
     assert note.read_at is None
 
 
-def test_sales_land_on_their_requests(client, rep):
+def test_sales_land_on_their_own_work(client, rep):
     client.force_login(rep)
-    assert client.get(reverse("home")).url == reverse("requests_app:list")
+    assert client.get(reverse("home")).url == reverse("requests_app:my_work")

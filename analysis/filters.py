@@ -1,0 +1,111 @@
+"""Operations' queue filters (django-filter): triage and the department queue share one FilterSet.
+
+The queues stay constant-cost however many requests are open: each filter is an indexed column
+or a subquery on one (no join that multiplies rows), the due state is the clock state's own SQL
+(`requests_app.selectors.clock_status_q`), and pages never count the whole set (`paging`)."""
+
+from __future__ import annotations
+
+import django_filters
+from django import forms
+from django.db.models import Q
+from django.utils import timezone
+
+from analysis.models import Assessment
+from analysis.selectors import assessment_status_q
+from requests_app.models import Customer, Department, FeasibilityRequest, Priority
+from requests_app.selectors import DUE_STATES, clock_status_q
+
+SORTS = [("due", "Due soonest first"), ("-due", "Due latest first"), ("-submitted", "Newest first")]
+
+
+class QueueFilter(django_filters.FilterSet):
+    """Filters over requests. The view applies them to the queue's own base set and orders each
+    section by `sort` (`analysis.selectors.queue_order`)."""
+
+    q = django_filters.CharFilter(
+        method="search", label="Search", widget=forms.TextInput(attrs={"placeholder": "Reference, title, customer…"})
+    )
+    priority = django_filters.ChoiceFilter(choices=Priority.choices, empty_label="Any priority")
+    customer = django_filters.ModelChoiceFilter(queryset=Customer.objects.order_by("name"), empty_label="Any customer")
+    department = django_filters.ModelChoiceFilter(
+        queryset=Department.objects.order_by("name"), method="routed_to", label="Department", empty_label="Any department"
+    )
+    due = django_filters.ChoiceFilter(choices=DUE_STATES, method="due_state", label="Due state", empty_label="Any")
+    sort = django_filters.ChoiceFilter(choices=SORTS, method="keep", label="Sort", empty_label=None)
+
+    class Meta:
+        model = FeasibilityRequest
+        fields = ["q", "priority", "customer", "department", "due", "sort"]
+
+    def search(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(
+            Q(reference__icontains=value)
+            | Q(title__icontains=value)
+            | Q(customer_id__in=Customer.objects.filter(name__icontains=value).values("pk"))
+        )
+
+    def routed_to(self, queryset, name, value):
+        return queryset.filter(pk__in=Assessment.objects.filter(department=value).values("request_id"))
+
+    def due_state(self, queryset, name, value):
+        return queryset.filter(clock_status_q(value, now=timezone.now()))
+
+    def keep(self, queryset, name, value):
+        return queryset  # ordering is per section: see `sort_key`
+
+    @property
+    def sort_key(self) -> str:
+        form = self.form
+        value = form.cleaned_data.get("sort") if form.is_valid() else ""
+        return value or "due"
+
+
+def _my_departments(request):
+    return Department.objects.filter(members=request.user).order_by("name") if request else Department.objects.none()
+
+
+class DepartmentQueueFilter(django_filters.FilterSet):
+    """The department queue's filters, over assessments: the same search, priority and customer as
+    triage; the department among the user's own; the due state of the department's clock
+    (`analysis.selectors.assessment_status_q`)."""
+
+    q = django_filters.CharFilter(
+        method="search", label="Search", widget=forms.TextInput(attrs={"placeholder": "Reference, title, customer…"})
+    )
+    priority = django_filters.ChoiceFilter(field_name="request__priority", choices=Priority.choices, empty_label="Any priority")
+    customer = django_filters.ModelChoiceFilter(
+        field_name="request__customer", queryset=Customer.objects.order_by("name"), empty_label="Any customer"
+    )
+    department = django_filters.ModelChoiceFilter(queryset=_my_departments, empty_label="All my departments")
+    due = django_filters.ChoiceFilter(choices=DUE_STATES, method="due_state", label="Due state", empty_label="Any")
+    sort = django_filters.ChoiceFilter(choices=SORTS, method="keep", label="Sort", empty_label=None)
+
+    class Meta:
+        model = Assessment
+        fields = ["q", "priority", "customer", "department", "due", "sort"]
+
+    def search(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(
+            Q(request__reference__icontains=value)
+            | Q(request__title__icontains=value)
+            | Q(request__customer_id__in=Customer.objects.filter(name__icontains=value).values("pk"))
+        )
+
+    def due_state(self, queryset, name, value):
+        return queryset.filter(assessment_status_q(value, now=timezone.now()))
+
+    def keep(self, queryset, name, value):
+        return queryset
+
+    @property
+    def sort_key(self) -> str:
+        form = self.form
+        value = form.cleaned_data.get("sort") if form.is_valid() else ""
+        return value or "due"

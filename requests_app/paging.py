@@ -1,0 +1,119 @@
+"""Pages of a list whose cost does not grow with the table: no full count, a bounded depth.
+
+Django's `Paginator` counts every row of the list to number the pages: at a million visible
+requests that count is a scan of the whole visible set on every view (hundreds of ms), whatever
+page is shown. A page here reads its rows plus one (`LIMIT per_page + 1`: is there a next page?)
+and a count only up to a cap (`SELECT count(*) FROM (… LIMIT cap + 1)`), shown as "1,000+" beyond
+it; the count is skipped whenever the rows read already tell it (a last page). With a sort an
+index answers, PostgreSQL stops after the page's rows: the first pages cost the same at 10k and at
+1M rows.
+
+Depth is bounded: page `n` reads `(n - 1) × per_page` rows it does not show (OFFSET), so pages stop
+at `max_rows` (10,000 rows by default: 400 pages of 25); deeper than that the page says to narrow
+the filters or export the list. Nobody reads past page 400 of a list; an attacker asking for
+page 40,000 would otherwise make the database walk a million rows.
+
+Used by every list that can grow: `paginate(queryset, request.GET.get("page"))`, then
+`{% include "_pager.html" with page=page query=query noun="requests" %}` in the template (`query`
+is the list's other GET parameters, url-encoded, without `page`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import QuerySet
+
+PER_PAGE = 25
+COUNT_CAP = 1000
+MAX_ROWS = 10_000
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page: its rows, where it is, and how many rows the list has (exact up to the cap)."""
+
+    object_list: list[Any]
+    number: int
+    per_page: int
+    has_next: bool
+    count: int  # exact when `count_capped` is false; otherwise the cap ("cap+")
+    count_capped: bool
+    last_number: int  # the deepest page that may be asked for
+    truncated: bool  # rows exist past the last reachable page: narrow the list (or export it)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.object_list)
+
+    def __len__(self) -> int:
+        return len(self.object_list)
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_other_pages(self) -> bool:
+        return self.has_previous or self.has_next
+
+    @property
+    def next_page_number(self) -> int:
+        return self.number + 1
+
+    @property
+    def previous_page_number(self) -> int:
+        return self.number - 1
+
+    @property
+    def start_index(self) -> int:
+        """1-based position of the first row shown (0 on an empty page)."""
+        return (self.number - 1) * self.per_page + 1 if self.object_list else 0
+
+    @property
+    def end_index(self) -> int:
+        return (self.number - 1) * self.per_page + len(self.object_list)
+
+    @property
+    def range_label(self) -> str:
+        """"26–50": which rows of the list this page shows."""
+        return f"{self.start_index:,}–{self.end_index:,}"
+
+    @property
+    def count_label(self) -> str:
+        """"37" or "1,000+": what the page says the list holds."""
+        return f"{self.count:,}+" if self.count_capped else f"{self.count:,}"
+
+
+
+def page_number(raw: str | None, *, last: int) -> int:
+    """The asked page as a number from 1 to `last`; anything else ("x", "-3", "") is page 1."""
+    text = (raw or "").strip()
+    if not text.isdecimal():  # isdecimal, not isdigit: "²" is a digit that int() refuses
+        return 1
+    return max(1, min(int(text), last))
+
+
+def paginate(queryset: QuerySet, raw_page: str | None, *, per_page: int = PER_PAGE, count_cap: int = COUNT_CAP,
+             max_rows: int = MAX_ROWS) -> Page:
+    """Page `raw_page` of an ordered queryset in at most two queries: the rows (one more than
+    shown) and, only when more rows follow, a count capped at `count_cap`."""
+    last = max(1, max_rows // per_page)
+    number = page_number(raw_page, last=last)
+    offset = (number - 1) * per_page
+    rows = list(queryset[offset:offset + per_page + 1])
+    more = len(rows) > per_page
+    rows = rows[:per_page]
+    if number > 1 and not rows:  # past the end (a list that shrank, an edited URL): the first page
+        return paginate(queryset, "1", per_page=per_page, count_cap=count_cap, max_rows=max_rows)
+    if not more:
+        count, capped = offset + len(rows), False
+    elif offset + per_page >= count_cap:
+        count, capped = count_cap, True  # already past the cap: nothing to count
+    else:
+        # Without the page's order and joins: any plan that finds cap + 1 rows will do.
+        count = queryset.order_by().select_related(None).values("pk")[: count_cap + 1].count()
+        count, capped = min(count, count_cap), count > count_cap
+    return Page(object_list=rows, number=number, per_page=per_page, has_next=more and number < last, count=count,
+                count_capped=capped, last_number=last, truncated=more and number >= last)
