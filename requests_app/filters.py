@@ -8,13 +8,12 @@ from django.db.models import Q
 
 from requests_app import roles
 from requests_app.models import Customer, FeasibilityRequest, Priority, Status
-from requests_app.selectors import AWAITING_OPERATIONS, AWAITING_SALES, due_first
+from requests_app.selectors import AWAITING_OPERATIONS, AWAITING_SALES
 
 # Whitelisted sort keys: (query value, ORM ordering, label). Anything else falls back to the default.
 SORTS = [
     ("-submitted", ("-submitted_at", "-id"), "Newest first"),
     ("submitted", ("submitted_at", "id"), "Oldest first"),
-    ("due", due_first(), "Due (soonest first)"),
     ("answer_due", ("answer_due", "id"), "Answer due (soonest)"),
     ("-answer_due", ("-answer_due", "-id"), "Answer due (latest)"),
     ("reference", ("reference", "id"), "Reference"),

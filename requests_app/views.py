@@ -87,8 +87,8 @@ def my_work(request: HttpRequest) -> HttpResponse:
     acts_on_team = roles.is_sales_manager(request.user)
     links = {
         "needs_action": "waiting_on=sales" if acts_on_team else "scope=mine&waiting_on=sales",
-        "mine": "scope=mine&sort=due",
-        "team": "scope=team&sort=due",
+        "mine": "scope=mine&sort=answer_due",
+        "team": "scope=team&sort=answer_due",
     }
     return render(request, "requests_app/my_work.html", {"home": home, "links": links, "acts_on_team": acts_on_team})
 

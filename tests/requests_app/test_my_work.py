@@ -144,7 +144,7 @@ def test_sections_show_ten_rows_and_a_link_to_the_rest_in_a_fixed_number_of_quer
         with CaptureQueriesContext(connection) as many:
             response = client.get(HOME)
     assert len(section(response, "mine")) == 10 and response.context["home"].mine.more
-    assert f'href="{LIST}?scope=mine&amp;sort=due"' in response.content.decode()
+    assert f'href="{LIST}?scope=mine&amp;sort=answer_due"' in response.content.decode()
     assert len(many.captured_queries) == len(few.captured_queries)
 
 
