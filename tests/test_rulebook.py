@@ -24,7 +24,7 @@ from analysis import services as ops
 from analysis.models import Alternative, Answer, Assessment, Verdict
 from requests_app import permissions
 from requests_app import services as sales
-from requests_app.models import FeasibilityRequest, Status
+from requests_app.models import Department, FeasibilityRequest, Status
 from tests.conftest import request_fields
 
 pytestmark = pytest.mark.django_db
@@ -159,6 +159,13 @@ CASES: dict[str, Case] = {
     # The operations lead makes the promise, routes, moves the answer-by, composes and publishes.
     "request_acknowledge": Case(
         submitted, lambda who, req: ops.request_acknowledge(request_id=req.pk, actor=who, departments=["stores"]),
+        frozenset(LEADS),
+    ),
+    "requests_acknowledge_bulk": Case(
+        submitted,
+        lambda who, req: ops.requests_acknowledge_bulk(
+            request_ids=[req.pk], actor=who, departments=[Department.objects.get(code="stores")]
+        ),
         frozenset(LEADS),
     ),
     "request_route": Case(
