@@ -225,7 +225,7 @@ def test_a_forged_number_of_alternatives_is_refused_quickly(client, routed, ops_
     assert response.status_code == 200
     assert "Please submit at most 20 forms." in response.content.decode()
     assert response.context["formset"].total_form_count() == 20  # not 1,020 forms built
-    assert elapsed < 2
+    assert elapsed < 5  # 1,020 forms took 8.6 s; 20 take a fraction of a second even on a loaded machine
     assert not Answer.objects.exists()
 
 
