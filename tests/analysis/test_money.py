@@ -5,7 +5,6 @@ composer adds alternatives one at a time and refuses a forged number of them qui
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -218,14 +217,12 @@ def test_a_forged_number_of_alternatives_is_refused_quickly(client, routed, ops_
     client.force_login(ops_lead)
     url = reverse("analysis:answer_compose", args=[routed.pk])
 
-    started = time.monotonic()
     response = client.post(url, compose_post(action="save", **{"alt-TOTAL_FORMS": "99999999999999999999"}))
-    elapsed = time.monotonic() - started
 
     assert response.status_code == 200
     assert "Please submit at most 20 forms." in response.content.decode()
-    assert response.context["formset"].total_form_count() == 20  # not 1,020 forms built
-    assert elapsed < 5  # 1,020 forms took 8.6 s; 20 take a fraction of a second even on a loaded machine
+    # Not 1,020 forms built (8.6 s, finding F14): the work is bounded by the maximum, not the forged count.
+    assert response.context["formset"].total_form_count() == 20
     assert not Answer.objects.exists()
 
 
