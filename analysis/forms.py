@@ -9,8 +9,8 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from analysis import services
-from analysis.models import ConstraintCategory, Decision, Verdict
+from analysis import money, services
+from analysis.models import ConstraintCategory, CostBasis, Decision, Verdict
 from requests_app.forms import text_field
 from requests_app.models import Currency, Department, FeasibilityRequest
 
@@ -123,8 +123,11 @@ class AssessmentForm(forms.Form):
         max_digits=14, decimal_places=3, required=False, min_value=0, label="Quantity feasible by the requested date"
     )
     earliest_full_date = forms.DateField(widget=DateInput(), required=False, label="Earliest date for the full quantity")
-    cost_impact = forms.DecimalField(max_digits=14, decimal_places=2, required=False, label="Cost impact")
+    cost_impact = forms.DecimalField(max_digits=14, decimal_places=2, required=False, label="Cost impact",
+                                     help_text="What fulfilling the request costs your department on top.")
     cost_currency = forms.ChoiceField(choices=Currency.choices, label="Currency")
+    cost_basis = forms.ChoiceField(choices=CostBasis.choices, widget=forms.RadioSelect, required=False,
+                                   label="The cost impact is")
     constraints = forms.ModelMultipleChoiceField(
         queryset=ConstraintCategory.objects.all(), widget=forms.CheckboxSelectMultiple, required=False,
         help_text="What limits us (at least one unless the verdict is “Can”).",
@@ -142,6 +145,7 @@ class AssessmentForm(forms.Form):
             "earliest_full_date": assessment.earliest_full_date,
             "cost_impact": assessment.cost_impact,
             "cost_currency": assessment.cost_currency or req.currency,
+            "cost_basis": assessment.cost_basis or None,
             "constraints": list(assessment.constraints.all()) if assessment.pk else [],
             "notes": assessment.notes,
             "version": assessment.version,
@@ -151,6 +155,7 @@ class AssessmentForm(forms.Form):
         self.fields["quantity_feasible"].help_text = (
             f"Of the {req.quantity.normalize():f} {req.unit} requested by {req.requested_date:%d %b %Y}."
         )
+        self.fields["cost_basis"].choices = basis_choices(req.unit, req.quantity)
 
     def clean(self):
         data = super().clean()
@@ -180,17 +185,22 @@ class AlternativeForm(forms.Form):
     id = forms.IntegerField(widget=forms.HiddenInput, required=False)
     quantity = forms.DecimalField(max_digits=14, decimal_places=3)
     delivery_date = forms.DateField(widget=DateInput())
-    price = forms.DecimalField(max_digits=14, decimal_places=2, required=False, help_text="Unit price offered.")
-    cost_delta = forms.DecimalField(max_digits=14, decimal_places=2, required=False, label="Cost delta")
-    currency = forms.ChoiceField(choices=Currency.choices)
+    price = forms.DecimalField(max_digits=14, decimal_places=2, required=False, label="Unit price",
+                               help_text="What the customer pays for one unit.")
+    cost_delta = forms.DecimalField(max_digits=14, decimal_places=2, required=False, label="Cost delta",
+                                    help_text="What this alternative costs us on top (Sales does not see it).")
+    cost_basis = forms.ChoiceField(choices=CostBasis.choices, widget=forms.RadioSelect, required=False,
+                                   label="The cost delta is")
+    currency = forms.ChoiceField(choices=Currency.choices, help_text="Of the unit price and the cost delta.")
     conditions = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
     works_around = forms.ModelChoiceField(queryset=ConstraintCategory.objects.all(), required=False,
                                           label="Works around")
     recommended = forms.BooleanField(required=False)
 
-    def __init__(self, *args, currency: str = "EUR", **kwargs):
+    def __init__(self, *args, currency: str = "EUR", unit: str = "", **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["currency"].initial = currency
+        self.fields["cost_basis"].choices = basis_choices(unit)
 
     def clean_quantity(self):
         value = self.cleaned_data["quantity"]
@@ -203,6 +213,12 @@ class AlternativeForm(forms.Form):
         if value < timezone.localdate():
             raise ValidationError("The delivery date cannot be in the past.")
         return value
+
+    def clean(self):
+        data = super().clean()
+        if data.get("cost_delta") is not None and not data.get("cost_basis"):
+            self.add_error("cost_basis", services.COST_BASIS_MISSING.format(what="cost delta"))
+        return data
 
 
 class BaseAlternativeFormSet(forms.BaseFormSet):
@@ -224,9 +240,44 @@ class BaseAlternativeFormSet(forms.BaseFormSet):
         return kept
 
 
+MAX_ALTERNATIVES = 20
+
+# Bounded on every side: a forged TOTAL_FORMS builds at most MAX_ALTERNATIVES forms and is refused
+# (Django's default absolute_max would build 1,000 more). No fixed number of empty rows: one when
+# there is nothing yet, more with "Add an alternative".
 AlternativeFormSet = forms.formset_factory(
-    AlternativeForm, formset=BaseAlternativeFormSet, extra=1, can_delete=True, max_num=20, validate_max=True
+    AlternativeForm, formset=BaseAlternativeFormSet, extra=0, can_delete=True,
+    max_num=MAX_ALTERNATIVES, validate_max=True, absolute_max=MAX_ALTERNATIVES,
 )
+
+
+def alternative_formset(req: FeasibilityRequest, data=None, *, initial: list[dict]) -> BaseAlternativeFormSet:
+    formset = AlternativeFormSet(data, initial=initial, prefix="alt",
+                                 form_kwargs={"currency": req.currency, "unit": req.unit})
+    if data is None and not initial:
+        formset.extra = 1
+    return formset
+
+
+def alternative_formset_plus_one(req: FeasibilityRequest, formset: BaseAlternativeFormSet) -> BaseAlternativeFormSet:
+    """The same formset, what was typed kept, with one more empty alternative (up to the maximum)."""
+    data = formset.data.copy()
+    key = f"{formset.prefix}-TOTAL_FORMS"
+    try:
+        total = int(data.get(key, 0))
+    except ValueError:
+        total = 0
+    total = max(0, min(total, MAX_ALTERNATIVES - 1))
+    data[key] = str(total + 1)
+    # The new row starts as an empty row would (its currency preset), so it shows no errors.
+    data[f"{formset.prefix}-{total}-currency"] = req.currency
+    return AlternativeFormSet(data, initial=formset.initial, prefix=formset.prefix,
+                              form_kwargs={"currency": req.currency, "unit": req.unit})
+
+
+def basis_choices(unit: str, quantity=None) -> list[tuple[str, str]]:
+    """The two bases, worded with the request's unit: "per kg", "for all 500 pcs"."""
+    return [(basis.value, money.basis_text(basis, unit=unit, quantity=quantity)) for basis in CostBasis]
 
 
 def alternative_initial(answer, currency: str) -> list[dict]:
@@ -235,7 +286,8 @@ def alternative_initial(answer, currency: str) -> list[dict]:
     return [
         {
             "id": a.pk, "quantity": a.quantity, "delivery_date": a.delivery_date, "price": a.price,
-            "cost_delta": a.cost_delta, "currency": a.currency or currency, "conditions": a.conditions,
+            "cost_delta": a.cost_delta, "cost_basis": a.cost_basis, "currency": a.currency or currency,
+            "conditions": a.conditions,
             "works_around": a.works_around_id, "recommended": a.recommended,
         }
         for a in answer.alternatives.all()

@@ -55,6 +55,15 @@ class Verdict(models.TextChoices):
     CANNOT = "cannot", "Cannot"
 
 
+class CostBasis(models.TextChoices):
+    """What a cost figure covers: one unit, or the whole quantity (of the request for an assessment's
+    cost impact, of the alternative for its cost delta). Two costs add up only when they agree on
+    this and on the currency."""
+
+    PER_UNIT = "per_unit", "per unit"
+    TOTAL = "total", "for the whole quantity"
+
+
 class Assessment(models.Model):
     """One routed department's structured verdict, with its own internal due time (clock)."""
 
@@ -81,6 +90,7 @@ class Assessment(models.Model):
     earliest_full_date = models.DateField("earliest date for the full quantity", null=True, blank=True)
     cost_impact = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     cost_currency = models.CharField(max_length=3, choices=Currency.choices, default=Currency.EUR)
+    cost_basis = models.CharField("the cost impact is", max_length=8, choices=CostBasis.choices, blank=True)
     constraints = models.ManyToManyField(ConstraintCategory, blank=True, related_name="assessments")
     notes = models.TextField(blank=True)
     assessed_by = models.ForeignKey(
@@ -99,6 +109,9 @@ class Assessment(models.Model):
         ordering = ["department__name"]
         constraints = [
             models.UniqueConstraint(fields=["request", "department"], name="%(app_label)s_%(class)s_one_per_department"),
+            # A cost without its basis cannot be read, nor added to another (the answer's pre-fill).
+            models.CheckConstraint(condition=Q(cost_impact__isnull=True) | ~Q(cost_basis=""),
+                                   name="%(app_label)s_%(class)s_cost_has_basis"),
         ]
         indexes = [
             models.Index(fields=["department", "due_at"], name="assess_dept_due_idx"),
@@ -200,8 +213,10 @@ class Alternative(models.Model):
     answer = models.ForeignKey(Answer, on_delete=models.CASCADE, related_name="alternatives")
     quantity = models.DecimalField(max_digits=14, decimal_places=3, validators=[MinValueValidator(0)])
     delivery_date = models.DateField()
-    price = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    # Per unit, like the request's target price: what the customer would pay for one unit.
+    price = models.DecimalField("unit price", max_digits=14, decimal_places=2, null=True, blank=True)
     cost_delta = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    cost_basis = models.CharField("the cost delta is", max_length=8, choices=CostBasis.choices, blank=True)
     currency = models.CharField(max_length=3, choices=Currency.choices, default=Currency.EUR)
     conditions = models.TextField(blank=True)
     works_around = models.ForeignKey(
@@ -222,6 +237,8 @@ class Alternative(models.Model):
             models.UniqueConstraint(
                 fields=["answer"], condition=Q(accepted_at__isnull=False), name="%(app_label)s_%(class)s_one_accepted"
             ),
+            models.CheckConstraint(condition=Q(cost_delta__isnull=True) | ~Q(cost_basis=""),
+                                   name="%(app_label)s_%(class)s_cost_has_basis"),
         ]
 
     def __str__(self) -> str:

@@ -8,13 +8,13 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from decimal import Decimal
 
 from django.db.models import F, Prefetch, Q, QuerySet, prefetch_related_objects
 from django.http import Http404
 
+from analysis import money
 from analysis.clocks import department_calendar_id
-from analysis.models import Answer, Assessment, Decision, Verdict
+from analysis.models import Answer, Assessment, ConstraintCategory, CostBasis, Decision, Verdict
 from requests_app import businesstime, paging, permissions
 from requests_app.clocks import DUE_SOON, Calendars, Clock, ClockState, ClockStatus, calendar_by_id
 from requests_app.models import BusinessCalendar, FeasibilityRequest, Status
@@ -262,22 +262,27 @@ def alternatives_from_assessments(req: FeasibilityRequest, assessments: list[Ass
 
     The bottleneck department sets what is possible: the smallest quantity feasible by the
     requested date and the latest date for the full quantity. Suggests (1) that quantity by the
-    requested date with the rest by the earliest full date, and (2) everything by that date.
+    requested date with the rest by the earliest full date, working around the constraint of the
+    department that limits the quantity, and (2) everything by that date, working around the
+    constraint of the department that sets the date. The departments' cost impacts become the
+    cost delta only when they are of one kind (`money.combined`); otherwise it is left to the lead.
     """
     done = [a for a in assessments if a.is_done]
     if not done:
         return "", []
     if all(a.verdict == Verdict.CAN for a in done):
         return Decision.YES, []
-    quantities = [a.quantity_feasible for a in done if a.quantity_feasible is not None]
-    feasible = min(quantities) if quantities else None
-    dates = [a.earliest_full_date for a in done if a.earliest_full_date is not None]
-    earliest = max(dates) if dates else None
-    costs = [a.cost_impact for a in done if a.cost_impact is not None]
-    cost = sum(costs, Decimal(0)) if costs else None
-    currency = next((a.cost_currency for a in done if a.cost_impact is not None), req.currency)
-    counts = Counter(c for a in done if a.verdict != Verdict.CAN for c in a.constraints.all())
-    works_around = counts.most_common(1)[0][0] if counts else None
+    with_quantity = [a for a in done if a.quantity_feasible is not None]
+    feasible = min(a.quantity_feasible for a in with_quantity) if with_quantity else None
+    with_date = [a for a in done if a.earliest_full_date is not None]
+    earliest = max(a.earliest_full_date for a in with_date) if with_date else None
+    cost = suggested_cost(done)
+    cost_fields = (
+        {"cost_delta": cost.amount, "cost_basis": cost.basis, "currency": cost.currency}
+        if cost else {"cost_delta": None, "cost_basis": "", "currency": req.currency}
+    )
+    limiting = [a for a in done if a.verdict != Verdict.CAN]
+    counts = Counter(c for a in limiting for c in a.constraints.all())
     if all(a.verdict != Verdict.CANNOT for a in done) and (feasible is None or feasible >= req.quantity):
         return Decision.YES_WITH_CONDITIONS, []
     unit = req.unit
@@ -287,17 +292,35 @@ def alternatives_from_assessments(req: FeasibilityRequest, assessments: list[Ass
         conditions = f"{feasible.normalize():f} {unit} by the requested date"
         if earliest:
             conditions += f"; the remaining {rest.normalize():f} {unit} by {earliest:%d %b %Y}"
+        short = [a for a in limiting if a.quantity_feasible == feasible]
         alternatives.append({
-            "quantity": feasible, "delivery_date": req.requested_date, "cost_delta": cost, "currency": currency,
-            "conditions": conditions + ".", "works_around": works_around, "recommended": True,
+            "quantity": feasible, "delivery_date": req.requested_date, **cost_fields,
+            "conditions": conditions + ".", "works_around": _main_constraint(short, counts), "recommended": True,
         })
     if earliest:
+        late = [a for a in limiting if a.earliest_full_date == earliest]
         alternatives.append({
-            "quantity": req.quantity, "delivery_date": earliest, "cost_delta": cost, "currency": currency,
+            "quantity": req.quantity, "delivery_date": earliest, **cost_fields,
             "conditions": f"The full {req.quantity.normalize():f} {unit} by {earliest:%d %b %Y}.",
-            "works_around": works_around, "recommended": not alternatives,
+            "works_around": _main_constraint(late, counts), "recommended": not alternatives,
         })
     return (Decision.ALTERNATIVES if alternatives else Decision.NO), alternatives
+
+
+def suggested_cost(assessments: list[Assessment]) -> money.Cost | None:
+    """The departments' cost impacts added up, when they are of one kind (basis and currency)."""
+    return money.combined(
+        money.Cost(a.cost_impact, a.cost_currency, a.cost_basis) for a in assessments if a.cost_impact is not None
+    )
+
+
+def _main_constraint(departments: list[Assessment], counts: Counter) -> ConstraintCategory | None:
+    """The constraint these departments cite that the most limiting departments cite most often
+    (ties: the taxonomy's order); None when they cite none."""
+    cited = {c for a in departments for c in a.constraints.all()}
+    if not cited:
+        return None
+    return min(cited, key=lambda c: (-counts[c], c.sort_order, c.code))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -338,7 +361,8 @@ def request_history(req: FeasibilityRequest, *, internals: bool) -> list[History
         if rec.earliest_full_date:
             lines.append(f"Full quantity by {rec.earliest_full_date:%d %b %Y}")
         if internals and rec.cost_impact is not None:
-            lines.append(f"Cost impact: {rec.cost_impact} {rec.cost_currency}")
+            lines.append("Cost impact: " + money.cost_text(rec.cost_impact, rec.cost_currency, rec.cost_basis,
+                                                           unit=req.unit, quantity=req.quantity))
         if internals and rec.notes:
             lines.append(rec.notes)
         verdict = Verdict(rec.verdict).label if rec.verdict in Verdict.values else rec.verdict
@@ -356,9 +380,10 @@ def request_history(req: FeasibilityRequest, *, internals: bool) -> list[History
         for i, alt in enumerate(answer.alternatives.all(), start=1):
             text = f"Alternative {i}: {alt.quantity.normalize():f} {req.unit} by {alt.delivery_date:%d %b %Y}"
             if alt.price is not None:
-                text += f", price {alt.price} {alt.currency}"
+                text += f", price {money.cost_text(alt.price, alt.currency, CostBasis.PER_UNIT, unit=req.unit)}"
             if internals and alt.cost_delta is not None:
-                text += f", cost {alt.cost_delta:+} {alt.currency}"
+                text += ", cost " + money.cost_text(alt.cost_delta, alt.currency, alt.cost_basis, unit=req.unit,
+                                                    quantity=alt.quantity, signed=True)
             if alt.recommended:
                 text += " (recommended)"
             if alt.conditions:

@@ -112,6 +112,7 @@ def _route(
         assessment = Assessment(request=req, department=dept, owner=owners.get(dept.pk), routed_at=now)
         department_clocks.start_department_clock(assessment, now=now)  # due at the policy's share, on the sweep's list
         assessment._history_user = actor
+        assessment._history_date = now  # the history reads when it happened, not when it was recorded
         assessment.save()
         created.append(assessment)
     names = ", ".join(d.name for d in new)
@@ -255,6 +256,9 @@ def answer_by_extend(
 # Assessments
 
 
+COST_BASIS_MISSING = "Say whether the {what} is per unit or for the whole quantity."
+
+
 def assessment_validate(*, req: FeasibilityRequest, data: dict, constraints: Sequence, today: date) -> None:
     """The rules of a department assessment (DESIGN.md), as field-keyed errors."""
     errors: dict[str, str] = {}
@@ -278,11 +282,15 @@ def assessment_validate(*, req: FeasibilityRequest, data: dict, constraints: Seq
         errors["earliest_full_date"] = "The earliest date for the full quantity cannot be in the past."
     if data.get("cost_impact") is not None and not data.get("cost_currency"):
         errors["cost_currency"] = "Give the currency of the cost impact."
+    if data.get("cost_impact") is not None and not data.get("cost_basis"):
+        errors["cost_basis"] = COST_BASIS_MISSING.format(what="cost impact")
     if errors:
         raise ValidationError(errors)
 
 
-ASSESSMENT_FIELDS = ("verdict", "quantity_feasible", "earliest_full_date", "cost_impact", "cost_currency", "notes")
+TEXT_FIELDS = ("notes", "cost_basis", "conditions")
+ASSESSMENT_FIELDS = ("verdict", "quantity_feasible", "earliest_full_date", "cost_impact", "cost_currency", "cost_basis",
+                     "notes")
 
 
 def assessment_save(
@@ -315,12 +323,15 @@ def assessment_save(
         first = assessment.assessed_at is None
         for name in ASSESSMENT_FIELDS:
             if name in data:
-                setattr(assessment, name, data[name] if data[name] is not None or name != "notes" else "")
+                setattr(assessment, name, data[name] if data[name] is not None or name not in TEXT_FIELDS else "")
+        if assessment.cost_impact is None:
+            assessment.cost_basis = ""
         assessment.assessed_by = actor
         if first:
             assessment.assessed_at = now
             department_clocks.stop_department_clock(assessment, now=now)  # business seconds, met, off the sweep's list
         assessment._history_user = actor
+        assessment._history_date = now  # the history reads when it happened, not when it was recorded
         # m2m first, without its own history row: the save below snapshots it in one history row.
         assessment.skip_history_when_saving = True
         assessment.constraints.set(constraints)
@@ -364,7 +375,8 @@ def answer_validate(*, decision: str, justification: str, alternatives: Sequence
         raise ValidationError(errors)
 
 
-ALTERNATIVE_FIELDS = ("quantity", "delivery_date", "price", "cost_delta", "currency", "conditions", "works_around", "recommended")
+ALTERNATIVE_FIELDS = ("quantity", "delivery_date", "price", "cost_delta", "cost_basis", "currency", "conditions",
+                      "works_around", "recommended")
 
 
 def _draft_for(req: FeasibilityRequest, *, actor, expected_version: int | None, now: datetime) -> Answer:
@@ -377,6 +389,7 @@ def _draft_for(req: FeasibilityRequest, *, actor, expected_version: int | None, 
         number = (Answer.objects.filter(request=req).aggregate(n=Max("number"))["n"] or 0) + 1
         draft = Answer(request=req, number=number, composed_by=actor)
         draft._history_user = actor
+        draft._history_date = now
         draft.save()
         return draft
     if expected_version is None:
@@ -389,7 +402,7 @@ def _draft_for(req: FeasibilityRequest, *, actor, expected_version: int | None, 
     return draft
 
 
-def _store_alternatives(answer: Answer, alternatives: Sequence[dict], actor) -> None:
+def _store_alternatives(answer: Answer, alternatives: Sequence[dict], actor, *, now: datetime) -> None:
     """Update alternatives in place by id, add new ones, delete removed ones (each a history row)."""
     existing = {a.pk: a for a in answer.alternatives.all()}
     keep: set[int] = set()
@@ -399,17 +412,22 @@ def _store_alternatives(answer: Answer, alternatives: Sequence[dict], actor) -> 
             alt = Alternative(answer=answer)
         for name in ALTERNATIVE_FIELDS:
             value = data.get(name)
-            setattr(alt, name, value if value is not None or name not in ("conditions", "recommended") else
-                    ("" if name == "conditions" else False))
+            if value is None and name in TEXT_FIELDS:
+                value = ""
+            setattr(alt, name, value if value is not None or name != "recommended" else False)
+        if alt.cost_delta is None:
+            alt.cost_basis = ""
         if not alt.currency:
             alt.currency = answer.request.currency
         alt.position = position
         alt._history_user = actor
+        alt._history_date = now
         alt.save()
         keep.add(alt.pk)
     for pk, alt in existing.items():
         if pk not in keep:
             alt._history_user = actor
+            alt._history_date = now
             alt.delete()
 
 
@@ -429,6 +447,8 @@ def answer_save_draft(
                 raise ValidationError({"__all__": f"Alternative {i}: the delivery date cannot be in the past."})
             if alt.get("quantity") is not None and alt["quantity"] <= Decimal(0):
                 raise ValidationError({"__all__": f"Alternative {i}: the quantity must be more than zero."})
+            if alt.get("cost_delta") is not None and not alt.get("cost_basis"):
+                raise ValidationError({"__all__": f"Alternative {i}: " + COST_BASIS_MISSING.format(what="cost delta")})
         if not req.in_analysis:
             raise TransitionError("An answer can be composed only while the request is in analysis.")
         draft = _draft_for(req, actor=actor, expected_version=expected_version, now=now)
@@ -437,8 +457,9 @@ def answer_save_draft(
         draft.justification = justification
         draft.composed_by = actor
         draft._history_user = actor
+        draft._history_date = now
         draft.save()
-        _store_alternatives(draft, alternatives, actor)
+        _store_alternatives(draft, alternatives, actor, now=now)
     return draft
 
 
@@ -476,6 +497,7 @@ def answer_publish(
         draft.published_by = actor
         draft.version += 1
         draft._history_user = actor
+        draft._history_date = now
         draft.save(update_fields=["published_at", "published_by", "version"])
         req = moved.request
         rollups.refresh_constraint_hits([req.pk])  # the Pareto's rollup: its alternatives now count

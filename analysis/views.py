@@ -238,16 +238,15 @@ def answer_compose(request: HttpRequest, pk: int) -> HttpResponse:
     permissions.require(request.user, "s2o.answer_request", req)
     draft = selectors.draft_answer(req)
     assessments = selectors.assessments_of(req)
-    action = request.POST.get("action", "save")
-    bound = request.method == "POST" and action != "prefill"
-    form = forms.AnswerForm(request.POST if request.method == "POST" else None, initial=_answer_initial(draft))
-    formset = forms.AlternativeFormSet(
-        request.POST if bound else None, initial=forms.alternative_initial(draft, req.currency), prefix="alt",
-        form_kwargs={"currency": req.currency},
-    )
-    if action == "prefill" and request.method == "POST":
-        form, formset = _prefilled(req, assessments, request.POST)
-    elif bound and form.is_valid() and formset.is_valid() and (
+    action = request.POST.get("action", "save") if request.method == "POST" else ""
+    form = forms.AnswerForm(request.POST or None, initial=_answer_initial(draft))
+    formset = forms.alternative_formset(req, request.POST if action in ("save", "publish", "add") else None,
+                                        initial=forms.alternative_initial(draft, req.currency))
+    if action == "prefill":
+        form, formset = _prefilled(request, req, assessments)
+    elif action == "add":
+        formset = forms.alternative_formset_plus_one(req, formset)
+    elif action and form.is_valid() and formset.is_valid() and (
         response := _answer_save(request, req, form, formset, publish=action == "publish")
     ):
         return response
@@ -263,14 +262,18 @@ def _answer_initial(draft) -> dict:
     return {"decision": draft.decision, "summary": draft.summary, "justification": draft.justification, "version": draft.version}
 
 
-def _prefilled(req, assessments, post):
+def _prefilled(request, req, assessments):
     """Keep what the lead typed, replace the alternatives with the ones suggested by the assessments."""
     decision, alternatives = selectors.alternatives_from_assessments(req, assessments)
+    post = request.POST
     data = {k: post.get(k, "") for k in ("summary", "justification", "version")}
     data["decision"] = post.get("decision") or decision
-    form = forms.AnswerForm(initial=data)
-    formset = forms.AlternativeFormSet(initial=alternatives, prefix="alt", form_kwargs={"currency": req.currency})
-    return form, formset
+    costed = [a for a in assessments if a.is_done and a.cost_impact is not None]
+    if len(costed) > 1 and selectors.suggested_cost(costed) is None:
+        messages.warning(request, "The departments' cost impacts are of different kinds (per unit or for the whole "
+                                  "quantity, or in different currencies), so they were not added up: enter each "
+                                  "alternative's cost delta yourself.")
+    return forms.AnswerForm(initial=data), forms.alternative_formset(req, None, initial=alternatives)
 
 
 def _answer_save(request, req, form, formset, *, publish: bool) -> HttpResponse | None:

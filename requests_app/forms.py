@@ -101,6 +101,9 @@ class RequestForm(forms.ModelForm):
         self.fields["product"].queryset = Product.objects.all()
         self.fields["product"].required = False
         self.fields["quantity"].widget.attrs["min"] = "0.001"
+        self.fields["target_price"].label = "Target unit price"
+        self.fields["target_price"].help_text = "What the customer would pay for one unit."
+        self.fields["deal_value"].help_text = "The whole order."
         if self.instance.pk:
             self.initial.setdefault("version", self.instance.version)
             self.initial.setdefault("customer", self.instance.customer_id)

@@ -80,7 +80,8 @@ def waiting_on_sales(w: World) -> FeasibilityRequest:
 
 def alternative(**overrides) -> dict:
     return {"quantity": Decimal(300), "delivery_date": LATER, "currency": "EUR", "conditions": "Two deliveries",
-            "recommended": True, "price": None, "cost_delta": Decimal("-40.00"), "works_around": None, **overrides}
+            "recommended": True, "price": None, "cost_delta": Decimal("-40.00"),
+            "cost_basis": "total", "works_around": None, **overrides}
 
 
 def answered(w: World, decision: str = "alternatives") -> FeasibilityRequest:

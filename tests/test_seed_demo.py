@@ -57,6 +57,7 @@ def test_seed_demo_fills_every_role_and_state_and_a_second_run_creates_nothing_n
     check_every_state_within_six_months()
     check_history_lived_through_the_lifecycle()
     check_analysis()
+    check_answers_agree_with_their_assessments()
     check_every_demo_user_sees_their_pages_render(client)
     # The dashboard converts the demo's USD, GBP and CHF deals: each currency has a rate for every day shown.
     from requests_app.exchange_rates import rate_on
@@ -119,6 +120,32 @@ def check_analysis() -> None:
     assert Alternative.objects.exists()
     assert Pause.objects.exists()  # some clarifications paused the clock
 
+
+def check_answers_agree_with_their_assessments() -> None:
+    """No "No: capacity fully booked" when every department said "can, with conditions"; every cost
+    says what it covers; the history shows each assessment when it was made, before the answer."""
+    answers = Answer.objects.filter(published_at__isnull=False).prefetch_related("alternatives")
+    assert answers.filter(decision="alternatives").exists()
+    for answer in answers:
+        assessments = list(Assessment.objects.filter(request=answer.request, assessed_at__lte=answer.published_at)
+                           .prefetch_related("constraints"))
+        verdicts = {a.verdict for a in assessments}
+        cited = {c.pk for a in assessments for c in a.constraints.all()}
+        if verdicts == {"can"}:
+            assert answer.decision == "yes", answer
+        else:
+            assert answer.decision != "yes", answer
+        if answer.decision == "no":
+            assert "cannot" in verdicts, answer
+            assert all(a.department.name in answer.justification for a in assessments if a.verdict == "cannot"), answer
+        for alternative in answer.alternatives.all():
+            assert alternative.works_around_id is None or alternative.works_around_id in cited, alternative
+            assert alternative.cost_delta is None or alternative.cost_basis, alternative
+        for a in assessments:
+            assert a.assessed_at <= answer.published_at
+            assert a.history.exclude(verdict="").earliest("history_date").history_date <= answer.published_at, a
+    assert Assessment.objects.filter(cost_basis="per_unit").exists() and Assessment.objects.filter(cost_basis="total").exists()
+    assert not Assessment.objects.filter(cost_impact__isnull=False, cost_basis="").exists()
 
 
 NAV_LINK = re.compile(r'<a class="nav-link(?: active)?" href="([^"]+)"[^>]*>([^<]+)</a>')

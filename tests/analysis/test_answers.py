@@ -31,6 +31,7 @@ def assessed(rep, customer, ops_lead, ops_member, stores_member):
     with time_machine.travel(WEDNESDAY_1000, tick=False):
         assess(req, "procurement", ops_member, now=WEDNESDAY_1000, verdict=Verdict.CAN_WITH_CONDITIONS,
                quantity_feasible=Decimal(300), earliest_full_date=date(2026, 4, 20), cost_impact=Decimal("800.00"),
+               cost_basis="total",
                constraints=["supplier_lead_time"])
         assess(req, "stores", stores_member, now=WEDNESDAY_1000)
     req.refresh_from_db()

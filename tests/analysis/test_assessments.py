@@ -90,6 +90,7 @@ class TestValidationRules:
 def test_the_first_assessment_stops_the_department_clock(routed, ops_member):
     a = assess(routed, "procurement", ops_member, now=TUESDAY_1000, verdict=Verdict.CAN_WITH_CONDITIONS,
                quantity_feasible=Decimal(300), earliest_full_date=date(2026, 4, 15), cost_impact=Decimal("1200.00"),
+               cost_basis="total",
                constraints=["supplier_lead_time", "material"], notes="Steel from the second supplier")
 
     a.refresh_from_db()

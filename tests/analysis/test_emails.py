@@ -34,9 +34,10 @@ def answered(assessed, ops_lead, settings):  # noqa: F811
             assessed, ops_lead, summary="Full quantity is late; we can split it.",
             alternatives=[
                 alt(quantity=Decimal("300"), delivery_date=date(2026, 4, 1), price=Decimal("12.40"), currency="EUR",
-                    conditions="Partial delivery, rest on 20 April", cost_delta=Decimal("800.00"), recommended=True),
+                    conditions="Partial delivery, rest on 20 April", cost_delta=Decimal("800.00"),
+                    cost_basis="total", recommended=True),
                 alt(quantity=Decimal("500"), delivery_date=date(2026, 4, 20), price=Decimal("11.90"), currency="EUR",
-                    conditions="Customer accepts a 3-week delay", cost_delta=Decimal("-150.00")),
+                    conditions="Customer accepts a 3-week delay", cost_delta=Decimal("-150.00"), cost_basis="total"),
             ],
         )
     return assessed
@@ -50,9 +51,9 @@ def test_the_answer_e_mail_carries_the_decision_summary_and_every_alternative(an
     body = message.body
     assert "Decision: Alternatives" in body
     assert "Full quantity is late; we can split it." in body
-    assert "Alternative 1 (recommended)\n  Quantity: 300 pcs\n  Delivery: 1 Apr 2026\n  Price: 12.40 EUR\n" in body
+    assert "Alternative 1 (recommended)\n  Quantity: 300 pcs\n  Delivery: 1 Apr 2026\n  Price: 12.40 EUR per unit\n" in body
     assert "Conditions: Partial delivery, rest on 20 April" in body
-    assert "Alternative 2\n  Quantity: 500 pcs\n  Delivery: 20 Apr 2026\n  Price: 11.90 EUR\n" in body
+    assert "Alternative 2\n  Quantity: 500 pcs\n  Delivery: 20 Apr 2026\n  Price: 11.90 EUR per unit\n" in body
     assert "Conditions: Customer accepts a 3-week delay" in body
     assert f"Accept alternative 1: https://s2o.example.com/requests/{answered.pk}/#alternative-{first.pk}" in body
     assert f"Accept alternative 2: https://s2o.example.com/requests/{answered.pk}/#alternative-{second.pk}" in body

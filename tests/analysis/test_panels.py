@@ -46,12 +46,13 @@ def answered(rep, customer, ops_lead, ops_member, team_a):
     with time_machine.travel(WEDNESDAY_1000, tick=False):
         assess(req, "procurement", ops_member, now=WEDNESDAY_1000, verdict=Verdict.CAN_WITH_CONDITIONS,
                quantity_feasible=Decimal(300), earliest_full_date=date(2026, 4, 20), cost_impact=Decimal("812.50"),
+               cost_basis="total",
                constraints=["supplier_lead_time"], notes=NOTE)
         services.answer_publish(
             request_id=req.pk, actor=ops_lead, expected_version=None, decision=Decision.ALTERNATIVES,
             summary="Not all by 1 April; here is what we can do", justification="", now=WEDNESDAY_1000,
             alternatives=[{"quantity": Decimal(300), "delivery_date": date(2026, 4, 1), "price": Decimal("13.40"),
-                           "cost_delta": Decimal("-360.00"), "currency": "EUR", "recommended": True,
+                           "cost_delta": Decimal("-360.00"), "cost_basis": "total", "currency": "EUR", "recommended": True,
                            "conditions": "Two deliveries: 300 now, 200 on 20 April", "works_around": None}],
         )
     return req

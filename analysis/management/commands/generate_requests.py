@@ -94,10 +94,10 @@ CROSS JOIN LATERAL (SELECT (%(reps)s::int[])[rep_i] AS rep, (%(teams)s::bigint[]
 
 ASSESSMENTS_SQL = """
 INSERT INTO analysis_assessment (request_id, request_submitted_at, department_id, routed_at, due_at, verdict,
-                                 cost_currency, notes, version, assessed_at, assessment_seconds, met)
+                                 cost_currency, cost_basis, notes, version, assessed_at, assessment_seconds, met)
 SELECT id, submitted, dept, routed, due,
        CASE WHEN pending THEN '' WHEN r_v < 0.5 THEN 'can' WHEN r_v < 0.8 THEN 'can_with_conditions' ELSE 'cannot' END,
-       'EUR', '', 1,
+       'EUR', '', '', 1,
        CASE WHEN NOT pending THEN routed + make_interval(secs => secs * %(wall)s) END,
        CASE WHEN NOT pending THEN secs END,
        CASE WHEN NOT pending THEN secs <= budget END
@@ -140,9 +140,9 @@ FROM requests_app_feasibilityrequest WHERE id > %(after)s AND answered_at IS NOT
 """
 
 ALTERNATIVES_SQL = """
-INSERT INTO analysis_alternative (answer_id, quantity, delivery_date, currency, conditions, recommended, position,
-                                  works_around_id, accepted_at)
-SELECT ans.id, r.quantity * 0.8, r.requested_date + 14, r.currency, '', pos = 0, pos,
+INSERT INTO analysis_alternative (answer_id, quantity, delivery_date, currency, cost_basis, conditions, recommended,
+                                  position, works_around_id, accepted_at)
+SELECT ans.id, r.quantity * 0.8, r.requested_date + 14, r.currency, '', '', pos = 0, pos,
        (%(cats)s::bigint[])[1 + floor(10 * power(random(), 2.2))::int],
        CASE WHEN pos = 0 AND r.outcome = 'alternative_accepted' THEN r.closed_at END
 FROM analysis_answer ans

@@ -30,8 +30,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from analysis import money, selectors
 from analysis.decisions import alternative_accept, answer_accept, answer_decline, revision_request
-from analysis.models import Assessment, ConstraintCategory, Decision, Verdict
+from analysis.models import Assessment, ConstraintCategory, CostBasis, Decision, Verdict
 from analysis.services import answer_publish, assessment_save, request_acknowledge
 from requests_app import businesstime, clocks
 from requests_app.models import (
@@ -98,6 +99,13 @@ PRIORITY_WEIGHTS = {Priority.LOW: 15, Priority.NORMAL: 55, Priority.HIGH: 22, Pr
 TARGET_WEIGHTS = {
     Status.DRAFT: 4, Status.SUBMITTED: 5, Status.WAITING_ON_SALES: 3, Status.IN_ANALYSIS: 12,
     Status.ANSWERED: 11, Status.CLOSED: 65,
+}
+# What a department's cost impact is made of: (basis, low, high, note); per-unit amounts in cents.
+DEPARTMENT_COSTS = {
+    "procurement": (CostBasis.PER_UNIT, 5, 400, "The supplier charges {amount} {currency} per unit extra for this lot."),
+    "stores": (CostBasis.TOTAL, 100, 1200, "Re-packing and handling: {amount} {currency} for the whole order."),
+    "manufacturing": (CostBasis.TOTAL, 300, 4000, "Overtime shifts: {amount} {currency} for the whole quantity."),
+    "shipping": (CostBasis.TOTAL, 150, 2500, "Express freight: {amount} {currency} for the whole order."),
 }
 CONSTRAINT_WEIGHTS = {
     "material": 18, "supplier_lead_time": 22, "machine_capacity": 20, "inventory": 8, "labour": 9, "tooling": 7,
@@ -330,7 +338,7 @@ class Story:
             at = max(self.later(assessment.routed_at, window * share), self.later(not_before, rng.uniform(0.2, 2)))
             if not self.fits(at):
                 return None
-            verdict, constraints, data = self.verdict(req, at)
+            verdict, constraints, data = self.verdict(req, at, assessment.department.code)
             assessment.refresh_from_db()
             assessment_save(
                 assessment_id=assessment.pk, actor=self.cast.members[assessment.department.code], data=data,
@@ -339,7 +347,7 @@ class Story:
             last = max(last or at, at)
         return last
 
-    def verdict(self, req: FeasibilityRequest, at: datetime) -> tuple[str, list, dict]:
+    def verdict(self, req: FeasibilityRequest, at: datetime, department: str) -> tuple[str, list, dict]:
         rng = self.rng
         verdict = weighted(rng, {Verdict.CAN: 45, Verdict.CAN_WITH_CONDITIONS: 35, Verdict.CANNOT: 20})
         constraints = []
@@ -352,12 +360,18 @@ class Story:
         elif verdict == Verdict.CANNOT:
             qty = (req.quantity * Decimal(rng.choice([0, 25, 40, 50])) / 100).quantize(Decimal("1"))
         earliest = max(req.requested_date, self.today(at)) + timedelta(days=0 if verdict == Verdict.CAN else rng.randint(7, 45))
-        data = {
-            "verdict": verdict, "quantity_feasible": qty, "earliest_full_date": earliest,
-            "cost_impact": Decimal(rng.randint(0, 4000)) if verdict != Verdict.CAN else None, "cost_currency": Currency.EUR,
-            "notes": {"can": "Fits the plan.", "can_with_conditions": "Possible with the conditions noted.",
-                      "cannot": "Not by the requested date."}[verdict],
-        }
+        data = {"verdict": verdict, "quantity_feasible": qty, "earliest_full_date": earliest, "cost_impact": None,
+                "cost_currency": req.currency, "cost_basis": ""}
+        if verdict == Verdict.CAN:
+            data["notes"] = "Fits the plan."
+        else:
+            basis, low, high, note = DEPARTMENT_COSTS[department]
+            amount = Decimal(rng.randint(low, high)) / (100 if basis == CostBasis.PER_UNIT else 1)
+            limits = ", ".join(c.label.lower() for c in constraints)
+            data.update(cost_impact=amount, cost_basis=basis, notes=(
+                f"{'Possible with conditions' if verdict == Verdict.CAN_WITH_CONDITIONS else 'Not as asked'} ({limits}). "
+                + note.format(amount=amount, currency=req.currency)
+            ))
         return verdict, constraints, data
 
     def answer_and_close(self, req: FeasibilityRequest, *, after: datetime, target: str) -> None:
@@ -392,41 +406,57 @@ class Story:
             request_close(request_id=req.pk, actor=user, outcome=outcome, reason=reason, now=at)
 
     def publish(self, req: FeasibilityRequest, at: datetime, lead: User):
+        """The answer the departments' verdicts support: the composer's own suggestion (decision,
+        alternatives, the constraint each works around), priced, with the cost the lead works out
+        when the departments' costs are of different kinds; a "No" only when a department cannot."""
         rng = self.rng
-        verdicts = set(Assessment.objects.filter(request=req).values_list("verdict", flat=True))
-        if verdicts <= {Verdict.CAN}:
-            decision = Decision.YES
-        elif Verdict.CANNOT not in verdicts and rng.random() < 0.6:
-            decision = Decision.YES_WITH_CONDITIONS
-        else:
-            decision = Decision.NO if rng.random() < 0.15 else Decision.ALTERNATIVES
-        alternatives = []
-        if decision in (Decision.ALTERNATIVES, Decision.YES_WITH_CONDITIONS) or (decision == Decision.NO and rng.random() < 0.3):
-            used = list(Assessment.objects.filter(request=req).values_list("constraints__code", flat=True))
-            count = rng.choice([1, 2, 2, 3]) if decision == Decision.ALTERNATIVES else 1
-            first = max(req.requested_date, self.today(at))
-            for n in range(count):
-                code = rng.choice([c for c in used if c] or ["other"])
-                alternatives.append({
-                    "quantity": (req.quantity * Decimal(rng.choice([50, 70, 100])) / 100).quantize(Decimal("1")) or Decimal(1),
-                    "delivery_date": first + timedelta(days=rng.randint(0, 10) + 14 * n),
-                    "price": req.target_price + Decimal(rng.randint(0, 300)) / 100 if req.target_price else None,
-                    "cost_delta": Decimal(rng.randint(0, 2500)), "currency": req.currency,
-                    "conditions": rng.choice(["Partial delivery first.", "Alternative material 1.4404.", "Air freight at cost.",
-                                              "Second shift needed.", "Later date for the full quantity."]),
-                    "works_around": self.cast.constraints[code], "recommended": n == 0,
-                })
+        assessments = selectors.assessments_of(req)
+        decision, alternatives = selectors.alternatives_from_assessments(req, assessments)
+        cannot = [a for a in assessments if a.verdict == Verdict.CANNOT]
+        if decision == Decision.ALTERNATIVES and cannot and rng.random() < 0.15:
+            decision, alternatives = Decision.NO, []
+        limiting = [a for a in assessments if a.verdict != Verdict.CAN]
+        if decision == Decision.YES_WITH_CONDITIONS:
+            cost = lead_cost(limiting, req.quantity)
+            alternatives = [{
+                "quantity": req.quantity, "delivery_date": req.requested_date, "recommended": True,
+                "conditions": "; ".join(
+                    f"{a.department.name}: {', '.join(c.label.lower() for c in a.constraints.all())}" for a in limiting
+                ),
+                "works_around": next((c for a in limiting for c in a.constraints.all()), None),
+                **({"cost_delta": cost.amount, "cost_basis": cost.basis} if cost else {}),
+            }]
+        for alternative in alternatives:
+            alternative["currency"] = req.currency
+            if req.target_price:
+                alternative["price"] = req.target_price + Decimal(rng.randint(0, 300)) / 100
+            if alternative.get("cost_delta") is None and (cost := lead_cost(limiting, alternative["quantity"])):
+                alternative.update(cost_delta=cost.amount, cost_basis=cost.basis)
         summary = {
             Decision.YES: "Yes, as asked.",
             Decision.YES_WITH_CONDITIONS: "Yes, with the conditions below.",
             Decision.ALTERNATIVES: "Not as asked; here is what we can do instead.",
             Decision.NO: "No: we cannot deliver this.",
         }[decision]
-        justification = "Capacity is fully booked and no supplier can deliver in time." if decision == Decision.NO else ""
+        justification = ""
+        if decision == Decision.NO:
+            justification = " ".join(
+                f"{a.department.name} cannot: {', '.join(c.label.lower() for c in a.constraints.all())}." for a in cannot
+            )
         return answer_publish(
             request_id=req.pk, actor=lead, expected_version=None, decision=decision, summary=summary,
             justification=justification, alternatives=alternatives, now=at,
         )
+
+
+def lead_cost(assessments: list[Assessment], quantity: Decimal) -> money.Cost | None:
+    """What the lead would enter as an alternative's cost: the departments' costs, per-unit ones
+    multiplied out over the alternative's quantity, as one total (all in the request's currency)."""
+    costs = [a for a in assessments if a.cost_impact is not None]
+    if not costs:
+        return None
+    total = sum((a.cost_impact * (quantity if a.cost_basis == CostBasis.PER_UNIT else 1) for a in costs), Decimal(0))
+    return money.Cost(total.quantize(Decimal("0.01")), costs[0].cost_currency, CostBasis.TOTAL)
 
 
 def submission_time(rng: random.Random, cal, now: datetime, target: str) -> datetime:
