@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "rules",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "anymail",
     "import_export",
     "requests_app",
@@ -424,13 +425,38 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "integrations.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {"user": env_str("API_THROTTLE_USER", "600/min")},
+    # Per token (per user for a session), counted in the database so every worker counts alike.
+    "DEFAULT_THROTTLE_CLASSES": ["integrations.api.throttling.TokenRateThrottle"],
+    "EXCEPTION_HANDLER": "integrations.api.errors.exception_handler",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
 }
-SPECTACULAR_SETTINGS = {"TITLE": "S2O API", "VERSION": "1", "SERVE_INCLUDE_SCHEMA": False}
+# Calls per token (or session user) and period: "600/min", "20/s", "10000/day".
+S2O_API_RATE = env_str("API_THROTTLE_USER", "600/min")
+if not re.fullmatch(r"[1-9][0-9]{0,8}/(s|sec|second|m|min|minute|h|hour|d|day)", S2O_API_RATE):
+    raise ImproperlyConfigured(f"API_THROTTLE_USER must read like 600/min (calls per s, min, hour or day), not {S2O_API_RATE!r}.")
+SPECTACULAR_SETTINGS = {
+    "TITLE": "S2O API",
+    "DESCRIPTION": (
+        "Feasibility requests, their assessments and answers, for CRMs and scripts. Authenticate with a personal "
+        "token from Preferences (`Authorization: Bearer s2o_…`) or a browser session. Reads are scoped as on the "
+        "pages (404 for what you may not see); writes go through the same rules (403 with the reason), the same "
+        "optimistic lock (send the `version` you read; 409 when someone changed it since) and the same e-mails."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and the docs are for logged-in people and tokens (integrations/api/docs.py).
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"CurrencyEnum": "requests_app.models.Currency"},
+}
 
 LOGGING = {
     "version": 1,
