@@ -91,7 +91,6 @@ INSTALLED_APPS = [
     "rules",
     "rest_framework",
     "drf_spectacular",
-    "drf_spectacular_sidecar",
     "anymail",
     "import_export",
     "requests_app",
@@ -199,11 +198,18 @@ STATICFILES_FINDERS = [
     "django.contrib.staticfiles.finders.FileSystemFinder",
     "django.contrib.staticfiles.finders.AppDirectoriesFinder",
     "s2o.staticfinders.NpmFinder",
+    "s2o.staticfinders.SidecarFinder",
 ]
 # Static files get content-hashed names and gzip + brotli copies at collectstatic time, in every
 # mode (`dev.py up` and the image run collectstatic); whitenoise serves them, hashed names with a
 # one-year immutable Cache-Control.
 _STATIC_STORAGE = {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"}
+# Source maps are fetched only by a developer's devtools: not worth compressing (6 MB of them for the
+# API docs' bundles alone), whitenoise's own list otherwise.
+WHITENOISE_SKIP_COMPRESS_EXTENSIONS = [
+    "jpg", "jpeg", "png", "gif", "webp", "zip", "gz", "tgz", "bz2", "tbz", "xz", "br", "swf", "flv", "woff", "woff2",
+    "3gp", "3gpp", "asf", "avi", "m4v", "mov", "mp4", "mpeg", "mpg", "webm", "wmv", "map",
+]
 
 # Uploaded files (attachments and the files kept for an invalid filing form) go through Django's
 # storage API: the local disk by default, or any S3-compatible object store (AWS S3, MinIO, …) when

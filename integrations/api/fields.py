@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 MAX_ID = 2**31 - 1  # PostgreSQL's integer: a larger id cannot exist, and must not reach the query
@@ -29,12 +30,9 @@ class RelatedId(serializers.PrimaryKeyRelatedField):
         super().__init__(**kwargs)
 
     def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, bool) or not isinstance(data, int | str):
+        if isinstance(data, bool) or not isinstance(data, int):
             self.fail("incorrect_type", data_type=type(data).__name__)
-        try:
-            pk = int(data)
-        except (TypeError, ValueError):
-            self.fail("incorrect_type", data_type=type(data).__name__)
+        pk = data
         if not 1 <= pk <= MAX_ID:
             self.fail("does_not_exist", model=self.model_name, pk_value=pk)
         try:
@@ -79,15 +77,58 @@ class BoundedDate(serializers.DateField):
         return day
 
 
-def text(max_length: int, **kwargs: Any) -> serializers.CharField:
-    """Free text with a limit (DRF's CharField also refuses NUL characters)."""
+# JSON types are taken as the schema says: DRF would read 5 as "5" for text, "5" as 5 for a number
+# and "yes" as true, so a client's type error would pass unnoticed (and the schema would lie).
+
+
+class Text(serializers.CharField):
+    """Text, and only text (DRF's CharField also refuses NUL characters)."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class Integer(serializers.IntegerField):
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class Boolean(serializers.BooleanField):
+    default_error_messages = {"invalid": "Give true or false."}
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid")
+        return data
+
+
+class StrictDecimal(serializers.DecimalField):
+    """A decimal as a string ("12.50", exact) or a JSON number (12.5); never NaN or infinite."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, bool) or not isinstance(data, str | int | float):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+@extend_schema_field({"anyOf": [{"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]+)?$"}, {"type": "number"}]})
+class DecimalInput(StrictDecimal):
+    pass
+
+
+def text(max_length: int, **kwargs: Any) -> Text:
+    """Free text with a limit, optional (blank) unless said otherwise."""
     kwargs.setdefault("allow_blank", True)
     kwargs.setdefault("required", False)
     if not kwargs["required"]:
         kwargs.setdefault("default", "")
-    return serializers.CharField(max_length=max_length, **kwargs)
+    return Text(max_length=max_length, **kwargs)
 
 
-def version_field(**kwargs: Any) -> serializers.IntegerField:
+def version_field(**kwargs: Any) -> Integer:
     kwargs.setdefault("help_text", "The `version` you read: a write on a version someone changed since is refused with 409.")
-    return serializers.IntegerField(min_value=0, max_value=MAX_ID, **kwargs)
+    return Integer(min_value=0, max_value=MAX_ID, **kwargs)

@@ -10,9 +10,11 @@ _detail = inline_serializer("Error", fields={
     "code": serializers.CharField(help_text="e.g. not_authenticated, not_allowed, not_found, stale_version, "
                                             "invalid_state, idempotency_key_reused, throttled"),
 })
-# {"quantity": ["…"], "non_field_errors": ["…"]}; a list of nested objects (alternatives) gets a list of such objects.
-_fields = {"type": "object", "description": "Each bad field (or non_field_errors) with its messages.",
-           "additionalProperties": {"type": "array", "items": {}}}
+# {"quantity": ["…"], "non_field_errors": ["…"]} (nested objects, e.g. alternatives, get a list of such
+# objects), or {"detail": "JSON parse error …", "code": "parse_error"} for a body that is not JSON.
+_fields = {"type": "object", "description": "Each bad field (or non_field_errors) with its messages; or, for a "
+                                            "body that could not be read, detail and code.",
+           "additionalProperties": {}}
 
 ERRORS = {
     400: OpenApiResponse(_fields, "Bad input: every bad field named with what is wrong."),

@@ -14,7 +14,17 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from analysis.models import Alternative, Answer, Assessment, ConstraintCategory, Decision, Verdict
-from integrations.api.fields import BoundedDate, RelatedCode, RelatedId, text, version_field
+from integrations.api.fields import (
+    Boolean,
+    BoundedDate,
+    DecimalInput,
+    Integer,
+    RelatedCode,
+    RelatedId,
+    Text,
+    text,
+    version_field,
+)
 from requests_app.clocks import Calendars
 from requests_app.models import (
     Comment,
@@ -62,8 +72,20 @@ class ClockSerializer(serializers.Serializer):
     )
 
 
+class NullableChoice(serializers.ChoiceField):
+    """A choice not made yet (a pending verdict, an open request's outcome) reads null, not ""."""
+
+    def __init__(self, choices, **kwargs):  # type: ignore[no-untyped-def]
+        super().__init__(choices, allow_null=True, read_only=True, **kwargs)
+
+    def to_representation(self, value: Any) -> Any:
+        return None if value in ("", None) else super().to_representation(value)
+
+
 class RequestSerializer(serializers.ModelSerializer):
     """A feasibility request as its readers see it on its page."""
+
+    outcome = NullableChoice(Outcome.choices, help_text="How it closed; null while open.")
 
     customer = CustomerSerializer(read_only=True)
     product = ProductSerializer(read_only=True, allow_null=True)
@@ -121,6 +143,7 @@ class AssessmentSerializer(serializers.ModelSerializer):
 
     department = serializers.SlugRelatedField(slug_field="code", read_only=True)
     department_name = serializers.CharField(source="department.name", read_only=True)
+    verdict = NullableChoice(Verdict.choices, help_text="Null until the department has assessed.")
     constraints = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
 
     class Meta:
@@ -192,6 +215,7 @@ class DraftAnswerSerializer(serializers.ModelSerializer):
     """The operations lead's draft (Sales never sees it)."""
 
     composed_by = PersonSerializer(read_only=True, allow_null=True)
+    decision = NullableChoice(Decision.choices, help_text="Null until the lead chooses one.")
     alternatives = AlternativeInternalSerializer(many=True, read_only=True)
 
     class Meta:
@@ -250,21 +274,21 @@ class RequestCreateSerializer(serializers.Serializer):
     """File a request, as the filing form does. Either `customer` (an id) or `new_customer` (a name);
     either `product` (an id) or `part_description`."""
 
-    title = serializers.CharField(max_length=200)
+    title = Text(max_length=200)
     customer = RelatedId(model_name="customer", queryset=Customer.objects.all(), required=False, allow_null=True)
     new_customer = text(200, help_text="A customer not in the list yet: found by name, or created.")
     product = RelatedId(model_name="product", queryset=Product.objects.all(), required=False, allow_null=True)
     part_description = text(200)
-    quantity = serializers.DecimalField(max_digits=14, decimal_places=3, min_value=Decimal("0.001"))
-    unit = serializers.CharField(max_length=16, required=False, help_text="Default: the product's unit, else pcs.")
+    quantity = DecimalInput(max_digits=14, decimal_places=3, min_value=Decimal("0.001"))
+    unit = Text(max_length=16, required=False, help_text="Default: the product's unit, else pcs.")
     requested_date = BoundedDate(help_text="The requested delivery date: today or later, at most 10 years ahead.")
-    target_price = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=Decimal(0), required=False,
+    target_price = DecimalInput(max_digits=14, decimal_places=2, min_value=Decimal(0), required=False,
                                             allow_null=True)
-    deal_value = serializers.DecimalField(max_digits=16, decimal_places=2, min_value=Decimal(0), required=False, allow_null=True)
+    deal_value = DecimalInput(max_digits=16, decimal_places=2, min_value=Decimal(0), required=False, allow_null=True)
     currency = serializers.ChoiceField(choices=Currency.choices, required=False, default=Currency.EUR)
     priority = serializers.ChoiceField(choices=Priority.choices, required=False, default=Priority.NORMAL)
     description = text(10000)
-    submit = serializers.BooleanField(
+    submit = Boolean(
         required=False, default=True, help_text="false keeps it as a draft (submit it later with …/submit/).",
     )
 
@@ -305,31 +329,31 @@ class DecisionSerializer(serializers.Serializer):
 
 
 class AcceptAlternativeSerializer(serializers.Serializer):
-    alternative = serializers.IntegerField(min_value=1, max_value=2**31 - 1, help_text="The alternative's id.")
+    alternative = Integer(min_value=1, max_value=2**31 - 1, help_text="The alternative's id.")
     reason = text(2000)
 
 
 class BodySerializer(serializers.Serializer):
-    body = serializers.CharField(max_length=5000)
+    body = Text(max_length=5000)
 
 
 class CustomerCreateSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
+    name = Text(max_length=200)
     code = text(32, help_text="The ERP's customer code, if it has one.")
 
 
 class ProductCreateSerializer(serializers.Serializer):
-    sku = serializers.CharField(max_length=64, help_text="The part number.")
-    name = serializers.CharField(max_length=200)
-    unit = serializers.CharField(max_length=16, required=False, default="pcs")
+    sku = Text(max_length=64, help_text="The part number.")
+    name = Text(max_length=200)
+    unit = Text(max_length=16, required=False, default="pcs")
 
 
 class AssessmentWriteSerializer(serializers.Serializer):
     verdict = serializers.ChoiceField(choices=Verdict.choices)
-    quantity_feasible = serializers.DecimalField(max_digits=14, decimal_places=3, min_value=Decimal(0), required=False,
+    quantity_feasible = DecimalInput(max_digits=14, decimal_places=3, min_value=Decimal(0), required=False,
                                                  allow_null=True)
     earliest_full_date = BoundedDate(required=False, allow_null=True)
-    cost_impact = serializers.DecimalField(max_digits=14, decimal_places=2, required=False, allow_null=True)
+    cost_impact = DecimalInput(max_digits=14, decimal_places=2, required=False, allow_null=True)
     cost_currency = serializers.ChoiceField(choices=Currency.choices, required=False)
     constraints = RelatedCode(slug_field="code", queryset=ConstraintCategory.objects.all(), many=True, required=False)
     notes = text(10000)
@@ -337,17 +361,17 @@ class AssessmentWriteSerializer(serializers.Serializer):
 
 
 class AlternativeWriteSerializer(serializers.Serializer):
-    id = serializers.IntegerField(min_value=1, max_value=2**31 - 1, required=False, allow_null=True,
+    id = Integer(min_value=1, max_value=2**31 - 1, required=False, allow_null=True,
                                   help_text="An alternative of this draft to update; omit for a new one.")
-    quantity = serializers.DecimalField(max_digits=14, decimal_places=3, min_value=Decimal("0.001"))
+    quantity = DecimalInput(max_digits=14, decimal_places=3, min_value=Decimal("0.001"))
     delivery_date = BoundedDate()
-    price = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=Decimal(0), required=False, allow_null=True)
-    cost_delta = serializers.DecimalField(max_digits=14, decimal_places=2, required=False, allow_null=True)
+    price = DecimalInput(max_digits=14, decimal_places=2, min_value=Decimal(0), required=False, allow_null=True)
+    cost_delta = DecimalInput(max_digits=14, decimal_places=2, required=False, allow_null=True)
     currency = serializers.ChoiceField(choices=Currency.choices, required=False)
     conditions = text(2000)
     works_around = RelatedCode(slug_field="code", queryset=ConstraintCategory.objects.all(), required=False,
                                allow_null=True)
-    recommended = serializers.BooleanField(required=False, default=False)
+    recommended = Boolean(required=False, default=False)
 
 
 class DraftAnswerWriteSerializer(serializers.Serializer):

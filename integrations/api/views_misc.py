@@ -39,6 +39,7 @@ class MasterDataViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     """Read by anyone with a role (`s2o.view_master_data`); added as the rulebook says."""
 
     read_perm = "s2o.view_master_data"
+    lookup_value_regex = "[^/]+"  # a malformed id reaches get_object: a JSON 404, not the site's HTML page
     search_fields: tuple[str, ...] = ()
 
     def initial(self, request: Request, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
@@ -117,6 +118,7 @@ MARKED = inline_serializer("Marked", fields={"marked": serializers.IntegerField(
 )
 class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = s.NotificationSerializer
+    lookup_value_regex = "[^/]+"
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
         if getattr(self, "swagger_fake_view", False):

@@ -68,6 +68,15 @@ class RequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         # The page's default order (newest first) unless `sort` asks for another.
         return qs if "sort" in self.request.query_params else qs.order_by("-submitted_at", "-id")
 
+    def filter_queryset(self, queryset):  # type: ignore[no-untyped-def]
+        # The page's form sends every field, empty ones included; an API call names only the filters it
+        # means, so an empty one is a mistake worth saying (e.g. a date the client failed to format).
+        empty = sorted(name for name in RequestFilter.base_filters if name in self.request.query_params
+                       and not all(self.request.query_params.getlist(name)))
+        if empty:
+            raise ValidationError({name: ["Give a value, or leave the parameter out."] for name in empty})
+        return super().filter_queryset(queryset)
+
     def get_object(self) -> FeasibilityRequest:
         return request_for(self.request.user, self.kwargs["reference"])
 
