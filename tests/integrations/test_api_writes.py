@@ -207,13 +207,16 @@ def test_sales_accept_an_alternative_of_the_current_answer(north, rep, ops_lead,
     assert second.accepted_by == rep
 
 
-@pytest.mark.parametrize(("action", "reason", "outcome"), [("decline", "Too late", "declined"), ("revise", "Now 400 pcs", "")])
-def test_sales_decide_on_the_answer(north, rep, ops_lead, action, reason, outcome):
+@pytest.mark.parametrize(("action", "reason", "status", "outcome"), [
+    ("decline", "Too late", "closed", "declined"),
+    ("revise", "Now 400 pcs", "in_analysis", None),  # open again: no outcome (null, not "")
+])
+def test_sales_decide_on_the_answer(north, rep, ops_lead, action, reason, status, outcome):
     publish(acknowledge(north, ops_lead), ops_lead, decision=Decision.ALTERNATIVES, alternatives=1)
     url = f"/api/v1/requests/{north.reference}/decision/"
     assert api(rep).post(url, {"action": action}, format="json").status_code == 400
     done = api(rep).post(url, {"action": action, "reason": reason}, format="json")
-    assert done.status_code == 200 and done.json()["outcome"] == outcome
+    assert done.status_code == 200 and (done.json()["status"], done.json()["outcome"]) == (status, outcome)
 
 
 # ---------------------------------------------------------------------------------------------
