@@ -182,3 +182,39 @@ class InboundEmail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sender} → {self.get_outcome_display()}"
+
+
+class ApiIdempotencyKey(models.Model):
+    """An `Idempotency-Key` a caller sent with a create: the first call files, a retry with the same
+    key and the same body gets what the first one filed, and the same key with another body is
+    refused. Unique per user, so two integrations cannot collide on a key they both made up."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    body_hash = models.CharField(max_length=64, help_text="SHA-256 of the request's body, as parsed and sorted.")
+    request = models.ForeignKey(
+        "requests_app.FeasibilityRequest", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="%(app_label)s_%(class)s_once_per_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.key}"
+
+
+class ApiRateWindow(models.Model):
+    """The API's rate limit count: one row per token (or session user), the calls it made in the
+    current fixed window. Kept in the database, so every gunicorn worker and web machine counts the
+    same calls, and a Redis outage never turns the API off (shared/RELIABILITY.md rule 5)."""
+
+    key = models.CharField(max_length=64, primary_key=True)
+    window_start = models.DateTimeField()
+    hits = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.hits} since {self.window_start:%H:%M:%S}"

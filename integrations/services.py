@@ -23,13 +23,14 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from integrations import safehttp
-from integrations.models import ApiToken, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from integrations.models import ApiIdempotencyKey, ApiToken, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from requests_app import permissions
+from requests_app import services as request_services
 from requests_app.models import FeasibilityRequest, RequestEvent, Status
 from requests_app.notifications import RetryPolicy, error_text, publish_after_commit
 
@@ -88,6 +89,45 @@ def token_authenticate(raw: str, *, now: datetime | None = None) -> ApiToken | N
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now
     return token
+
+
+# --------------------------------------------------------------------------------------------------
+# Filing through the API, once per Idempotency-Key
+
+
+class IdempotencyKeyReused(Exception):
+    """The same Idempotency-Key came with another body: a client bug, never a retry."""
+
+
+def request_file_once(
+    *, actor, key: str | None, fingerprint: str, data: dict, submit: bool, now: datetime | None = None,
+) -> request_services.Filed:
+    """File a request (`request_file`, the filing form's service) at most once per `key` of `actor`.
+
+    The key's row is inserted first, in the filing's transaction: a concurrent call with the same
+    key waits on PostgreSQL's unique index until this one commits, then finds the row and returns
+    the request filed here; a failed filing rolls the key back, so a retry can file. `fingerprint`
+    (a hash of the body) tells a retry from a reuse of the key for something else."""
+    if key is None:
+        return request_services.request_file(actor=actor, data=data, token=uuid.uuid4(), submit=submit, now=now)
+    permissions.require(actor, "s2o.file_request")
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                record = ApiIdempotencyKey.objects.create(user=actor, key=key, body_hash=fingerprint,
+                                                          created_at=now or timezone.now())
+        except IntegrityError:
+            record = ApiIdempotencyKey.objects.select_related("request").get(user=actor, key=key)
+            if record.body_hash != fingerprint:
+                raise IdempotencyKeyReused(
+                    "This Idempotency-Key was already used to file a request with a different body. "
+                    "Use a new key for a new request; repeat the first body to retry it."
+                ) from None
+            return request_services.Filed(record.request, False)
+        filed = request_services.request_file(actor=actor, data=data, token=uuid.uuid4(), submit=submit, now=now)
+        record.request = filed.request
+        record.save(update_fields=["request"])
+    return filed
 
 
 # --------------------------------------------------------------------------------------------------

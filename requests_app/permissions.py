@@ -29,7 +29,10 @@ Who holds each permission (DESIGN.md "Users and roles"):
 - read_internals (department notes, cost impacts, assessors, alternatives' cost deltas):
   Operations people who can see the request, and managers;
 - view_triage: operations leads and managers; view_department_queue: Operations;
-- manage_sla, view_dashboard, manage_exchange_rates: managers.
+- manage_sla, view_dashboard, manage_exchange_rates: managers;
+- view_master_data (customers, products): anyone with a role; add_customer: Sales (as when
+  filing), operations leads and managers; add_product: operations leads and managers (the catalogue
+  is Operations'; Sales describes a part that is not in it).
 """
 
 from __future__ import annotations
@@ -148,6 +151,11 @@ PERMISSIONS: dict[str, tuple[Predicate, str]] = {
     "s2o.view_dashboard": (is_manager, "The dashboard is for managers."),
     "s2o.manage_exchange_rates": (is_manager, "Exchange rates are kept by managers."),
     "s2o.manage_webhooks": (is_manager, "Webhooks are set up by managers."),
+    "s2o.view_master_data": (
+        is_sales | is_ops | is_manager, "Customers and products are read by Sales, Operations and managers.",
+    ),
+    "s2o.add_customer": (is_sales | is_ops_lead | is_manager, "Customers are added by Sales, operations leads and managers."),
+    "s2o.add_product": (is_ops_lead | is_manager, "Catalogue parts are added by operations leads and managers."),
 }
 
 for _name, (_predicate, _message) in PERMISSIONS.items():

@@ -50,6 +50,18 @@ def get_request_for(user, pk: int) -> FeasibilityRequest:
         raise Http404("No such request.") from None
 
 
+def get_request_by_reference_for(user, reference: str) -> FeasibilityRequest:
+    """One request the user may see by its reference (S2O-2026-00042), or 404 like `get_request_for`."""
+    if not isinstance(reference, str) or not reference or len(reference) > 20 or "\x00" in reference:
+        raise Http404("No such request.")
+    try:
+        return visible_requests(user).select_related("customer", "product", "requested_by", "sales_team").get(
+            reference=reference
+        )
+    except FeasibilityRequest.DoesNotExist:
+        raise Http404("No such request.") from None
+
+
 def unread_notification_count(user) -> int:
     from requests_app.models import Notification
 

@@ -17,6 +17,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
@@ -31,6 +32,7 @@ from requests_app.models import (
     Customer,
     FeasibilityRequest,
     Outcome,
+    Product,
     Profile,
     ReferenceCounter,
     RequestEvent,
@@ -278,6 +280,47 @@ def customer_resolve(*, customer: Customer | None, new_customer_name: str = "") 
             return Customer.objects.create(name=name)
     except IntegrityError:  # created by someone else a moment ago
         return Customer.objects.get(name__iexact=name)
+
+
+def customer_create(*, actor, name: str, code: str = "") -> Customer:
+    """A new customer (master data). Names are unique whatever their case, as `customer_resolve`
+    finds them; an ERP code, when given, is unique too."""
+    permissions.require(actor, "s2o.add_customer")
+    name, code = " ".join(name.split()), code.strip()
+    errors: dict[str, str] = {}
+    if not name:
+        errors["name"] = "Give the customer's name."
+    elif Customer.objects.filter(name__iexact=name).exists():
+        errors["name"] = f"A customer named “{name}” exists already."
+    if code and Customer.objects.filter(code=code).exists():
+        errors["code"] = f"Another customer has the ERP code “{code}”."
+    if errors:
+        raise ValidationError(errors)
+    try:
+        with transaction.atomic():
+            return Customer.objects.create(name=name, code=code)
+    except IntegrityError:  # the same name or code, created a moment ago
+        raise ValidationError({"name": f"A customer named “{name}” or with code “{code}” exists already."}) from None
+
+
+def product_create(*, actor, sku: str, name: str, unit: str = "pcs") -> Product:
+    """A new catalogue part (master data); its part number is unique."""
+    permissions.require(actor, "s2o.add_product")
+    sku, name, unit = sku.strip(), " ".join(name.split()), unit.strip() or "pcs"
+    errors: dict[str, str] = {}
+    if not sku:
+        errors["sku"] = "Give the part number."
+    elif Product.objects.filter(sku__iexact=sku).exists():
+        errors["sku"] = f"The part number “{sku}” is in the catalogue already."
+    if not name:
+        errors["name"] = "Give the part's name."
+    if errors:
+        raise ValidationError(errors)
+    try:
+        with transaction.atomic():
+            return Product.objects.create(sku=sku, name=name, unit=unit)
+    except IntegrityError:
+        raise ValidationError({"sku": f"The part number “{sku}” is in the catalogue already."}) from None
 
 
 def attachments_add(

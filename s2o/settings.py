@@ -198,11 +198,18 @@ STATICFILES_FINDERS = [
     "django.contrib.staticfiles.finders.FileSystemFinder",
     "django.contrib.staticfiles.finders.AppDirectoriesFinder",
     "s2o.staticfinders.NpmFinder",
+    "s2o.staticfinders.SidecarFinder",
 ]
 # Static files get content-hashed names and gzip + brotli copies at collectstatic time, in every
 # mode (`dev.py up` and the image run collectstatic); whitenoise serves them, hashed names with a
 # one-year immutable Cache-Control.
 _STATIC_STORAGE = {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"}
+# Source maps are fetched only by a developer's devtools: not worth compressing (6 MB of them for the
+# API docs' bundles alone), whitenoise's own list otherwise.
+WHITENOISE_SKIP_COMPRESS_EXTENSIONS = [
+    "jpg", "jpeg", "png", "gif", "webp", "zip", "gz", "tgz", "bz2", "tbz", "xz", "br", "swf", "flv", "woff", "woff2",
+    "3gp", "3gpp", "asf", "avi", "m4v", "mov", "mp4", "mpeg", "mpg", "webm", "wmv", "map",
+]
 
 # Uploaded files (attachments and the files kept for an invalid filing form) go through Django's
 # storage API: the local disk by default, or any S3-compatible object store (AWS S3, MinIO, …) when
@@ -424,13 +431,38 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "integrations.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {"user": env_str("API_THROTTLE_USER", "600/min")},
+    # Per token (per user for a session), counted in the database so every worker counts alike.
+    "DEFAULT_THROTTLE_CLASSES": ["integrations.api.throttling.TokenRateThrottle"],
+    "EXCEPTION_HANDLER": "integrations.api.errors.exception_handler",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
 }
-SPECTACULAR_SETTINGS = {"TITLE": "S2O API", "VERSION": "1", "SERVE_INCLUDE_SCHEMA": False}
+# Calls per token (or session user) and period: "600/min", "20/s", "10000/day".
+S2O_API_RATE = env_str("API_THROTTLE_USER", "600/min")
+if not re.fullmatch(r"[1-9][0-9]{0,8}/(s|sec|second|m|min|minute|h|hour|d|day)", S2O_API_RATE):
+    raise ImproperlyConfigured(f"API_THROTTLE_USER must read like 600/min (calls per s, min, hour or day), not {S2O_API_RATE!r}.")
+SPECTACULAR_SETTINGS = {
+    "TITLE": "S2O API",
+    "DESCRIPTION": (
+        "Feasibility requests, their assessments and answers, for CRMs and scripts. Authenticate with a personal "
+        "token from Preferences (`Authorization: Bearer s2o_…`) or a browser session. Reads are scoped as on the "
+        "pages (404 for what you may not see); writes go through the same rules (403 with the reason), the same "
+        "optimistic lock (send the `version` you read; 409 when someone changed it since) and the same e-mails."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and the docs are for logged-in people and tokens (integrations/api/docs.py).
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"CurrencyEnum": "requests_app.models.Currency"},
+}
 
 LOGGING = {
     "version": 1,

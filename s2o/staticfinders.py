@@ -75,3 +75,36 @@ class NpmFinder(BaseFinder):
             for name in names:
                 if self.storages[prefix].exists(name):
                     yield name, self.storages[prefix]
+
+
+# Swagger UI and Redoc for the API docs (integrations/api/docs.py), from drf-spectacular-sidecar, under
+# the paths drf-spectacular links (`drf_spectacular_sidecar/…`). Only the files the pages load (and the
+# source maps those files name): the package's whole folder adds ~9 MB of bundles and maps that
+# collectstatic would hash and compress on every run.
+SIDECAR_PREFIX = "drf_spectacular_sidecar"
+SIDECAR_FILES = [
+    "swagger-ui-dist/swagger-ui.css", "swagger-ui-dist/swagger-ui.css.map", "swagger-ui-dist/swagger-ui-bundle.js",
+    "swagger-ui-dist/swagger-ui-standalone-preset.js", "swagger-ui-dist/favicon-32x32.png",
+    "redoc/bundles/redoc.standalone.js", "redoc/bundles/redoc.standalone.js.map",
+]
+
+
+class SidecarFinder(BaseFinder):
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        import drf_spectacular_sidecar
+
+        self.storage = FileSystemStorage(location=Path(drf_spectacular_sidecar.__file__).parent / "static" / SIDECAR_PREFIX)
+        self.storage.prefix = SIDECAR_PREFIX
+
+    def find(self, path: str, find_all: bool = False, **kwargs: object) -> str | list[str]:
+        name = path.removeprefix(f"{SIDECAR_PREFIX}/")
+        if name != path and name in SIDECAR_FILES and self.storage.exists(name):
+            found = self.storage.path(name)
+            return [found] if find_all else found
+        return []
+
+    def list(self, ignore_patterns: list[str] | None) -> Iterator[tuple[str, FileSystemStorage]]:
+        for name in SIDECAR_FILES:
+            if self.storage.exists(name):
+                yield name, self.storage

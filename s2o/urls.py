@@ -1,9 +1,9 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from integrations import views as integration_views
+from integrations.api import docs as api_docs
 from requests_app import views as request_views
 from s2o.health import healthz
 
@@ -22,8 +22,10 @@ urlpatterns = [
     path("anymail/mailgun/inbound/", integration_views.mailgun_inbound, name="mailgun_inbound"),
     path("anymail/mailgun/inbound_mime/", integration_views.mailgun_inbound, name="mailgun_inbound_mime"),
     path("admin/", admin.site.urls),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/v1/", include("integrations.api.urls")),
+    path("api/schema/", api_docs.SchemaView.as_view(), name="api-schema"),
+    path("api/docs/", api_docs.SwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/redoc/", api_docs.RedocView.as_view(url_name="api-schema"), name="api-redoc"),
 ]
 
 handler400 = "requests_app.views.bad_request"

@@ -262,6 +262,33 @@ def test_every_service_asks_the_rulebook(request, settings, tmp_path, persona, s
         assert snapshot(req) == before, f"{persona} was refused {service}, yet something changed"
 
 
+# Master data is not an action on a request: who adds a customer (Sales, as when filing; leads and
+# managers) and a catalogue part (leads and managers: the catalogue is Operations').
+MASTER_DATA: dict[str, tuple[Callable, frozenset[str]]] = {
+    "customer_create": (lambda who: sales.customer_create(actor=who, name=f"Customer of {who.username}"),
+                        frozenset({"rep", "teammate", "sales_manager", "other_rep", "ops_lead", "manager"})),
+    "product_create": (lambda who: sales.product_create(actor=who, sku=f"P-{who.username}", name="Part"),
+                       frozenset({"ops_lead", "manager"})),
+}
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("service", list(MASTER_DATA))
+def test_master_data_is_added_as_the_rulebook_says(request, persona, service, rep, ops_lead, ops_member, customer):
+    from requests_app.models import Customer, Product
+
+    call, allowed = MASTER_DATA[service]
+    who = request.getfixturevalue(persona)
+    before = (Customer.objects.count(), Product.objects.count())
+    if persona in allowed:
+        call(who)
+        assert (Customer.objects.count(), Product.objects.count()) != before
+    else:
+        with pytest.raises(permissions.NotAllowed):
+            call(who)
+        assert (Customer.objects.count(), Product.objects.count()) == before
+
+
 def test_the_table_covers_every_service_that_changes_a_request():
     """A new service must take its row in the table above (and ask the rulebook)."""
     import inspect
@@ -277,7 +304,7 @@ def test_the_table_covers_every_service_that_changes_a_request():
         if inspect.isfunction(fn) and fn.__module__ == module.__name__ and not name.startswith("_")
         and "actor" in inspect.signature(fn).parameters
     }
-    covered = {name.split(" ")[0] for name in CASES}
+    covered = {name.split(" ")[0] for name in CASES} | set(MASTER_DATA)
     # Not actions on a request: staging a form's files and one's own preferences.
     own_things = {"staged_files", "staging_add", "profile_update"}
     assert {name.rsplit(".", 1)[1] for name in acting} - own_things == covered
