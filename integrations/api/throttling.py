@@ -48,7 +48,7 @@ def hit(key: str, *, now: datetime, period: int) -> int:
                 ON CONFLICT ("key") DO UPDATE SET
                   hits = CASE WHEN {table}.window_start = excluded.window_start THEN {table}.hits + 1 ELSE 1 END,
                   window_start = excluded.window_start
-                RETURNING hits""",
+                RETURNING hits""",  # nosec B608: the table name is the model's own, quoted; values are parameters
             [key, start],
         )
         return int(cursor.fetchone()[0])
