@@ -385,7 +385,7 @@ def _save_next_reminders(model, rows: list) -> None:
         with connection.cursor() as cursor:
             cursor.execute(
                 f"UPDATE {table} AS t SET next_reminder_at = v.next_at FROM (VALUES {values}) AS v(id, next_at) "
-                "WHERE t.id = v.id",
+                "WHERE t.id = v.id",  # nosec B608
                 params,
             )
         return

@@ -267,7 +267,7 @@ S2O_PORT = env_int("S2O_PORT", 8000)
 
 def _default_site_url() -> str:
     if DEVELOPMENT:
-        host = "localhost" if S2O_HOST in {"0.0.0.0", "::", "[::]"} else S2O_HOST  # a bind-all address is no link
+        host = "localhost" if S2O_HOST in {"0.0.0.0", "::", "[::]"} else S2O_HOST  # a bind-all address is no link  # nosec B104
         host = f"[{host}]" if ":" in host and not host.startswith("[") else host
         return f"http://{host}:{S2O_PORT}"
     concrete = [h for h in ALLOWED_HOSTS if h and "*" not in h and not h.startswith(".")]

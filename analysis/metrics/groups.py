@@ -48,7 +48,7 @@ def groups(f: DashboardFilter) -> tuple[list[GroupRow], list[GroupRow], list[Gro
         LEFT JOIN {team_t} t ON g.kind = 'team' AND t.id = g.k
         LEFT JOIN {user_t} u ON g.kind = 'rep' AND u.id = g.k
         LEFT JOIN {customer_t} c ON g.kind = 'customer' AND c.id = g.k
-    """
+    """  # nosec B608
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         fetched = cursor.fetchall()

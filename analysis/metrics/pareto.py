@@ -80,7 +80,7 @@ def pareto(f: DashboardFilter) -> list[ParetoRow]:
             WHERE h.submitted_at >= %s AND h.submitted_at < %s
             GROUP BY 1, 2, 3
         ) x JOIN {category_t} c ON c.id = x.constraint_id
-    """
+    """  # nosec B608
     with connection.cursor() as cursor:
         cursor.execute(sql, [*when_params, *base_params, dialect.adapt(f.start), dialect.adapt(f.end)])
         fetched = cursor.fetchall()
