@@ -70,3 +70,10 @@ BAD_CALLS = [
 def test_a_wrong_argument_is_refused_in_these_words(call, error, message):
     with pytest.raises(error, match=f"^{re.escape(message)}$"):
         call()
+
+
+def test_a_one_day_closure_is_valid_and_closes_that_day_only():
+    # Mutation testing found no test of a closure whose first and last day are the same.
+    cal = WorkCalendar(BERLIN, closures=((date(2026, 3, 4), date(2026, 3, 4)),))
+    cal.validate()
+    assert [cal.is_working_day(date(2026, 3, d)) for d in (3, 4, 5)] == [True, False, True]
