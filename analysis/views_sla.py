@@ -61,7 +61,7 @@ def sla_policy_edit(request, pk: int):
     form = SlaPolicyForm(request.POST or None, instance=policy)
     if request.method == "POST" and form.is_valid():
         try:
-            saved = services_sla.sla_policy_update(user=request.user, policy_id=policy.pk, values=form.cleaned_data)
+            saved = services_sla.sla_policy_update(actor=request.user, policy_id=policy.pk, values=form.cleaned_data)
         except (ValidationError, ConflictError) as exc:
             _refusal_on_form(form, exc)
         else:

@@ -78,21 +78,21 @@ def policy_validate(values: dict[str, Any]) -> None:
         raise ValidationError(errors)
 
 
-def _record(*, user: Any, subject: str, summary: str, before: dict, after: dict, now: datetime, **objects: Any) -> SlaChange:
+def _record(*, actor: Any, subject: str, summary: str, before: dict, after: dict, now: datetime, **objects: Any) -> SlaChange:
     return SlaChange.objects.create(
-        at=now, actor=user if getattr(user, "pk", None) else None, subject=subject, summary=summary[:200],
+        at=now, actor=actor if getattr(actor, "pk", None) else None, subject=subject, summary=summary[:200],
         before=before, after=after, **objects,
     )
 
 
-def sla_policy_update(*, user: Any, policy_id: int, values: dict[str, Any], now: datetime | None = None) -> SlaPolicy:
+def sla_policy_update(*, actor: Any, policy_id: int, values: dict[str, Any], now: datetime | None = None) -> SlaPolicy:
     """Replace the current version `policy_id` of a priority's policy by a new version with `values`.
 
     Clocks already running keep their version; clocks started from now on get the new one. A form
     loaded for a version that is no longer current is a ConflictError (someone else saved in
     between): the caller shows it with the user's input kept. Saving unchanged values changes nothing.
     """
-    permissions.require(user, "s2o.manage_sla")
+    permissions.require(actor, "s2o.manage_sla")
     now = now or timezone.now()
     values = {name: values[name] for name in POLICY_FIELDS}
     values["reminder_thresholds"] = [float(f) for f in values["reminder_thresholds"] or []]
@@ -107,7 +107,7 @@ def sla_policy_update(*, user: Any, policy_id: int, values: dict[str, Any], now:
         before = policy_snapshot(current)
         successor = SlaPolicy(
             priority=current.priority, version=current.version + 1, created_at=now,
-            created_by=user if getattr(user, "pk", None) else None, **values,
+            created_by=actor if getattr(actor, "pk", None) else None, **values,
         )
         after = policy_snapshot(successor)
         if after == before:
@@ -116,7 +116,7 @@ def sla_policy_update(*, user: Any, policy_id: int, values: dict[str, Any], now:
         current.save(update_fields=["retired_at"])
         successor.save()
         _record(
-            user=user, subject=SlaChange.Subject.POLICY, policy=successor, before=before, after=after, now=now,
+            actor=actor, subject=SlaChange.Subject.POLICY, policy=successor, before=before, after=after, now=now,
             summary=f"{current.get_priority_display()} policy: version {successor.version} replaces version {current.version}",
         )
     return successor
