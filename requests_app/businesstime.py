@@ -69,6 +69,8 @@ __all__ = [
     "add_business_time",
     "add_business_time_with_pauses",
     "business_time_between",
+    "day_off_reason",
+    "is_period_end",
     "is_working_time",
     "next_working_instant",
     "working_intervals",
@@ -229,6 +231,27 @@ def is_working_time(cal: WorkCalendar, instant: datetime) -> bool:
     _ensure_valid(cal)
     moment = _utc("instant", instant)
     return next(_intervals(cal, moment, moment + timedelta(microseconds=1)), None) is not None
+
+
+def day_off_reason(cal: WorkCalendar, day: date) -> tuple[str, str]:
+    """Why a local date has no working time: ``("weekend", "")``, ``("holiday", "<its name>")``,
+    ``("closure", "")``, or ``("", "")`` for a working day."""
+    _ensure_valid(cal)
+    if day.weekday() not in cal.working_days:
+        return "weekend", ""
+    if cal.holiday_country and day in _public_holidays(cal.holiday_country, cal.holiday_subdivision, day.year):
+        names = holidays.country_holidays(cal.holiday_country, subdiv=cal.holiday_subdivision or None, years=day.year)
+        return "holiday", names.get(day) or ""
+    if _closure_end(_merged_closures(cal), day) is not None:
+        return "closure", ""
+    return "", ""
+
+
+def is_period_end(cal: WorkCalendar, instant: datetime) -> bool:
+    """Whether ``instant`` closes a working period (the working time ends there, e.g. 17:00)."""
+    _ensure_valid(cal)
+    moment = _utc("instant", instant)
+    return not is_working_time(cal, moment) and is_working_time(cal, moment - timedelta(microseconds=1))
 
 
 def next_working_instant(cal: WorkCalendar, instant: datetime) -> datetime:

@@ -31,11 +31,21 @@ POLICY_FIELDS = (
     "reminder_thresholds",
     "escalation_interval_hours",
     "department_share",
+    "min_answer_hours",
+    "max_horizon_days",
 )
 # The longest window a policy may set, in business hours: about a working year of 8-hour days,
 # so every due time a policy yields stays far inside what the clock math covers.
 MAX_POLICY_HOURS = Decimal(2000)
 THRESHOLD_STEP = Decimal("0.001")
+# How far ahead an answer-by may be promised: at most a year, so every promise stays well inside
+# what the clock math covers (`businesstime.MAX_SPAN`); at least a week.
+MIN_HORIZON_DAYS, MAX_HORIZON_DAYS = 7, 366
+
+
+def horizon_needed(business_hours: Decimal) -> int:
+    """Calendar days that `business_hours` take in a 40-hour, five-day week (rounded up)."""
+    return -(-int(business_hours * 7) // 40)
 
 
 def policy_snapshot(policy: SlaPolicy) -> dict[str, Any]:
@@ -60,6 +70,21 @@ def policy_validate(values: dict[str, Any]) -> None:
     answer, maximum = values.get("answer_hours"), values.get("max_answer_hours")
     if answer is not None and maximum is not None and Decimal(maximum) < Decimal(answer):
         errors["max_answer_hours"] = "The longest answer-by cannot be shorter than the default answer time."
+    minimum = values.get("min_answer_hours")
+    if minimum is not None:
+        if not 0 <= Decimal(minimum) <= MAX_POLICY_HOURS:
+            errors["min_answer_hours"] = f"Give a number of business hours from 0 to {MAX_POLICY_HOURS:,}."
+        elif answer is not None and Decimal(minimum) > Decimal(answer):
+            errors["min_answer_hours"] = "The shortest answer-by cannot be longer than the default answer time."
+    horizon = values.get("max_horizon_days")
+    if horizon is not None:
+        if not MIN_HORIZON_DAYS <= int(horizon) <= MAX_HORIZON_DAYS:
+            errors["max_horizon_days"] = f"Give a number of days from {MIN_HORIZON_DAYS} to {MAX_HORIZON_DAYS}."
+        elif maximum is not None and int(horizon) < horizon_needed(Decimal(maximum)):
+            errors["max_horizon_days"] = (
+                f"The horizon must reach past the longest answer-by without a reason: {Decimal(maximum).normalize():f} "
+                f"business hours take about {horizon_needed(Decimal(maximum))} days in a 40-hour week."
+            )
     share = values.get("department_share")
     if share is not None and not Decimal("0.1") <= Decimal(share) <= 1:
         errors["department_share"] = "The departments' share of the answer window is between 0.1 and 1."
@@ -94,9 +119,6 @@ def sla_policy_update(*, actor: Any, policy_id: int, values: dict[str, Any], now
     """
     permissions.require(actor, "s2o.manage_sla")
     now = now or timezone.now()
-    values = {name: values[name] for name in POLICY_FIELDS}
-    values["reminder_thresholds"] = [float(f) for f in values["reminder_thresholds"] or []]
-    policy_validate(values)
     with transaction.atomic():
         current = SlaPolicy.objects.select_for_update().get(pk=policy_id)
         if current.retired_at is not None:
@@ -104,6 +126,10 @@ def sla_policy_update(*, actor: Any, policy_id: int, values: dict[str, Any], now
                 f"{current.get_priority_display()} policy version {current.version} was replaced while you were editing it. "
                 "Your input is kept below; compare with the current version and save again."
             )
+        # A setting the caller does not name keeps the current version's value.
+        values = {name: values[name] if name in values else getattr(current, name) for name in POLICY_FIELDS}
+        values["reminder_thresholds"] = [float(f) for f in values["reminder_thresholds"] or []]
+        policy_validate(values)
         before = policy_snapshot(current)
         successor = SlaPolicy(
             priority=current.priority, version=current.version + 1, created_at=now,

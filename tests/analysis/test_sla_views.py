@@ -47,7 +47,7 @@ def test_the_policy_list_shows_every_priority_and_calendar(as_manager):
 
 def policy_post(**overrides) -> dict:
     data = {"acknowledge_hours": "6", "answer_hours": "30", "max_answer_hours": "60", "reminder_thresholds": "0.25, 0.75",
-            "escalation_interval_hours": "3", "department_share": "0.6"}
+            "escalation_interval_hours": "3", "department_share": "0.6", "min_answer_hours": "1", "max_horizon_days": "90"}
     data.update(overrides)
     return data
 
@@ -88,6 +88,10 @@ def test_saving_a_form_loaded_before_someone_else_saved_is_refused_with_the_inpu
         ({"reminder_thresholds": "half"}, "fractions separated by commas"),
         ({"reminder_thresholds": "0.3333"}, "at most three decimals"),
         ({"answer_hours": "9999"}, "at most 2,000"),
+        ({"min_answer_hours": "31"}, "shortest answer-by cannot be longer than the default answer time"),
+        ({"max_horizon_days": "400"}, "from 7 to 366"),
+        ({"max_horizon_days": "3"}, "from 7 to 366"),
+        ({"max_horizon_days": "10", "max_answer_hours": "1200"}, "about 210 days in a 40-hour week"),
     ],
 )
 def test_a_bad_policy_is_refused_with_its_input_kept(as_manager, overrides, message):
