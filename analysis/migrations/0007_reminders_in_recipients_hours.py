@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('analysis', '0004_reminder_retry_backoff'),
+        ('analysis', '0006_cost_has_basis'),
     ]
 
     operations = [
