@@ -96,7 +96,7 @@ def _check_promise(req: FeasibilityRequest, *, due: datetime, now: datetime, act
         message = f"{when} is {why}; an answer-by lies in working hours."
     else:
         message = f"{when} is outside working hours; an answer-by lies in working hours."
-    if problem.proposal is not None:
+    if problem.proposal is not None and problem.issue != Issue.PAST:  # the page offers it; the words stay short
         message += f" The next possible answer-by is {format_local(problem.proposal, actor)}."
     raise PromiseError(message, proposal=problem.proposal)
 
