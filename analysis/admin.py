@@ -59,10 +59,15 @@ class AssessmentAdmin(RefreshesConstraintHits, SimpleHistoryAdmin):
     filter_horizontal = ["constraints"]
     list_select_related = ["request", "department"]
 
+    # What the clocks and the dashboard derive (routing, due time, completion, met): set by the
+    # services only, shown here read-only.
+    derived_fields = ["routed_at", "due_at", "sla_policy", "assessed_by", "assessed_at", "assessment_seconds", "met",
+                      "next_reminder_at", "version"]
+
     def get_readonly_fields(self, request, obj=None):
         # An assessment belongs to the request it was routed for (its clock and the dashboard's copy
         # of the request's submission time depend on it); only a new one picks its request.
-        return ["request"] if obj is not None else []
+        return ["request", *self.derived_fields] if obj is not None else self.derived_fields
 
 
 class AlternativeInline(admin.TabularInline):
@@ -71,6 +76,7 @@ class AlternativeInline(admin.TabularInline):
     raw_id_fields = ["accepted_by"]
     fields = ["position", "quantity", "delivery_date", "price", "cost_delta", "cost_basis", "currency", "conditions",
               "works_around", "recommended", "accepted_at", "accepted_by"]
+    readonly_fields = ["accepted_at", "accepted_by"]  # Sales' decision, recorded by the decision services
 
 
 @admin.register(Answer)
@@ -78,7 +84,9 @@ class AnswerAdmin(RefreshesConstraintHits, SimpleHistoryAdmin):
     list_display = ["request", "number", "decision", "published_at", "superseded_at"]
     list_filter = ["decision"]
     search_fields = ["request__reference", "request__title"]
-    raw_id_fields = ["request", "composed_by", "published_by"]
+    raw_id_fields = ["request", "composed_by"]
+    # Publication feeds the answer clock and the dashboard: set by `answer_publish` only.
+    readonly_fields = ["number", "published_by", "published_at", "superseded_at", "version"]
     inlines = [AlternativeInline]
     list_select_related = ["request"]
 

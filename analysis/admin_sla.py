@@ -1,27 +1,13 @@
-"""Admin for SLA policies, business calendars and company closures. Policies and the change log are
-read-only here (the managers' SLA pages write them through `requests_app.services_sla`);
-calendars use the validation of the managers' screens (analysis.forms_sla). Imported by
-analysis/admin.py."""
+"""Admin for SLA policies, business calendars and company closures: shown, never written here.
+Every change goes through `requests_app.services_sla` (the managers' SLA pages), which validates
+a calendar as a whole with its closures, records who changed what, and lets the caches that hold
+reference data know. Imported by analysis/admin.py."""
 
 from __future__ import annotations
 
 from django.contrib import admin
 
-from analysis.forms_sla import BusinessCalendarForm, ClosureForm
 from requests_app.models import BusinessCalendar, CompanyClosure, SlaChange, SlaPolicy
-
-
-class ClosureInline(admin.TabularInline):
-    model = CompanyClosure
-    form = ClosureForm
-    extra = 0
-
-
-@admin.register(BusinessCalendar)
-class BusinessCalendarAdmin(admin.ModelAdmin):
-    form = BusinessCalendarForm
-    list_display = ["name", "time_zone", "holiday_country", "holiday_subdivision", "is_default"]
-    inlines = [ClosureInline]
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -36,6 +22,26 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+class ClosureInline(admin.TabularInline):
+    model = CompanyClosure
+    fields = ["start_date", "end_date", "reason"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(BusinessCalendar)
+class BusinessCalendarAdmin(ReadOnlyAdmin):
+    list_display = ["name", "time_zone", "holiday_country", "holiday_subdivision", "is_default"]
+    inlines = [ClosureInline]
 
 
 @admin.register(SlaPolicy)

@@ -71,7 +71,30 @@ class RoutingMixin:
         return {d.code: self.cleaned_data.get(f"owner_{d.code}") for d in self.department_list}
 
 
-class AcknowledgeForm(RoutingMixin, forms.Form):
+class PromiseMixin:
+    """An answer-by the service refused comes back with a proposal (`offer`); the lead accepts it
+    with one click on a button named `use_proposal` in the same form, which posts the proposal
+    as the answer-by together with everything else they entered."""
+
+    PROPOSAL_FIELD = "use_proposal"
+    proposal: datetime | None = None
+
+    def take_proposal(self) -> None:
+        if self.is_bound and self.data.get(self.PROPOSAL_FIELD):
+            data = self.data.copy()
+            data["answer_due"] = data[self.PROPOSAL_FIELD]
+            self.data = data
+
+    def offer(self, proposal: datetime | None) -> None:
+        self.proposal = proposal
+
+    @property
+    def proposal_value(self) -> str:
+        """The proposal as the datetime-local field reads it (the user's zone, whole minutes)."""
+        return timezone.localtime(self.proposal).strftime("%Y-%m-%dT%H:%M") if self.proposal else ""
+
+
+class AcknowledgeForm(PromiseMixin, RoutingMixin, forms.Form):
     answer_due = forms.DateTimeField(
         widget=DateTimeLocalInput(), required=False, label="Answer by",
         help_text="Defaults to the SLA policy of the request's priority (business time).",
@@ -93,6 +116,7 @@ class AcknowledgeForm(RoutingMixin, forms.Form):
         )
         self.fields["version"].initial = req.version
         self.order_fields(["departments", *[f"owner_{d.code}" for d in self.department_list], "answer_due", "reason"])
+        self.take_proposal()
 
 
 class RouteForm(RoutingMixin, forms.Form):
@@ -105,13 +129,14 @@ class RouteForm(RoutingMixin, forms.Form):
         self.fields["version"].initial = req.version
 
 
-class ExtendAnswerByForm(forms.Form):
+class ExtendAnswerByForm(PromiseMixin, forms.Form):
     answer_due = forms.DateTimeField(widget=DateTimeLocalInput(), label="New answer-by")
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), help_text="The rep will read this.")
     version = version_field()
 
     def __init__(self, *args, req: FeasibilityRequest, **kwargs):
         super().__init__(*args, **kwargs)
+        self.take_proposal()
         self.fields["version"].initial = req.version
         if req.answer_due:
             self.fields["answer_due"].initial = timezone.localtime(req.answer_due)

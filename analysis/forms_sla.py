@@ -83,14 +83,16 @@ class SlaPolicyForm(forms.ModelForm):
 
     class Meta:
         model = SlaPolicy
-        fields = ["acknowledge_hours", "answer_hours", "max_answer_hours", "reminder_thresholds", "escalation_interval_hours",
-                  "department_share"]
+        fields = ["acknowledge_hours", "answer_hours", "min_answer_hours", "max_answer_hours", "max_horizon_days",
+                  "reminder_thresholds", "escalation_interval_hours", "department_share"]
         labels = {
             "acknowledge_hours": "Acknowledge within (business hours)",
             "answer_hours": "Answer within (business hours)",
             "max_answer_hours": "Longest answer-by without a reason (business hours)",
             "escalation_interval_hours": "Repeat escalations every (business hours)",
             "department_share": "Department assessments due at this share of the answer window",
+            "min_answer_hours": "Shortest answer-by (business hours from the promise)",
+            "max_horizon_days": "Furthest answer-by (calendar days ahead, even with a reason)",
         }
 
     def __init__(self, *args, **kwargs) -> None:

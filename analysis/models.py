@@ -318,6 +318,9 @@ class ReminderLedger(models.Model):
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     failed_at = models.DateTimeField(null=True, blank=True)
     recipients = models.JSONField(default=list, blank=True)
+    # Who has it: each recipient gets it in their own working hours, so one row can go out in parts;
+    # `sent_at` is set when the last recipient has it.
+    delivered_to = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["due_at", "id"]

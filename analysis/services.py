@@ -38,6 +38,7 @@ Kind = RequestEvent.Kind
 __all__ = [
     "ConflictError",
     "TransitionError",
+    "PromiseError",
     "answer_by_extend",
     "answer_publish",
     "answer_save_draft",
@@ -54,6 +55,59 @@ def format_local(value: datetime, user) -> str:
     """A time as the user reads it: in their own zone (Preferences), else the site's."""
     zone = user_time_zone(user) or zoneinfo.ZoneInfo(settings.TIME_ZONE)
     return timezone.localtime(value, zone).strftime("%a %d %b %Y, %H:%M %Z")
+
+
+class PromiseError(ValidationError):
+    """An answer-by a lead may not promise, on the `answer_due` field, with the answer-by to
+    propose instead (`proposal`, None when there is none to offer)."""
+
+    def __init__(self, message: str, *, proposal: datetime | None) -> None:
+        super().__init__({"answer_due": message})
+        self.proposal = proposal
+
+
+def _check_promise(req: FeasibilityRequest, *, due: datetime, now: datetime, actor) -> None:
+    """Refuse an answer-by outside working time, too soon or too far ahead (DESIGN.md), in words
+    for the lead and with the next acceptable time to offer."""
+    minimum, horizon = clocks.promise_limits(clocks.policy_for(req))
+    problem = clocks.promise_problem(clocks.work_calendar(req), due=due, now=now, minimum=minimum, horizon=horizon)
+    if problem is None:
+        return
+    when = format_local(due, actor)
+    Issue = clocks.PromiseIssue
+    if problem.issue == Issue.TOO_FAR:
+        raise PromiseError(
+            f"{when} is too far ahead: an answer-by can be at most {horizon.days} days away "
+            f"(until {format_local(problem.latest, actor)}). Promise what Operations can keep and extend it later if needed.",
+            proposal=None,
+        )
+    if problem.issue == Issue.PAST:
+        message = "The answer-by time must be in the future."
+    elif problem.issue == Issue.TOO_SOON:
+        message = (
+            f"{when} leaves less than the {_hours_text(minimum)} of working time this priority needs for an answer."
+        )
+    elif problem.issue == Issue.DAY_OFF:
+        why = {
+            "weekend": "not a working day",
+            "holiday": f"a public holiday ({problem.holiday})" if problem.holiday else "a public holiday",
+            "closure": "during a company closure",
+        }[problem.day_off]
+        message = f"{when} is {why}; an answer-by lies in working hours."
+    else:
+        message = f"{when} is outside working hours; an answer-by lies in working hours."
+    if problem.proposal is not None and problem.issue != Issue.PAST:  # the page offers it; the words stay short
+        message += f" The next possible answer-by is {format_local(problem.proposal, actor)}."
+    raise PromiseError(message, proposal=problem.proposal)
+
+
+def _hours_text(value) -> str:
+    minutes = round(value.total_seconds() / 60)
+    whole, rest = divmod(minutes, 60)
+    text = f"{whole} business hour{'s' if whole != 1 else ''}" if whole else ""
+    if rest:
+        text = f"{text} {rest} minutes".strip()
+    return text
 
 
 def _notify_each(
@@ -168,7 +222,9 @@ def request_acknowledge(
         owner_map = _check_owners(depts, owners)
         policy_due = clocks.default_answer_due(req)
         due = answer_due or policy_due
-        if due <= now:
+        if answer_due is not None:  # the policy's own default is a promise it can keep
+            _check_promise(req, due=due, now=now, actor=actor)
+        elif due <= now:
             raise ValidationError({"answer_due": "The answer-by time must be in the future."})
         if due > clocks.max_answer_due(req) and not reason:
             raise ValidationError(
@@ -230,10 +286,9 @@ def answer_by_extend(
         lifecycle.check_version(req, expected_version)
         if not reason:
             raise ValidationError({"reason": "Say why the answer needs more time; the rep will read it."})
-        if answer_due <= now:
-            raise ValidationError({"answer_due": "The new answer-by must be in the future."})
         if req.answer_due and answer_due <= req.answer_due:
             raise ValidationError({"answer_due": "The new answer-by must be later than the current one."})
+        _check_promise(req, due=answer_due, now=now, actor=actor)
         previous = req.answer_due
         req.answer_due = answer_due
         req.version += 1

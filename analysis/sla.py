@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 from functools import partial
@@ -39,6 +39,7 @@ from django.utils import timezone
 from analysis import clocks as department_clocks
 from analysis.models import Assessment, ReminderLedger
 from requests_app import businesstime, clocks, notifications, roles
+from requests_app.middleware import user_time_zone
 from requests_app.models import (
     BusinessCalendar,
     Department,
@@ -416,31 +417,52 @@ def reenqueue_unsent(*, now: datetime | None = None, deliver: Deliver | None = N
 
 
 def deliver_ledger(ledger_id: int, *, now: datetime | None = None) -> bool:
-    """Deliver one ledger row. True if this call sent it; False if it was already sent, someone
-    else holds the claim, or sending failed (recorded on the row, claim released for a retry)."""
+    """Deliver one ledger row to the recipients whose working hours it is now. True if this call
+    sent it (to all or some); False if it was already sent, someone else holds the claim, nobody
+    is in their working hours yet, or sending failed (recorded on the row, claim released for a
+    retry with back-off).
+
+    A reminder reaches each recipient inside their own working hours (DESIGN.md): those outside
+    them wait on the row (`next_attempt_at` = the earliest of their next openings) and the sweep's
+    recovery hands it back then. Everyone in working hours now gets one e-mail with all of them in
+    To:; `delivered_to` records who has it, so each recipient gets it once."""
     now = now or timezone.now()
     claimed = ReminderLedger.objects.filter(_deliverable(now), pk=ledger_id).update(claimed_at=now, attempts=F("attempts") + 1)
     if claimed != 1:
         return False
     try:
         ledger = ReminderLedger.objects.select_related("request__customer", "assessment__department").get(pk=ledger_id)
-        users = list(get_user_model().objects.filter(pk__in=ledger.recipients or [], is_active=True).select_related("profile"))
+        delivered = list(ledger.delivered_to or [])
+        users = [
+            u for u in get_user_model().objects.filter(pk__in=ledger.recipients or [], is_active=True).select_related("profile")
+            if u.pk not in delivered
+        ]
+        if ledger.kind == Kind.DIGEST:  # the morning summary has its own hour (`send_morning_digests`)
+            ready, next_at = users, None
+        else:
+            calendars = recipient_calendars(users)
+            ready_ids, next_at = split_by_working_hours(calendars, now)
+            ready = [u for u in users if u.pk in ready_ids]
         content = compose(ledger, now=now)
-        email = build_email(ledger, content, [u for u in users if wants_email(u, ledger)])
-        if email is not None:
-            email.send()  # no transaction and no row lock held while the mail server talks
-        _mark_sent(ledger, content, users)
+        if ready:
+            later = [{"name": _name(u), "when": _local(next_working(calendars[u.pk], now), u)}
+                     for u in users if u not in ready] if ledger.kind != Kind.DIGEST else []
+            email = build_email(ledger, {**content, "later": later}, [u for u in ready if wants_email(u, ledger)],
+                                part=len(delivered))
+            if email is not None:
+                email.send()  # no transaction and no row lock held while the mail server talks
+        _mark_delivered(ledger, content, ready, delivered=delivered, next_at=next_at, claimed_at=now)
     except Exception as exc:  # pushed forward with back-off, never crash-looping (STYLE.md habit 11)
         log.exception("delivery of reminder ledger %s failed", ledger_id)
         attempts = ReminderLedger.objects.filter(pk=ledger_id).values_list("attempts", flat=True).first() or 1
         failed = timezone.now()
-        next_at = notifications.email_retry_policy().next_attempt_at(attempts, failed)
+        next_attempt = notifications.email_retry_policy().next_attempt_at(attempts, failed)
         ReminderLedger.objects.filter(pk=ledger_id, sent_at__isnull=True).update(
-            claimed_at=None, last_error=notifications.error_text(exc), next_attempt_at=next_at,
-            failed_at=None if next_at else failed,
+            claimed_at=None, last_error=notifications.error_text(exc), next_attempt_at=next_attempt,
+            failed_at=None if next_attempt else failed,
         )
         return False
-    return True
+    return bool(ready)
 
 
 def _deliverable(now: datetime) -> Q:
@@ -450,6 +472,75 @@ def _deliverable(now: datetime) -> Q:
         & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
         & (Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - LEASE))
     )
+
+
+# --------------------------------------------------------------------------------------------------
+# Recipients' working hours
+# --------------------------------------------------------------------------------------------------
+
+
+def recipient_calendars(users: Iterable) -> dict[int, businesstime.WorkCalendar]:
+    """Each recipient's working hours: the calendar of their department when it has its own (the
+    first such department), otherwise the default calendar read in the recipient's own time zone
+    (Preferences) when they set one — a lead in New York is not reminded at 03:00 by Berlin hours."""
+    users = list(users)
+    if not users:
+        return {}
+    default = clocks.default_calendar().as_work_calendar()
+    department_calendar: dict[int, int] = {}
+    for user_id, calendar_id in (
+        Department.members.through.objects.filter(user_id__in=[u.pk for u in users], department__calendar__isnull=False)
+        .order_by("department_id")
+        .values_list("user_id", "department__calendar_id")
+    ):
+        department_calendar.setdefault(user_id, calendar_id)
+    by_id = {
+        c.pk: c.as_work_calendar()
+        for c in BusinessCalendar.objects.filter(pk__in=set(department_calendar.values())).prefetch_related("closures")
+    }
+    result: dict[int, businesstime.WorkCalendar] = {}
+    for user in users:
+        if user.pk in department_calendar:
+            result[user.pk] = by_id[department_calendar[user.pk]]
+            continue
+        zone = user_time_zone(user)
+        result[user.pk] = replace(default, time_zone=zone.key) if zone and zone.key != default.time_zone else default
+    return result
+
+
+def split_by_working_hours(
+    calendars: dict[int, businesstime.WorkCalendar], now: datetime
+) -> tuple[set[int], datetime | None]:
+    """Who is in their working hours at `now`, and the earliest instant another one will be (None:
+    nobody waits). Pure. A calendar that cannot say (no working time for years) does not hold
+    anyone back: late is better than never."""
+    ready: set[int] = set()
+    next_at: datetime | None = None
+    for user_id, cal in calendars.items():
+        opening = next_working(cal, now)
+        if opening is None or opening <= now:
+            ready.add(user_id)
+        else:
+            next_at = opening if next_at is None else min(next_at, opening)
+    return ready, next_at
+
+
+def next_working(cal: businesstime.WorkCalendar, now: datetime) -> datetime | None:
+    try:
+        return businesstime.next_working_instant(cal, now)
+    except ValueError:
+        return None
+
+
+def _name(user) -> str:
+    return user.get_full_name() or user.get_username()
+
+
+def _local(instant: datetime | None, user) -> str:
+    if instant is None:
+        return "later"
+    zone = user_time_zone(user) or ZoneInfo(settings.TIME_ZONE)
+    return instant.astimezone(zone).strftime("%a %d %b %H:%M %Z")
 
 
 def wants_email(user, ledger: ReminderLedger) -> bool:
@@ -473,13 +564,21 @@ def _has_profile(user) -> bool:
 
 
 @transaction.atomic
-def _mark_sent(ledger: ReminderLedger, content: dict, users: list) -> None:
-    marked = ReminderLedger.objects.filter(pk=ledger.pk, sent_at__isnull=True).update(
-        sent_at=timezone.now(), last_error="", next_attempt_at=None
-    )
-    if marked != 1:
-        return  # a slower duplicate: the first delivery already recorded everything
+def _mark_delivered(
+    ledger: ReminderLedger, content: dict, users: list, *, delivered: list[int], next_at: datetime | None,
+    claimed_at: datetime,
+) -> None:
+    """Record who has it now. Done when nobody waits (`sent_at`); otherwise the row waits, claim
+    released, until the next recipient's working hours (`next_attempt_at`). The update is guarded
+    on our claim, so a slower duplicate records nothing twice."""
     now = timezone.now()
+    everyone = [*delivered, *(u.pk for u in users if u.pk not in delivered)]
+    done = {"sent_at": now, "next_attempt_at": None} if next_at is None else {"next_attempt_at": next_at, "attempts": 0}
+    marked = ReminderLedger.objects.filter(pk=ledger.pk, sent_at__isnull=True, claimed_at=claimed_at).update(
+        claimed_at=None, delivered_to=everyone, last_error="", **done,
+    )
+    if marked != 1 or not users:
+        return  # a slower duplicate (the first delivery recorded everything), or nobody in working hours yet
     Notification.objects.bulk_create(
         [
             Notification(
@@ -490,7 +589,7 @@ def _mark_sent(ledger: ReminderLedger, content: dict, users: list) -> None:
         ],
         ignore_conflicts=True,
     )
-    if ledger.request_id:
+    if ledger.request_id and not delivered:
         RequestEvent.objects.create(
             request_id=ledger.request_id,
             kind=RequestEvent.Kind.ESCALATION_SENT if ledger.kind == Kind.ESCALATION else RequestEvent.Kind.REMINDER_SENT,
@@ -501,16 +600,20 @@ def _mark_sent(ledger: ReminderLedger, content: dict, users: list) -> None:
         )
 
 
-def build_email(ledger: ReminderLedger, content: dict, users: list) -> EmailMultiAlternatives | None:
+def build_email(ledger: ReminderLedger, content: dict, users: list, *, part: int = 0) -> EmailMultiAlternatives | None:
+    """One e-mail to everyone in `users` (all in To:, so each sees who else holds the clock).
+    `part` counts the recipients who had it earlier: a later part, for those whose working hours
+    began later, has its own Message-ID (a duplicate of one part keeps that part's)."""
     if not users:
         return None
-    context = {**content, "ledger": ledger, "site_url": settings.S2O_SITE_URL.rstrip("/")}
+    context = {"later": [], **content, "ledger": ledger, "site_url": settings.S2O_SITE_URL.rstrip("/")}
     rendered = notifications.render_email(content["template"], context)  # plain text unescaped, HTML escaped
+    message_id = ledger.message_id if not part else ledger.message_id.replace("@", f"-{part}@", 1)
     email = EmailMultiAlternatives(
         subject=rendered.subject,
         body=rendered.text,
         to=[u.email for u in users],
-        headers={"Message-ID": ledger.message_id},
+        headers={"Message-ID": message_id},
     )
     email.attach_alternative(rendered.html, "text/html")
     return email

@@ -159,6 +159,7 @@ def acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
             )
         except SERVICE_ERRORS as exc:
             form_error(form, exc, current_version=request_version(req))
+            form.offer(getattr(exc, "proposal", None))
         else:
             messages.success(request, f"{req.reference} acknowledged and routed; the rep has been told the answer-by.")
             return redirect("analysis:triage")
@@ -203,6 +204,7 @@ def extend_answer_by(request: HttpRequest, pk: int) -> HttpResponse:
             )
         except SERVICE_ERRORS as exc:
             form_error(form, exc, current_version=request_version(req))
+            form.offer(getattr(exc, "proposal", None))
         else:
             messages.success(request, "Answer-by moved; the rep has been told.")
             return redirect(req.get_absolute_url())

@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 
 from analysis import metrics
-from requests_app import businesstime, csv_export, permissions
+from requests_app import businesstime, csv_export, permissions, services_sla
 from requests_app.clocks import default_calendar
 from requests_app.models import Customer, Department, Priority, Role, SalesTeam
 
@@ -235,17 +235,20 @@ def _csv(board: metrics.Dashboard, table: str) -> HttpResponse:
     return csv_export.csv_response(rows, filename=f"s2o-{table}-{f.date_from}-{f.date_to}.csv")
 
 
-_calendar_cache: tuple[float, businesstime.WorkCalendar] | None = None
+_calendar_cache: tuple[int, float, businesstime.WorkCalendar] | None = None
 CALENDAR_CACHE_SECONDS = 60
 
 
 def default_work_calendar() -> businesstime.WorkCalendar:
-    """The default calendar, kept a minute per process: it only sets the "due in the next 24
-    business hours" horizon, and saves two queries (calendar, closures) per page view."""
+    """The default calendar, kept per process while no calendar, closure or policy has changed
+    (`services_sla.reference_generation`, one indexed query, checked on every view: a change in
+    any process shows on the next page everywhere) and for at most a minute (a change made around
+    the services, e.g. in a database shell). It sets the "due in the next 24 business hours" horizon."""
     global _calendar_cache
-    if _calendar_cache is None or _calendar_cache[0] < time.monotonic():
-        _calendar_cache = (time.monotonic() + CALENDAR_CACHE_SECONDS, default_calendar().as_work_calendar())
-    return _calendar_cache[1]
+    generation = services_sla.reference_generation()
+    if _calendar_cache is None or _calendar_cache[0] != generation or _calendar_cache[1] < time.monotonic():
+        _calendar_cache = (generation, time.monotonic() + CALENDAR_CACHE_SECONDS, default_calendar().as_work_calendar())
+    return _calendar_cache[2]
 
 
 def _board(request: HttpRequest) -> tuple[DashboardFilterForm, metrics.Dashboard]:

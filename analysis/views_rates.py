@@ -49,7 +49,7 @@ def exchange_rates_page(request: HttpRequest) -> HttpResponse:
                 return _render(request, form, None, "", today, status=400)
             data = form.cleaned_data["file"].read(exchange_rates.MAX_BYTES + 1)
         save = request.POST.get("action") == "save"
-        result = exchange_rates.exchange_rates_import(user=request.user, data=data, today=today, save=save)
+        result = exchange_rates.exchange_rates_import(actor=request.user, data=data, today=today, save=save)
         if result.saved:
             messages.success(request, f"{len(result.rows)} exchange rate{'s' if len(result.rows) != 1 else ''} saved.")
             return redirect("analysis:exchange_rates")

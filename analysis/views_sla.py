@@ -12,7 +12,6 @@ from functools import wraps
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -61,7 +60,7 @@ def sla_policy_edit(request, pk: int):
     form = SlaPolicyForm(request.POST or None, instance=policy)
     if request.method == "POST" and form.is_valid():
         try:
-            saved = services_sla.sla_policy_update(user=request.user, policy_id=policy.pk, values=form.cleaned_data)
+            saved = services_sla.sla_policy_update(actor=request.user, policy_id=policy.pk, values=form.cleaned_data)
         except (ValidationError, ConflictError) as exc:
             _refusal_on_form(form, exc)
         else:
@@ -80,9 +79,13 @@ def sla_calendar_edit(request, pk: int | None = None):
     calendar = get_object_or_404(BusinessCalendar, pk=pk) if pk else BusinessCalendar()
     form = BusinessCalendarForm(request.POST or None, instance=calendar)
     if request.method == "POST" and form.is_valid():
-        calendar = form.save()
-        messages.success(request, f"Calendar “{calendar}” saved.")
-        return redirect("analysis:sla_calendar_edit", pk=calendar.pk)
+        try:
+            calendar = services_sla.calendar_save(actor=request.user, calendar_id=pk, values=form.cleaned_data)
+        except ValidationError as exc:
+            _refusal_on_form(form, exc)
+        else:
+            messages.success(request, f"Calendar “{calendar}” saved.")
+            return redirect("analysis:sla_calendar_edit", pk=calendar.pk)
     closure_form = ClosureForm() if calendar.pk else None
     return render(
         request, "analysis/sla_calendar_form.html", {"form": form, "calendar": calendar, "closure_form": closure_form}
@@ -94,9 +97,17 @@ def sla_closure_add(request, pk: int):
     calendar = get_object_or_404(BusinessCalendar, pk=pk)
     closure_form = ClosureForm(request.POST or None, instance=CompanyClosure(calendar=calendar))
     if request.method == "POST" and closure_form.is_valid():
-        closure_form.save()
-        messages.success(request, "Closure added: clocks will not count those days.")
-        return redirect("analysis:sla_calendar_edit", pk=calendar.pk)
+        data = closure_form.cleaned_data
+        try:
+            services_sla.closure_add(
+                actor=request.user, calendar_id=calendar.pk, start_date=data["start_date"], end_date=data["end_date"],
+                reason=data["reason"],
+            )
+        except ValidationError as exc:
+            _refusal_on_form(closure_form, exc)
+        else:
+            messages.success(request, "Closure added: clocks will not count those days.")
+            return redirect("analysis:sla_calendar_edit", pk=calendar.pk)
     form = BusinessCalendarForm(instance=calendar)
     return render(
         request, "analysis/sla_calendar_form.html", {"form": form, "calendar": calendar, "closure_form": closure_form}
@@ -106,8 +117,7 @@ def sla_closure_add(request, pk: int):
 @manager_required
 @require_POST
 def sla_closure_delete(request, pk: int, closure_pk: int):
-    with transaction.atomic():
-        deleted, _ = CompanyClosure.objects.filter(pk=closure_pk, calendar_id=pk).delete()
-    if deleted:
+    calendar = get_object_or_404(BusinessCalendar, pk=pk)
+    if services_sla.closure_delete(actor=request.user, calendar_id=calendar.pk, closure_id=closure_pk):
         messages.success(request, "Closure removed.")
     return redirect("analysis:sla_calendar_edit", pk=pk)

@@ -41,14 +41,19 @@ DST edge cases (documented decisions)
 
 Efficiency and termination
 --------------------------
-Work proceeds interval by interval (a few per day) and never minute by minute; 2,000 business
-hours is about a year of days and takes milliseconds. A calendar without any working weekday or
+Nothing loops in proportion to the distance between two instants. Measuring a long span walks a
+few days at each end and *counts* the whole days between: whole weeks times the working weekdays,
+less the holidays and closure days in it (from sorted lists), with the few days around each DST
+change walked exactly; the cost grows with the number of years (one holiday list each), not days.
+Adding business time jumps whole weeks measured that way and walks only the last two weeks of
+work; a walk steps over a company closure in one step. A calendar without any working weekday or
 period is invalid, and an open-ended search that finds no working time for ``MAX_IDLE_DAYS``
 consecutive days (e.g. a closure spanning years) raises ``ValueError`` instead of looping forever.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -64,6 +69,8 @@ __all__ = [
     "add_business_time",
     "add_business_time_with_pauses",
     "business_time_between",
+    "day_off_reason",
+    "is_period_end",
     "is_working_time",
     "next_working_instant",
     "working_intervals",
@@ -226,6 +233,27 @@ def is_working_time(cal: WorkCalendar, instant: datetime) -> bool:
     return next(_intervals(cal, moment, moment + timedelta(microseconds=1)), None) is not None
 
 
+def day_off_reason(cal: WorkCalendar, day: date) -> tuple[str, str]:
+    """Why a local date has no working time: ``("weekend", "")``, ``("holiday", "<its name>")``,
+    ``("closure", "")``, or ``("", "")`` for a working day."""
+    _ensure_valid(cal)
+    if day.weekday() not in cal.working_days:
+        return "weekend", ""
+    if cal.holiday_country and day in _public_holidays(cal.holiday_country, cal.holiday_subdivision, day.year):
+        names = holidays.country_holidays(cal.holiday_country, subdiv=cal.holiday_subdivision or None, years=day.year)
+        return "holiday", names.get(day) or ""
+    if _closure_end(_merged_closures(cal), day) is not None:
+        return "closure", ""
+    return "", ""
+
+
+def is_period_end(cal: WorkCalendar, instant: datetime) -> bool:
+    """Whether ``instant`` closes a working period (the working time ends there, e.g. 17:00)."""
+    _ensure_valid(cal)
+    moment = _utc("instant", instant)
+    return not is_working_time(cal, moment) and is_working_time(cal, moment - timedelta(microseconds=1))
+
+
 def next_working_instant(cal: WorkCalendar, instant: datetime) -> datetime:
     """``instant`` itself (in UTC) if it is working time, otherwise the next opening.
 
@@ -259,7 +287,8 @@ def business_time_between(
 
     Pauses are ``(from, to)`` pairs; ``to=None`` is a pause still running, counted up to ``end``.
     Pauses may overlap each other: every instant is removed at most once, so an overlap never
-    removes more time than was worked.
+    removes more time than was worked. The cost does not grow with the days between ``start`` and
+    ``end`` (see "Efficiency" above): years apart cost about as much as a week.
     """
     _ensure_valid(cal)
     start_utc = _utc("start", start)
@@ -267,9 +296,12 @@ def business_time_between(
     merged = _merge_pauses(pauses, lower=start_utc, open_until=end_utc)
     if end_utc <= start_utc:
         return _ZERO
-    total = _ZERO
-    for opening, closing in _subtract_pauses(_intervals(cal, start_utc, end_utc), merged):
-        total += closing - opening
+    total = _measure(cal, start_utc, end_utc)
+    for pause_from, pause_to in merged:
+        # Merged pauses are disjoint, so removing each one's working time removes every instant once.
+        lower, upper = pause_from, min(pause_to or end_utc, end_utc)
+        if lower < upper:
+            total -= _measure(cal, lower, upper)
     return total
 
 
@@ -296,16 +328,20 @@ def add_business_time_with_pauses(
     if amount == _ZERO:
         return start_utc
     remaining = amount
-    for opening, closing in _subtract_pauses(_intervals(cal, start_utc, None), merged):
-        length = closing - opening
-        if remaining <= length:
-            return opening + remaining
-        remaining -= length
-    # Only an open pause ends the (otherwise endless) stream of counted intervals.
-    raise ValueError(
-        f"the due time is undefined while a pause is open: {remaining} of business time were still to "
-        "elapse when it began; close the pause (e.g. at now) for a provisional due time"
-    )
+    cursor = start_utc
+    for pause_from, pause_to in merged:
+        available = _measure(cal, cursor, pause_from) if cursor < pause_from else _ZERO
+        if remaining <= available:
+            return _advance(cal, cursor, remaining)
+        remaining -= available
+        if pause_to is None:
+            # Only an open pause ends the (otherwise endless) stream of counted time.
+            raise ValueError(
+                f"the due time is undefined while a pause is open: {remaining} of business time were still to "
+                "elapse when it began; close the pause (e.g. at now) for a provisional due time"
+            )
+        cursor = pause_to
+    return _advance(cal, cursor, remaining)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -379,58 +415,223 @@ def _merge_pauses(
     return merged
 
 
-def _subtract_pauses(intervals: Iterator[Interval], pauses: list[Pause]) -> Iterator[Interval]:
-    """Yield the parts of ``intervals`` outside the merged, sorted ``pauses``.
-
-    Stops for good at the start of an open pause, since nothing after it counts.
-    """
-    index = 0
-    for opening, closing in intervals:
-        position = opening
-        while position < closing:
-            while index < len(pauses) and (pause_end := pauses[index][1]) is not None and pause_end <= position:
-                index += 1
-            if index < len(pauses) and pauses[index][0] <= position:
-                pause_end = pauses[index][1]
-                if pause_end is None:
-                    return
-                position = pause_end
-                continue
-            stop = closing if index == len(pauses) else min(closing, pauses[index][0])
-            yield position, stop
-            position = stop
-
-
 def _intervals(cal: WorkCalendar, start: datetime, end: datetime | None) -> Iterator[Interval]:
     """Working intervals from ``start`` (UTC) up to ``end`` (UTC) or, if ``None``, without end.
 
-    Walks local calendar days. Starts one local day early because a DST-shifted period of the
-    previous day could, in exotic zones, still reach past ``start``. Keeps a cursor so intervals
-    that overlap after DST normalisation are clipped, across days as well as within one.
+    Walks local calendar days, jumping over company closures in one step. Starts one local day
+    early because a DST-shifted period of the previous day could, in exotic zones, still reach past
+    ``start``. Keeps a cursor so intervals that overlap after DST normalisation are clipped, across
+    days as well as within one. Long spans are measured by `_measure` without this walk.
     """
     zone = ZoneInfo(cal.time_zone)
     day = _shift_day(start.astimezone(zone).date(), -1)
     last_day = None if end is None else _shift_day(end.astimezone(zone).date(), 1)
+    closures = _merged_closures(cal)
     cursor = start
     idle_days = 0
     while last_day is None or day <= last_day:
-        found = False
-        for opening, closing in _day_intervals(cal, day):
-            opening = max(opening, cursor)
-            if end is not None:
-                closing = min(closing, end)
-            if opening < closing:
-                found = True
-                cursor = closing
-                yield opening, closing
-        if end is None:
+        closed_until = _closure_end(closures, day)
+        if closed_until is not None:
+            idle_days += (closed_until - day).days + 1
+            day = _shift_day(closed_until, 1)
+        else:
+            found = False
+            for opening, closing in _day_intervals(cal, day):
+                opening = max(opening, cursor)
+                if end is not None:
+                    closing = min(closing, end)
+                if opening < closing:
+                    found = True
+                    cursor = closing
+                    yield opening, closing
             idle_days = 0 if found else idle_days + 1
-            if idle_days > MAX_IDLE_DAYS:
-                raise ValueError(
-                    f"no working time in the {MAX_IDLE_DAYS} days after {start.isoformat()}: "
-                    "check the calendar's working days, holidays and closures"
-                )
-        day = _shift_day(day, 1)
+            day = _shift_day(day, 1)
+        if end is None and idle_days > MAX_IDLE_DAYS:
+            raise ValueError(
+                f"no working time in the {MAX_IDLE_DAYS} days after {start.isoformat()}: "
+                "check the calendar's working days, holidays and closures"
+            )
+
+
+def _walk(cal: WorkCalendar, start: datetime, end: datetime) -> timedelta:
+    """Business time in ``[start, end)`` by walking the days in between (for short spans)."""
+    total = _ZERO
+    for opening, closing in _intervals(cal, start, end):
+        total += closing - opening
+    return total
+
+
+# Spans with fewer whole local days than this in their middle are walked; longer ones are counted.
+_WALK_DAYS = 21
+
+
+def _measure(cal: WorkCalendar, start: datetime, end: datetime) -> timedelta:
+    """Business time in ``[start, end)`` (UTC, ``start < end``), in time that does not grow with the span.
+
+    The span is cut at two local midnights: a head and a tail of a few days are walked, and the
+    whole days between are counted (`_whole_days`). Working time is the union of the days'
+    intervals, so the three parts add up to the walk of the whole span.
+    """
+    zone = ZoneInfo(cal.time_zone)
+    # Two days of margin: a DST-shifted period of a day next to a cut stays inside the walked part.
+    first = _shift_day(start.astimezone(zone).date(), 2)
+    last = _shift_day(end.astimezone(zone).date(), -2)
+    if (last - first).days < _WALK_DAYS:
+        return _walk(cal, start, end)
+    head_end = _wall_to_utc(first, _ZERO, zone)
+    tail_start = _wall_to_utc(_shift_day(last, 1), _ZERO, zone)
+    return _walk(cal, start, head_end) + _whole_days(cal, zone, first, last) + _walk(cal, tail_start, end)
+
+
+def _whole_days(cal: WorkCalendar, zone: ZoneInfo, first: date, last: date) -> timedelta:
+    """Business time of the local days ``first`` to ``last`` (inclusive), counted rather than walked.
+
+    A day whose UTC offset is the same at both of its midnights works exactly its periods' wall
+    length (``_nominal_day``) if it is a working day, so those days are whole weeks times the
+    working weekdays, less the holidays and closure days among them (counted from sorted lists).
+    Around each day on which the offset changes, a window of three days is walked instead, so DST
+    days are worth their real length exactly as `_intervals` has them.
+    """
+    nominal = _nominal_day(cal)
+    total = nominal * _open_days(cal, first, last)
+    for window_first, window_last in _dst_windows(zone, first, last):
+        exact = _walk(cal, _wall_to_utc(window_first, _ZERO, zone), _wall_to_utc(_shift_day(window_last, 1), _ZERO, zone))
+        total += exact - nominal * _open_days(cal, window_first, window_last)
+    return total
+
+
+def _advance(cal: WorkCalendar, start: datetime, amount: timedelta) -> datetime:
+    """The earliest instant at which ``amount`` (> 0) of business time has elapsed since ``start``.
+
+    Jumps whole weeks while more than two weeks of work remain, each jump measured by `_measure`
+    (so holidays and closures in it are accounted for), then walks the last stretch.
+    """
+    week = _nominal_day(cal) * len(cal.working_days)
+    cursor, remaining = start, amount
+    while remaining > 2 * week:
+        try:
+            target = cursor + timedelta(weeks=remaining // week - 1)
+        except OverflowError as exc:
+            raise ValueError(f"business time beyond the supported date range (after {cursor.isoformat()})") from exc
+        elapsed = _measure(cal, cursor, target)
+        if elapsed >= remaining:
+            break  # only a pathological DST-heavy calendar gets here: walk the rest exactly
+        if elapsed == _ZERO:
+            # Nothing worked for weeks (a closure): resume at the next opening, or give up as the
+            # open-ended walk does after MAX_IDLE_DAYS.
+            cursor = next(_intervals(cal, target, None))[0]
+            continue
+        cursor, remaining = target, remaining - elapsed
+    for opening, closing in _intervals(cal, cursor, None):
+        length = closing - opening
+        if remaining <= length:
+            return opening + remaining
+        remaining -= length
+    raise AssertionError("an open-ended walk either yields or raises")  # pragma: no cover
+
+
+@lru_cache(maxsize=256)
+def _nominal_day(cal: WorkCalendar) -> timedelta:
+    """The wall-clock length of a working day's periods: its business time on a day without DST change."""
+    return sum((_period_end_offset(end) - _offset_in_day(start) for start, end in cal.periods), _ZERO)
+
+
+def _weekdays_between(working_days: frozenset[int], first: date, last: date) -> int:
+    """How many dates in ``[first, last]`` fall on one of ``working_days``: whole weeks, then the rest."""
+    count = (last - first).days + 1
+    if count <= 0:
+        return 0
+    weeks, rest = divmod(count, 7)
+    start = first.weekday()
+    return weeks * len(working_days) + sum(1 for offset in range(rest) if (start + offset) % 7 in working_days)
+
+
+def _open_days(cal: WorkCalendar, first: date, last: date) -> int:
+    """Working days in ``[first, last]``: working weekdays less closure days and public holidays."""
+    if last < first:
+        return 0
+    count = _weekdays_between(cal.working_days, first, last)
+    closures = _merged_closures(cal)
+    for closure_first, closure_last in closures:
+        if closure_first <= last and closure_last >= first:
+            count -= _weekdays_between(cal.working_days, max(closure_first, first), min(closure_last, last))
+    if cal.holiday_country:
+        for year in range(first.year, last.year + 1):
+            for day in _sorted_holidays(cal.holiday_country, cal.holiday_subdivision, year):
+                if (
+                    first <= day <= last
+                    and day.weekday() in cal.working_days
+                    and _closure_end(closures, day) is None
+                ):
+                    count -= 1
+    return count
+
+
+def _dst_windows(zone: ZoneInfo, first: date, last: date) -> list[tuple[date, date]]:
+    """Merged windows (a day either side, clipped to ``[first, last]``) around the days in or next
+    to ``[first, last]`` whose UTC offset changes before the next midnight."""
+    windows: list[tuple[date, date]] = []
+    before, after = _shift_day(first, -1), _shift_day(last, 1)
+    for year in range(before.year, after.year + 1):
+        for day in _offset_change_days(zone.key, year):
+            if not before <= day <= after:
+                continue
+            lower, upper = max(_shift_day(day, -1), first), min(_shift_day(day, 1), last)
+            if lower > upper:
+                continue
+            if windows and lower <= _shift_day(windows[-1][1], 1):
+                windows[-1] = (windows[-1][0], max(windows[-1][1], upper))
+            else:
+                windows.append((lower, upper))
+    return windows
+
+
+@lru_cache(maxsize=1024)
+def _offset_change_days(zone_name: str, year: int) -> tuple[date, ...]:
+    """Local dates of ``year`` (and the first days of the next) on which the UTC offset at midnight
+    differs from the next midnight's: a DST change (or a zone's change of standard time) in between.
+
+    Sampled weekly and looked at day by day only in a week whose offset changed, so a zone that
+    changed and changed back within one week would be missed; no zone does that.
+    """
+    zone = ZoneInfo(zone_name)
+
+    def offset(day: date) -> timedelta | None:
+        return datetime(day.year, day.month, day.day, tzinfo=zone).utcoffset()
+
+    days: list[date] = []
+    week_start = date(year, 1, 1)
+    end = date(year, 12, 31) if year < 9999 else date(9999, 12, 24)
+    while week_start <= end:
+        week_end = week_start + timedelta(days=7)
+        if offset(week_start) != offset(week_end):
+            days += [
+                week_start + timedelta(days=i)
+                for i in range(7)
+                if offset(week_start + timedelta(days=i)) != offset(week_start + timedelta(days=i + 1))
+            ]
+        week_start = week_end
+    return tuple(day for day in days if day.year == year)
+
+
+@lru_cache(maxsize=256)
+def _merged_closures(cal: WorkCalendar) -> tuple[tuple[date, date], ...]:
+    """The calendar's closures sorted, with overlapping and touching ones merged."""
+    merged: list[tuple[date, date]] = []
+    for first, last in sorted(cal.closures):
+        if merged and first <= merged[-1][1] + timedelta(days=1):
+            merged[-1] = (merged[-1][0], max(merged[-1][1], last))
+        else:
+            merged.append((first, last))
+    return tuple(merged)
+
+
+def _closure_end(closures: tuple[tuple[date, date], ...], day: date) -> date | None:
+    """The last day of the merged closure containing ``day``, or None if ``day`` is in none."""
+    index = bisect_right(closures, (day, date.max)) - 1
+    if index >= 0 and closures[index][0] <= day <= closures[index][1]:
+        return closures[index][1]
+    return None
 
 
 @lru_cache(maxsize=8192)
@@ -470,7 +671,7 @@ def _is_working_day(cal: WorkCalendar, day: date) -> bool:
         return False
     if cal.holiday_country and day in _public_holidays(cal.holiday_country, cal.holiday_subdivision, day.year):
         return False
-    return not any(first <= day <= last for first, last in cal.closures)
+    return _closure_end(_merged_closures(cal), day) is None
 
 
 @lru_cache(maxsize=512)
@@ -482,6 +683,11 @@ def _public_holidays(country: str, subdivision: str, year: int) -> frozenset[dat
     """
     calendar = holidays.country_holidays(country, subdiv=subdivision or None, years={year - 1, year, year + 1})
     return frozenset(day for day in calendar if day.year == year)
+
+
+@lru_cache(maxsize=512)
+def _sorted_holidays(country: str, subdivision: str, year: int) -> tuple[date, ...]:
+    return tuple(sorted(_public_holidays(country, subdivision, year)))
 
 
 def _offset_in_day(value: time) -> timedelta:

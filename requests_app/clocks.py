@@ -40,6 +40,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 import django.dispatch
 from django.db.models import Q
@@ -598,3 +599,84 @@ def upcoming_until(now: datetime, cal: businesstime.WorkCalendar) -> datetime:
     business time from now). A horizon for a count, not a state: badges say "due soon" only
     within `DUE_SOON`."""
     return businesstime.add_business_time(cal, now, UPCOMING)
+
+
+# --------------------------------------------------------------------------------------------------
+# Promises: which answer-by times a lead may commit to
+# --------------------------------------------------------------------------------------------------
+
+
+class PromiseIssue(StrEnum):
+    PAST = "past"  # not in the future
+    TOO_SOON = "too soon"  # leaves less than the policy's minimum of business time
+    DAY_OFF = "day off"  # a weekend, public holiday or closure day of the calendar
+    OUTSIDE_HOURS = "outside hours"  # a working day, but not in (or at the end of) a working period
+    TOO_FAR = "too far"  # beyond the policy's horizon: refused, nothing proposed
+
+
+@dataclass(frozen=True)
+class PromiseProblem:
+    """What is wrong with a promised answer-by, as facts for the caller to word.
+
+    `proposal` is the next answer-by that would be accepted (None for TOO_FAR, or when the next
+    working time lies beyond the horizon); `earliest` the first acceptable instant from now,
+    `latest` the horizon; `day_off` and `holiday` say why a day has no working time."""
+
+    issue: PromiseIssue
+    proposal: datetime | None
+    earliest: datetime
+    latest: datetime
+    day_off: str = ""  # "weekend" | "holiday" | "closure"
+    holiday: str = ""
+
+
+def promise_limits(policy: SlaPolicy) -> tuple[timedelta, timedelta]:
+    """(minimum business time from the promise, horizon in calendar time) of a policy version."""
+    return hours(policy.min_answer_hours), timedelta(days=policy.max_horizon_days)
+
+
+def promise_problem(
+    cal: businesstime.WorkCalendar, *, due: datetime, now: datetime, minimum: timedelta, horizon: timedelta
+) -> PromiseProblem | None:
+    """None when `due` is an answer-by a lead may promise at `now`; otherwise what is wrong.
+
+    DESIGN.md: a promise lies in working time (a period's end counts: "by 17:00"), leaves at least
+    `minimum` of business time from now, and lies at most `horizon` ahead. Pure: no ORM, no clock.
+    The horizon is checked before any business-time math, so a year-5000 date costs nothing."""
+    latest = now + horizon
+    earliest = _minute_ceiling(_acceptable_from(cal, businesstime.add_business_time(cal, now, minimum)))
+
+    def problem(issue: PromiseIssue, proposal: datetime | None, **why: str) -> PromiseProblem:
+        if proposal is not None and proposal > latest:
+            proposal = None
+        return PromiseProblem(issue, proposal, earliest, latest, **why)
+
+    if due <= now:
+        return problem(PromiseIssue.PAST, earliest)
+    if due > latest:
+        return problem(PromiseIssue.TOO_FAR, None)
+    if due < earliest:
+        return problem(PromiseIssue.TOO_SOON, earliest)
+    if _is_promisable(cal, due):
+        return None
+    proposal = _minute_ceiling(businesstime.next_working_instant(cal, due))
+    local_day = due.astimezone(ZoneInfo(cal.time_zone)).date()
+    day_off, holiday = businesstime.day_off_reason(cal, local_day)
+    if day_off:
+        return problem(PromiseIssue.DAY_OFF, proposal, day_off=day_off, holiday=holiday)
+    return problem(PromiseIssue.OUTSIDE_HOURS, proposal)
+
+
+def _is_promisable(cal: businesstime.WorkCalendar, instant: datetime) -> bool:
+    return businesstime.is_working_time(cal, instant) or businesstime.is_period_end(cal, instant)
+
+
+def _acceptable_from(cal: businesstime.WorkCalendar, instant: datetime) -> datetime:
+    return instant if _is_promisable(cal, instant) else businesstime.next_working_instant(cal, instant)
+
+
+def _minute_ceiling(instant: datetime) -> datetime:
+    """Up to the whole minute (a form shows minutes); periods open and close on whole minutes, so
+    a working instant stays working time or becomes its period's end."""
+    floor = instant.replace(second=0, microsecond=0)
+    return floor if floor == instant else floor + timedelta(minutes=1)

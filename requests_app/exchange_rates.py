@@ -208,10 +208,10 @@ def _attach_stored(result: RateImport) -> None:
         row.stored = stored.get((row.currency, row.valid_from))
 
 
-def exchange_rates_import(*, user: Any, data: bytes, today: date, save: bool) -> RateImport:
+def exchange_rates_import(*, actor: Any, data: bytes, today: date, save: bool) -> RateImport:
     """Check an uploaded file and, when `save` is set and it has no error at all, store every rate
     in it in one transaction (a rate for a currency and day already stored is replaced)."""
-    permissions.require(user, "s2o.manage_exchange_rates")
+    permissions.require(actor, "s2o.manage_exchange_rates")
     result = parse_rates_csv(data, today=today)
     if not save or not result.ok:
         return result
@@ -221,7 +221,7 @@ def exchange_rates_import(*, user: Any, data: bytes, today: date, save: bool) ->
                 continue  # unchanged: no write, no history row
             ExchangeRate.objects.update_or_create(
                 reporting_currency=reporting_currency(), currency=row.currency, valid_from=row.valid_from,
-                defaults={"rate": row.rate, "updated_by": user},
+                defaults={"rate": row.rate, "updated_by": actor},
             )
     result.saved = True
     return result

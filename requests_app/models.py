@@ -249,6 +249,14 @@ class SlaPolicy(models.Model):
         validators=[MinValueValidator(Decimal("0.1")), MaxValueValidator(Decimal("1"))],
         help_text="Departments' assessments are due at this share of the answer window.",
     )
+    min_answer_hours = models.DecimalField(
+        max_digits=6, decimal_places=2, default=Decimal("1"), validators=[MinValueValidator(Decimal("0"))],
+        help_text="An answer-by leaves at least this much business time from the moment it is promised.",
+    )
+    max_horizon_days = models.PositiveSmallIntegerField(
+        default=90, validators=[MinValueValidator(1), MaxValueValidator(366)],
+        help_text="No answer-by further ahead than this many calendar days, even with a reason.",
+    )
     created_at = models.DateTimeField(default=timezone.now)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -265,6 +273,14 @@ class SlaPolicy(models.Model):
             models.CheckConstraint(
                 condition=Q(max_answer_hours__gte=models.F("answer_hours")),
                 name="%(app_label)s_%(class)s_max_not_below_default",
+            ),
+            models.CheckConstraint(
+                condition=Q(min_answer_hours__lte=models.F("answer_hours")),
+                name="%(app_label)s_%(class)s_min_not_above_default",
+            ),
+            models.CheckConstraint(
+                condition=Q(max_horizon_days__gte=1, max_horizon_days__lte=366),
+                name="%(app_label)s_%(class)s_horizon_within_a_year",
             ),
             models.UniqueConstraint(fields=["priority", "version"], name="%(app_label)s_%(class)s_one_per_number"),
             # Clocks starting now read "the current version of this priority": there is exactly one.
@@ -315,6 +331,8 @@ class SlaChange(models.Model):
         "reminder_thresholds": "reminders at (share of the window)",
         "escalation_interval_hours": "escalate every (business h)",
         "department_share": "departments due at (share of the answer window)",
+        "min_answer_hours": "answer-by at least (business h from the promise)",
+        "max_horizon_days": "answer-by at most (days ahead)",
     }
 
     @property

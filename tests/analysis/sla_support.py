@@ -58,7 +58,10 @@ def ledger(req=None, **filters) -> list[tuple[str, str, float | int]]:
 
 
 def all_day_calendar() -> BusinessCalendar:
-    """Open round the clock: worker tests run at whatever real time it is."""
+    """Open round the clock, and the default calendar: worker tests run at whatever real time it
+    is, and a reminder waits for its recipients' working hours (the default calendar's for leads)."""
+    BusinessCalendar.objects.filter(is_default=True).update(is_default=False)
     return BusinessCalendar.objects.create(
-        name="Round the clock", time_zone="UTC", working_days=[0, 1, 2, 3, 4, 5, 6], periods=[["00:00", "00:00"]]
+        name="Round the clock", time_zone="UTC", working_days=[0, 1, 2, 3, 4, 5, 6], periods=[["00:00", "00:00"]],
+        is_default=True,
     )

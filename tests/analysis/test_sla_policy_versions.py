@@ -36,7 +36,7 @@ def edit_urgent(manager, at: datetime, **values) -> SlaPolicy:
     base = {"acknowledge_hours": Decimal(2), "answer_hours": Decimal(8), "max_answer_hours": Decimal(16),
             "reminder_thresholds": [0.5, 0.75], "escalation_interval_hours": Decimal(2), "department_share": Decimal("0.75")}
     with time_machine.travel(at, tick=False):
-        return services_sla.sla_policy_update(user=manager, policy_id=current.pk, values={**base, **values}, now=at)
+        return services_sla.sla_policy_update(actor=manager, policy_id=current.pk, values={**base, **values}, now=at)
 
 
 def route(req: FeasibilityRequest, code: str, at: datetime) -> Assessment:
@@ -181,7 +181,7 @@ def test_a_revision_starts_its_answer_clock_on_the_version_current_then(rep, cus
 def test_an_edit_records_a_new_version_and_who_changed_what(manager):
     old = SlaPolicy.objects.current().get(priority=Priority.HIGH)
     new = services_sla.sla_policy_update(
-        user=manager, policy_id=old.pk, now=cet(2, 9),
+        actor=manager, policy_id=old.pk, now=cet(2, 9),
         values={"acknowledge_hours": Decimal(4), "answer_hours": Decimal(20), "max_answer_hours": Decimal(48),
                 "reminder_thresholds": [0.5, 0.8], "escalation_interval_hours": Decimal(4), "department_share": Decimal("0.7")},
     )
@@ -199,9 +199,9 @@ def test_a_form_loaded_for_a_replaced_version_is_a_conflict_and_changes_nothing(
     old = SlaPolicy.objects.current().get(priority=Priority.LOW)
     values = {"acknowledge_hours": Decimal(16), "answer_hours": Decimal(80), "max_answer_hours": Decimal(160),
               "reminder_thresholds": [0.5], "escalation_interval_hours": Decimal(8), "department_share": Decimal("0.7")}
-    services_sla.sla_policy_update(user=manager, policy_id=old.pk, values=values)
+    services_sla.sla_policy_update(actor=manager, policy_id=old.pk, values=values)
     with pytest.raises(ConflictError):
-        services_sla.sla_policy_update(user=manager, policy_id=old.pk, values={**values, "reminder_thresholds": [0.9]})
+        services_sla.sla_policy_update(actor=manager, policy_id=old.pk, values={**values, "reminder_thresholds": [0.9]})
     assert SlaPolicy.objects.filter(priority=Priority.LOW).count() == 2
     assert SlaPolicy.objects.current().get(priority=Priority.LOW).reminder_thresholds == [0.5]
 
@@ -213,7 +213,7 @@ def test_only_managers_may_change_a_policy(request, persona):
 
     policy = SlaPolicy.objects.current().get(priority=Priority.LOW)
     with pytest.raises(NotAllowed):
-        services_sla.sla_policy_update(user=request.getfixturevalue(persona), policy_id=policy.pk, values={
+        services_sla.sla_policy_update(actor=request.getfixturevalue(persona), policy_id=policy.pk, values={
             "acknowledge_hours": Decimal(1), "answer_hours": Decimal(2), "max_answer_hours": Decimal(3),
             "reminder_thresholds": [], "escalation_interval_hours": Decimal(1), "department_share": Decimal("0.5")})
     assert SlaPolicy.objects.filter(priority=Priority.LOW).count() == 1

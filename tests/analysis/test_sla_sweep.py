@@ -238,7 +238,7 @@ def test_reminder_opt_out_skips_the_email_but_not_escalations_or_in_app(urgent, 
     sweep(aware(2026, 3, 2, 8, 0))
     sweep(aware(2026, 3, 2, 9, 0))
     for row in ReminderLedger.objects.filter(request=urgent):
-        sla.deliver_ledger(row.pk)
+        sla.deliver_ledger(row.pk, now=aware(2026, 3, 2, 9, 0))  # in everyone's working hours
 
     assert [m.to for m in mail.outbox] == [[manager.email]]
     assert Notification.objects.filter(user=ops_lead, kind="sla_reminder").count() == 1
@@ -256,7 +256,7 @@ def test_a_failing_mail_server_is_recorded_and_the_claim_released_for_a_retry(ur
     sweep(aware(2026, 3, 2, 8, 0))
     row = ReminderLedger.objects.get(request=urgent)
 
-    assert sla.deliver_ledger(row.pk) is False
+    assert sla.deliver_ledger(row.pk, now=aware(2026, 3, 2, 8, 0)) is False
 
     row.refresh_from_db()
     assert row.sent_at is None and row.claimed_at is None and row.attempts == 1

@@ -15,7 +15,7 @@ TODAY = date(2026, 12, 1)
 
 
 def upload(text: str, user, *, save: bool = True) -> exchange_rates.RateImport:
-    return exchange_rates.exchange_rates_import(user=user, data=text.encode("utf-8"), today=TODAY, save=save)
+    return exchange_rates.exchange_rates_import(actor=user, data=text.encode("utf-8"), today=TODAY, save=save)
 
 
 def test_the_rate_in_force_is_the_latest_on_or_before_the_day(db):
@@ -84,7 +84,7 @@ def test_any_error_saves_nothing_and_each_row_says_what_is_wrong(manager):
     (b"currency,valid_from,rate\n" + b"USD,2026-11-02,1\n" * 20000, "The file is larger than 256 KB"),
 ])
 def test_a_file_that_is_not_a_rates_table_is_refused_whole(manager, data, message):
-    result = exchange_rates.exchange_rates_import(user=manager, data=data, today=TODAY, save=True)
+    result = exchange_rates.exchange_rates_import(actor=manager, data=data, today=TODAY, save=True)
     assert not result.ok and result.errors[0].startswith(message)
     assert ExchangeRate.objects.count() == 0
 
