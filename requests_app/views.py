@@ -5,14 +5,13 @@ import uuid
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from requests_app import csv_export, notifications, pages, permissions, roles, selectors, services
+from requests_app import csv_export, notifications, pages, paging, permissions, roles, selectors, services
 from requests_app.filters import RequestFilter
 from requests_app.forms import (
     ClarificationReplyForm,
@@ -96,7 +95,7 @@ def my_work(request: HttpRequest) -> HttpResponse:
 @login_required
 def request_list(request: HttpRequest) -> HttpResponse:
     filterset = _filtered(request)
-    page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = paging.paginate(filterset.qs, request.GET.get("page"), per_page=PAGE_SIZE)
     rows = selectors.with_clock_states(page.object_list, now=timezone.now())
     query = request.GET.copy()
     query.pop("page", None)
@@ -315,7 +314,7 @@ def notification_list(request: HttpRequest) -> HttpResponse:
             return HttpResponseBadRequest("Not a notification id.")
         notifications.mark_read(request.user, ids or None)
         return redirect("requests_app:notifications")
-    page = Paginator(selectors.notifications_for(request.user), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = paging.paginate(selectors.notifications_for(request.user), request.GET.get("page"), per_page=PAGE_SIZE)
     return render(request, "requests_app/notification_list.html", {"page": page})
 
 
