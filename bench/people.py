@@ -98,7 +98,7 @@ def main() -> None:
         "sessions": {role: [{"username": u.username, "sessionid": session_for(u)} for u in users]
                      for role, users in people.items()},
         "request_of_first_rep": showcase_request(rep),
-        "customers": list(Customer.objects.order_by("pk").values_list("pk", flat=True)[:200]),
+        "customers": list(Customer.objects.order_by("pk").values_list("name", flat=True)[:200]),  # as the picker posts
         "requests": FeasibilityRequest.objects.count(),
     }))
 

@@ -9,8 +9,9 @@ from django import forms
 from django.db.models import Q
 from django.utils import timezone
 
-from requests_app import roles
+from requests_app import pickers, roles
 from requests_app.models import Customer, FeasibilityRequest, Priority, Product, Status
+from requests_app.pickers import PickerField
 from requests_app.selectors import AWAITING_OPERATIONS, AWAITING_SALES
 
 # Whitelisted sort keys: (query value, ORM ordering, label). Anything else falls back to the default.
@@ -28,12 +29,18 @@ SORTS = [
 SORT_ORDER = {key: order for key, order, _ in SORTS}
 
 
+class PickerFilter(django_filters.Filter):
+    """A filter on a row picked by search (`pickers`): no <select> of every customer."""
+
+    field_class = PickerField
+
+
 class RequestFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(
         method="search", label="Search", widget=forms.TextInput(attrs={"placeholder": "Reference, title, customer, part…"})
     )
     status = django_filters.MultipleChoiceFilter(choices=Status.choices, widget=forms.SelectMultiple(attrs={"size": 3}))
-    customer = django_filters.ModelChoiceFilter(queryset=Customer.objects.all())
+    customer = PickerFilter(field_name="customer", source=pickers.CUSTOMERS, label="Customer")
     priority = django_filters.ChoiceFilter(choices=Priority.choices)
     # Days in the viewer's zone, compared as a range of instants (an index range), not `submitted_at::date`.
     submitted_from = django_filters.DateFilter(

@@ -29,7 +29,9 @@ Who holds each permission (DESIGN.md "Users and roles"):
 - read_internals (department notes, cost impacts, assessors, alternatives' cost deltas):
   Operations people who can see the request, and managers;
 - view_triage: operations leads and managers; view_department_queue: Operations;
-- manage_sla, view_dashboard, manage_exchange_rates: managers.
+- manage_sla, view_dashboard, manage_exchange_rates: managers;
+- search_customers, search_products (the pickers' searches): everyone with a role;
+  search_reps: managers.
 """
 
 from __future__ import annotations
@@ -148,6 +150,12 @@ PERMISSIONS: dict[str, tuple[Predicate, str]] = {
     "s2o.view_dashboard": (is_manager, "The dashboard is for managers."),
     "s2o.manage_exchange_rates": (is_manager, "Exchange rates are kept by managers."),
     "s2o.manage_webhooks": (is_manager, "Webhooks are set up by managers."),
+    # The pickers' searches (`pickers`): the people who see the field. Customers and products
+    # appear in the request form (Sales) and the list's filter (everyone with a role); reps only
+    # in the dashboard's filter.
+    "s2o.search_customers": (is_sales | is_ops | is_manager, "Customers are listed to people with a role in S2O."),
+    "s2o.search_products": (is_sales | is_ops | is_manager, "Products are listed to people with a role in S2O."),
+    "s2o.search_reps": (is_manager, "The list of reps is for managers (the dashboard's filter)."),
 }
 
 for _name, (_predicate, _message) in PERMISSIONS.items():

@@ -5,13 +5,21 @@ import uuid
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    JsonResponse,
+    StreamingHttpResponse,
+)
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from requests_app import csv_export, notifications, pages, paging, permissions, roles, selectors, services
+from requests_app import csv_export, notifications, pages, paging, permissions, pickers, roles, selectors, services
 from requests_app.filters import RequestFilter
 from requests_app.forms import (
     ClarificationReplyForm,
@@ -323,6 +331,16 @@ def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
     notification = get_object_or_404(selectors.notifications_for(request.user), pk=pk)
     notifications.mark_read(request.user, [notification.pk])
     return redirect(notification.url if url_has_allowed_host_and_scheme(notification.url, None) else "requests_app:notifications")
+
+
+@login_required
+def picker_search(request: HttpRequest, source: str) -> JsonResponse:
+    """A picker's search as you type: at most 20 matches, for the people who see the field."""
+    found = pickers.SOURCES.get(source)
+    if found is None:
+        raise Http404("No such list.")
+    permissions.require(request.user, found.permission)
+    return JsonResponse({"results": pickers.search(found, request.GET.get("q", ""))})
 
 
 @login_required
