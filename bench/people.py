@@ -70,7 +70,7 @@ def session_for(user: User) -> str:
     """A logged-in session, as django.contrib.auth.login stores it."""
     session = SessionStore()
     session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[BACKEND_SESSION_KEY] = "requests_app.auth.PageUserBackend"
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session.create()
     return session.session_key

@@ -76,10 +76,17 @@ def _request_of(obj: Any) -> FeasibilityRequest | None:
 @rules.predicate
 def can_see(user: Any, obj: Any) -> bool:
     """The one scoping rule (`selectors.request_scope_q`), asked of one row."""
+    from requests_app.selectors import known_visible, seen_by
+
     req = _request_of(obj)
     if req is None or req.pk is None:
         return False
-    return FeasibilityRequest.objects.visible_to(user).filter(pk=req.pk).exists()
+    if known_visible(req, user):  # fetched through this user's scope (`selectors.get_request_for`)
+        return True
+    if FeasibilityRequest.objects.visible_to(user).filter(pk=req.pk).exists():
+        seen_by(req, user)
+        return True
+    return False
 
 
 @rules.predicate
@@ -105,7 +112,19 @@ def works_on_department(user: Any, assessment: Any) -> bool:
         return False
     if assessment.owner_id is not None and assessment.owner_id == user.pk:
         return True
+    known = getattr(assessment, _MEMBER_MEMO, None)
+    if known is not None and known[0] == user.pk:
+        return known[1]
     return user.departments.filter(pk=assessment.department_id).exists()
+
+
+_MEMBER_MEMO = "_s2o_viewer_in_department"
+
+
+def remember_department_member(assessment: Any, user: Any, member: bool) -> None:
+    """Whether `user` belongs to the assessment's department, read with the assessment (a page of
+    assessments asks `works_on_department` for each)."""
+    setattr(assessment, _MEMBER_MEMO, (user.pk, bool(member)))
 
 
 # The author, or their sales manager: who replies, decides, closes and withdraws. Teammates read.

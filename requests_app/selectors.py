@@ -71,14 +71,38 @@ def visible_requests(user):
 def get_request_for(user, pk: int) -> FeasibilityRequest:
     """Fetch one request the user may see, or 404 (never 403: ids must not leak)."""
     try:
-        return visible_requests(user).select_related("customer", "product", "requested_by", "sales_team").get(pk=pk)
+        req = visible_requests(user).select_related("customer", "product", "requested_by", "sales_team").get(pk=pk)
     except (FeasibilityRequest.DoesNotExist, ValueError, TypeError):
         raise Http404("No such request.") from None
+    seen_by(req, user)
+    return req
+
+
+_SEEN_BY = "_s2o_seen_by"
+
+
+def seen_by(req: FeasibilityRequest, user) -> None:
+    """Remember that `user` may read this row (it was fetched through their scope): the rulebook's
+    `can_see`, asked again and again by one page's actions and panels, need not query it again."""
+    seen = getattr(req, _SEEN_BY, None)
+    if seen is None:
+        seen = set()
+        setattr(req, _SEEN_BY, seen)
+    seen.add(user.pk)
+
+
+def known_visible(req: FeasibilityRequest, user) -> bool:
+    return user.pk in getattr(req, _SEEN_BY, ())
 
 
 def unread_notification_count(user) -> int:
+    """The navigation's badge: read with the user when they signed in through `auth.PageUserBackend`."""
+    from requests_app.auth import UNREAD_ATTR
     from requests_app.models import Notification
 
+    known = getattr(user, UNREAD_ATTR, None)
+    if known is not None:
+        return known
     return Notification.objects.filter(user=user, read_at__isnull=True).count()
 
 
