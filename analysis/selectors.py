@@ -9,15 +9,15 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from django.db.models import F, Prefetch, Q, QuerySet, prefetch_related_objects
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, prefetch_related_objects
 from django.http import Http404
 
 from analysis import money
 from analysis.clocks import department_calendar_id
-from analysis.models import Answer, Assessment, ConstraintCategory, CostBasis, Decision, Verdict
+from analysis.models import Alternative, Answer, Assessment, ConstraintCategory, CostBasis, Decision, Verdict
 from requests_app import businesstime, paging, permissions
 from requests_app.clocks import DUE_SOON, Calendars, Clock, ClockState, ClockStatus, calendar_by_id
-from requests_app.models import BusinessCalendar, FeasibilityRequest, Status
+from requests_app.models import BusinessCalendar, Department, FeasibilityRequest, Status
 from requests_app.paging import Page
 from requests_app.selectors import get_request_for
 
@@ -231,16 +231,46 @@ def department_queue(
 # Composer
 
 
-def assessments_of(req: FeasibilityRequest) -> list[Assessment]:
-    assessments = list(
+_CONSTRAINT_FIELDS = ("id", "code", "label", "sort_order")
+
+
+def assessments_of(req: FeasibilityRequest, *, viewer=None) -> list[Assessment]:
+    """The request's assessments with their constraints, in one query: each assessment row is
+    joined to its constraints (one row per constraint, or one without), and `a.constraints.all()`
+    answers from what was read, as after a `prefetch_related` (which would be a second query on
+    every request page). With `viewer`, whether they belong to each department is read along
+    (`permissions.works_on_department` asks it for every assessment shown)."""
+    rows = (
         Assessment.objects.filter(request=req)
         .select_related("department", "assessed_by", "owner")
-        .prefetch_related("constraints")
-        .order_by("department__name")
+        .annotate(**{f"_constraint_{name}": F(f"constraints__{name}") for name in _CONSTRAINT_FIELDS})
+        .order_by("department__name", "pk", "_constraint_sort_order", "_constraint_code")
     )
-    for assessment in assessments:
+    if viewer is not None and viewer.is_authenticated:
+        members = Department.members.through.objects.filter(department_id=OuterRef("department_id"), user_id=viewer.pk)
+        rows = rows.annotate(_viewer_member=Exists(members))
+    assessments: dict[int, Assessment] = {}
+    constraints: dict[int, list[ConstraintCategory]] = {}
+    for row in rows:
+        assessment = assessments.setdefault(row.pk, row)
+        found = constraints.setdefault(row.pk, [])
+        if row._constraint_id is not None:
+            values = [getattr(row, f"_constraint_{name}") for name in _CONSTRAINT_FIELDS]
+            found.append(ConstraintCategory.from_db(row._state.db, list(_CONSTRAINT_FIELDS), values))
+    for pk, assessment in assessments.items():
         assessment.request = req  # their clock states read the request's status
-    return assessments
+        _set_prefetched(assessment, "constraints", constraints[pk])
+        if viewer is not None and hasattr(assessment, "_viewer_member"):
+            permissions.remember_department_member(assessment, viewer, assessment._viewer_member)
+    return list(assessments.values())
+
+
+def _set_prefetched(obj, name: str, items: list) -> None:
+    """Make `obj.<name>.all()` return `items` without a query, the way prefetch_related stores them."""
+    queryset = getattr(obj, name).all()
+    queryset._result_cache = items
+    queryset._prefetch_done = True
+    obj._prefetched_objects_cache = {**getattr(obj, "_prefetched_objects_cache", {}), name: queryset}
 
 
 def draft_answer(req: FeasibilityRequest) -> Answer | None:
@@ -248,13 +278,19 @@ def draft_answer(req: FeasibilityRequest) -> Answer | None:
 
 
 def published_answers(req: FeasibilityRequest) -> list[Answer]:
-    """What Sales reads of Operations' answers: every published one, newest first."""
-    return list(
-        Answer.objects.filter(request=req, published_at__isnull=False)
-        .select_related("published_by")
-        .prefetch_related("alternatives__works_around", "alternatives__accepted_by")
-        .order_by("-number")
-    )
+    """What Sales reads of Operations' answers: every published one, newest first. Two queries,
+    read once per request object (the answer panel and the history both show them)."""
+    memo = getattr(req, "_s2o_published_answers", None)
+    if memo is None:
+        alternatives = Alternative.objects.select_related("works_around", "accepted_by").order_by("position", "id")
+        memo = list(
+            Answer.objects.filter(request=req, published_at__isnull=False)
+            .select_related("published_by")
+            .prefetch_related(Prefetch("alternatives", queryset=alternatives))
+            .order_by("-number")
+        )
+        req._s2o_published_answers = memo
+    return memo
 
 
 def alternatives_from_assessments(req: FeasibilityRequest, assessments: list[Assessment]) -> tuple[str, list[dict]]:
@@ -425,9 +461,7 @@ class OpsPanel:
 
 def ops_panel(*, req: FeasibilityRequest, user) -> OpsPanel:
     """Context for `templates/analysis/_ops_panel.html`."""
-    assessments = assessments_of(req)
-    for assessment in assessments:
-        assessment.request = req
+    assessments = assessments_of(req, viewer=user)
     internals = permissions.allowed(user, "s2o.read_internals", req)
     return OpsPanel(
         req=req,

@@ -11,10 +11,8 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.models import User
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import CharField, F, Value
-from django.db.models.functions import Concat
 from django.forms.utils import flatatt
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import render
@@ -23,9 +21,10 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 
 from analysis import metrics
-from requests_app import businesstime, csv_export, permissions, services_sla
+from requests_app import businesstime, csv_export, permissions, pickers, services_sla
 from requests_app.clocks import default_calendar
-from requests_app.models import Customer, Department, Priority, Role, SalesTeam
+from requests_app.models import Department, Priority, SalesTeam
+from requests_app.pickers import PickerField, PickerInput
 
 MAX_PERIOD_DAYS = 3 * 366
 # Dates a filter may name: the company's history starts after 2000, and a year ahead is as far as
@@ -63,7 +62,8 @@ class FastSelect(forms.Widget):
 
 
 def filter_choices() -> dict[str, list[tuple[int, str]]]:
-    """Departments, sales teams, customers and reps for the filter bar: one UNION query."""
+    """Departments and sales teams for the filter bar (a few dozen): one UNION query. Customers
+    and reps are pickers that search (`requests_app.pickers`): thousands of them are never shipped."""
     text = CharField()
 
     def rows(model, kind: str, label, alt=None, **where):
@@ -74,13 +74,8 @@ def filter_choices() -> dict[str, list[tuple[int, str]]]:
             .order_by()
         )
 
-    full_name = Concat("first_name", Value(" "), "last_name", output_field=text)
-    union = rows(Department, "department", F("name")).union(
-        rows(SalesTeam, "sales_team", F("name")),
-        rows(Customer, "customer", F("name")),
-        rows(User, "rep", full_name, F("username"), groups__name__in=[Role.SALES_REP, Role.SALES_MANAGER]),
-    )
-    out: dict[str, list[tuple[int, str]]] = {"department": [], "sales_team": [], "customer": [], "rep": []}
+    union = rows(Department, "department", F("name")).union(rows(SalesTeam, "sales_team", F("name")))
+    out: dict[str, list[tuple[int, str]]] = {"department": [], "sales_team": []}
     for kind, pk, label, alt in union:
         out[kind].append((pk, (label or "").strip() or alt))
     for items in out.values():
@@ -92,9 +87,10 @@ class DashboardFilterForm(forms.Form):
     date_from = forms.DateField(label="Submitted from", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(label="to", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     department = forms.IntegerField(required=False, widget=FastSelect)
-    customer = forms.IntegerField(required=False, widget=FastSelect)
+    customer = PickerField(source=pickers.CUSTOMERS, required=False,
+                           widget=PickerInput(pickers.CUSTOMERS, {"placeholder": "All customers"}))
     sales_team = forms.IntegerField(required=False, widget=FastSelect)
-    rep = forms.IntegerField(required=False, widget=FastSelect)
+    rep = PickerField(source=pickers.REPS, required=False, widget=PickerInput(pickers.REPS, {"placeholder": "All reps"}))
     priority = forms.ChoiceField(choices=[("", "All priorities"), *Priority.choices], required=False)
 
     def __init__(self, *args: Any, choices: dict[str, list[tuple[int, str]]], today: date, **kwargs: Any) -> None:
@@ -109,8 +105,7 @@ class DashboardFilterForm(forms.Form):
             field.widget.attrs.update(min=EARLIEST_DATE.isoformat(), max=latest.isoformat())
         self.fields["date_from"].widget.attrs["placeholder"] = default.date_from.isoformat()
         self.known_ids = {name: {pk for pk, _ in items} for name, items in choices.items()}
-        for name, everyone in (("department", "All departments"), ("customer", "All customers"),
-                               ("sales_team", "All teams"), ("rep", "All reps")):
+        for name, everyone in (("department", "All departments"), ("sales_team", "All teams")):
             self.fields[name].widget.options = [("", everyone), *choices[name]]
         for bound in self.visible_fields():
             bound.field.widget.attrs["class"] = "form-select form-select-sm" if isinstance(
@@ -140,7 +135,8 @@ class DashboardFilterForm(forms.Form):
             return metrics.DashboardFilter.default(today=self.today)
         d = self.cleaned_data
         return metrics.DashboardFilter(date_from=d["date_from"], date_to=d["date_to"], department=d["department"],
-                                       customer=d["customer"], sales_team=d["sales_team"], rep=d["rep"],
+                                       customer=d["customer"] and d["customer"].pk, sales_team=d["sales_team"],
+                                       rep=d["rep"] and d["rep"].pk,
                                        priority=d["priority"] or "")
 
 

@@ -70,7 +70,7 @@ def session_for(user: User) -> str:
     """A logged-in session, as django.contrib.auth.login stores it."""
     session = SessionStore()
     session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[BACKEND_SESSION_KEY] = "requests_app.auth.PageUserBackend"
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session.create()
     return session.session_key
@@ -98,7 +98,7 @@ def main() -> None:
         "sessions": {role: [{"username": u.username, "sessionid": session_for(u)} for u in users]
                      for role, users in people.items()},
         "request_of_first_rep": showcase_request(rep),
-        "customers": list(Customer.objects.order_by("pk").values_list("pk", flat=True)[:200]),
+        "customers": list(Customer.objects.order_by("pk").values_list("name", flat=True)[:200]),  # as the picker posts
         "requests": FeasibilityRequest.objects.count(),
     }))
 

@@ -1,7 +1,7 @@
 from typing import Any
 
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate
+from django.db.models.signals import post_delete, post_migrate, post_save
 
 
 def files_requests(user: Any) -> bool:
@@ -26,6 +26,13 @@ class RequestsAppConfig(AppConfig):
         from requests_app.defaults import ensure_reference_data
 
         post_migrate.connect(ensure_reference_data, sender=self, dispatch_uid="s2o-reference-data")
+        # Pages keep calendars for a minute (`clocks.page_calendar`); a change saved here is shown at once.
+        from requests_app.clocks import forget_page_calendars
+        from requests_app.models import BusinessCalendar, CompanyClosure
+
+        for model in (BusinessCalendar, CompanyClosure):
+            for signal in (post_save, post_delete):
+                signal.connect(forget_page_calendars, sender=model, dispatch_uid=f"s2o-page-calendars-{model.__name__}")
         # Sales' own pages; `analysis` adds Operations' and managers' (see `pages`).
         pages.register_link("My work", "requests_app:my_work", files_requests, order=5)
         pages.register_link("My requests", "requests_app:list", files_requests, order=10)

@@ -32,6 +32,7 @@ wall-clock span). `plan_clock` is the pure decision function; the sweep feeds it
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -135,15 +136,41 @@ def work_calendar(req: FeasibilityRequest) -> businesstime.WorkCalendar:
     return cached(("calendar", req.calendar_id), lambda: calendar_for(req).as_work_calendar())
 
 
+PAGE_CALENDAR_SECONDS = 60
+_page_calendars: dict[int | None, tuple[float, businesstime.WorkCalendar]] = {}
+
+
+def page_calendar(calendar_id: int | None) -> businesstime.WorkCalendar:
+    """A calendar for showing clock states on a page (badges, "due soon · 1.5 business h left"),
+    kept by this process for up to a minute: every page showed one, at two queries and the
+    holiday tables rebuilt each time.
+
+    Only for display. What is stored — due times, met flags, the sweep's reminders — is computed
+    from calendars read fresh (`work_calendar`, `calendar_by_id`). A change saved in this process
+    is seen at once (`forget_page_calendars`, connected to the models' save and delete); another
+    worker shows it within PAGE_CALENDAR_SECONDS."""
+    now = time.monotonic()
+    hit = _page_calendars.get(calendar_id)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    calendar = calendar_by_id(calendar_id)
+    _page_calendars[calendar_id] = (now + PAGE_CALENDAR_SECONDS, calendar)
+    return calendar
+
+
+def forget_page_calendars(**_kwargs: object) -> None:
+    _page_calendars.clear()
+
+
 class Calendars:
-    """Work calendars by id (None: the default), each read once: for one page, queue or batch."""
+    """Work calendars by id (None: the default) for one page, queue or list (`page_calendar`)."""
 
     def __init__(self) -> None:
         self._by_id: dict[int | None, businesstime.WorkCalendar] = {}
 
     def get(self, calendar_id: int | None) -> businesstime.WorkCalendar:
         if calendar_id not in self._by_id:
-            self._by_id[calendar_id] = calendar_by_id(calendar_id)
+            self._by_id[calendar_id] = page_calendar(calendar_id)
         return self._by_id[calendar_id]
 
     def of(self, req: FeasibilityRequest) -> businesstime.WorkCalendar:

@@ -2,27 +2,37 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime, time, timedelta
+
 import django_filters
 from django import forms
 from django.db.models import Q
+from django.utils import timezone
 
-from requests_app import roles
-from requests_app.models import Customer, FeasibilityRequest, Priority, Status
+from requests_app import pickers, roles
+from requests_app.models import Customer, FeasibilityRequest, Priority, Product, Status
+from requests_app.pickers import PickerField
 from requests_app.selectors import AWAITING_OPERATIONS, AWAITING_SALES
 
 # Whitelisted sort keys: (query value, ORM ordering, label). Anything else falls back to the default.
+# Each ordering is an index's order (models.FeasibilityRequest.Meta.indexes), so a page of the list
+# stops after its rows at any table size. Customer, priority and status are filters, not sorts:
+# sorting by a joined name or a four-value column would sort the whole visible set on every view.
 SORTS = [
     ("-submitted", ("-submitted_at", "-id"), "Newest first"),
     ("submitted", ("submitted_at", "id"), "Oldest first"),
     ("answer_due", ("answer_due", "id"), "Answer due (soonest)"),
     ("-answer_due", ("-answer_due", "-id"), "Answer due (latest)"),
-    ("reference", ("reference", "id"), "Reference"),
-    ("customer", ("customer__name", "id"), "Customer"),
-    ("priority", ("priority", "id"), "Priority"),
-    ("status", ("status", "id"), "Status"),
+    ("reference", ("reference",), "Reference"),
     ("-deal_value", ("-deal_value", "-id"), "Deal value (largest)"),
 ]
 SORT_ORDER = {key: order for key, order, _ in SORTS}
+
+
+class PickerFilter(django_filters.Filter):
+    """A filter on a row picked by search (`pickers`): no <select> of every customer."""
+
+    field_class = PickerField
 
 
 class RequestFilter(django_filters.FilterSet):
@@ -30,13 +40,14 @@ class RequestFilter(django_filters.FilterSet):
         method="search", label="Search", widget=forms.TextInput(attrs={"placeholder": "Reference, title, customer, part…"})
     )
     status = django_filters.MultipleChoiceFilter(choices=Status.choices, widget=forms.SelectMultiple(attrs={"size": 3}))
-    customer = django_filters.ModelChoiceFilter(queryset=Customer.objects.all())
+    customer = PickerFilter(field_name="customer", source=pickers.CUSTOMERS, label="Customer")
     priority = django_filters.ChoiceFilter(choices=Priority.choices)
+    # Days in the viewer's zone, compared as a range of instants (an index range), not `submitted_at::date`.
     submitted_from = django_filters.DateFilter(
-        field_name="submitted_at", lookup_expr="date__gte", label="Submitted from", widget=forms.DateInput(attrs={"type": "date"})
+        method="submitted_since", label="Submitted from", widget=forms.DateInput(attrs={"type": "date"})
     )
     submitted_to = django_filters.DateFilter(
-        field_name="submitted_at", lookup_expr="date__lte", label="Submitted to", widget=forms.DateInput(attrs={"type": "date"})
+        method="submitted_until", label="Submitted to", widget=forms.DateInput(attrs={"type": "date"})
     )
     scope = django_filters.ChoiceFilter(
         choices=[("mine", "Mine"), ("team", "My teammates'")], method="filter_scope", label="Whose",
@@ -77,14 +88,26 @@ class RequestFilter(django_filters.FilterSet):
         value = value.strip()
         if not value:
             return queryset
+        # Customers and products matched in their own (small) tables first: no join of the
+        # request table to them, so the list keeps walking its order's index.
         return queryset.filter(
             Q(reference__icontains=value)
             | Q(title__icontains=value)
-            | Q(customer__name__icontains=value)
-            | Q(product__sku__icontains=value)
-            | Q(product__name__icontains=value)
+            | Q(customer_id__in=Customer.objects.filter(name__icontains=value).values("pk"))
+            | Q(product_id__in=Product.objects.filter(Q(sku__icontains=value) | Q(name__icontains=value)).values("pk"))
             | Q(part_description__icontains=value)
         )
 
+    def submitted_since(self, queryset, name, value):
+        return queryset.filter(submitted_at__gte=_start_of(value))
+
+    def submitted_until(self, queryset, name, value):
+        return queryset.filter(submitted_at__lt=_start_of(value + timedelta(days=1)))
+
     def sort_by(self, queryset, name, value):
         return queryset.order_by(*SORT_ORDER.get(value, ("-submitted_at", "-id")))
+
+
+def _start_of(day: date) -> datetime:
+    """Midnight of `day` in the current (the viewer's) zone."""
+    return timezone.make_aware(datetime.combine(day, time.min), timezone.get_current_timezone())

@@ -13,8 +13,9 @@ from django.core.files.uploadedfile import UploadedFile
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
-from requests_app import lifecycle
-from requests_app.models import Customer, FeasibilityRequest, Outcome, Product, Profile
+from requests_app import lifecycle, pickers
+from requests_app.models import FeasibilityRequest, Outcome, Profile
+from requests_app.pickers import PickerField
 from requests_app.services import MAX_FILES_PER_REQUEST, REASON_NEEDED, REQUEST_FIELDS
 
 MAX_FILES = MAX_FILES_PER_REQUEST
@@ -69,8 +70,11 @@ class RequestForm(forms.ModelForm):
     """Filing and editing a request. `token` is the one-time form token (a double submit files
     once); `version` guards edits against lost updates."""
 
-    customer = forms.ModelChoiceField(
-        queryset=Customer.objects.all(), required=False, help_text="Pick an existing customer…"
+    customer = PickerField(
+        source=pickers.CUSTOMERS, required=False, help_text="Search by name or ERP code…"
+    )
+    product = PickerField(
+        source=pickers.PRODUCTS, required=False, label="Product", help_text="Search by part number or name."
     )
     new_customer = forms.CharField(
         label="…or a new customer", max_length=200, required=False, help_text="Type the name to create it."
@@ -98,8 +102,6 @@ class RequestForm(forms.ModelForm):
 
     def __init__(self, *args, staged=(), **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["product"].queryset = Product.objects.all()
-        self.fields["product"].required = False
         self.fields["quantity"].widget.attrs["min"] = "0.001"
         self.fields["target_price"].label = "Target unit price"
         self.fields["target_price"].help_text = "What the customer would pay for one unit."
@@ -107,6 +109,7 @@ class RequestForm(forms.ModelForm):
         if self.instance.pk:
             self.initial.setdefault("version", self.instance.version)
             self.initial.setdefault("customer", self.instance.customer_id)
+            self.initial.setdefault("product", self.instance.product_id)
             if self.instance.status != "draft":
                 self.fields["priority"].disabled = True
                 self.fields["priority"].help_text = "Fixed once submitted: the answer times were promised for it."

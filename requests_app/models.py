@@ -350,10 +350,11 @@ class RequestQuerySet(models.QuerySet["FeasibilityRequest"]):
     def visible_to(self, user) -> RequestQuerySet:
         """Requests the user may read (one scoping rule: `selectors.request_scope_q`).
 
-        A subquery rather than a join, so team and department m2m joins never duplicate rows."""
+        EXISTS predicates on the row, not joins: team and department memberships never duplicate
+        rows, and an ordered list stops after its page instead of collecting the visible set."""
         from requests_app.selectors import request_scope_q
 
-        return self.filter(pk__in=FeasibilityRequest.objects.filter(request_scope_q(user)).values("pk"))
+        return self.filter(request_scope_q(user))
 
 
 class FeasibilityRequest(models.Model):
@@ -417,6 +418,9 @@ class FeasibilityRequest(models.Model):
             models.Index(fields=["requested_by", "-created_at"], name="req_by_created_idx"),
             models.Index(fields=["sales_team", "-created_at"], name="req_team_created_idx"),
             models.Index(fields=["submitted_at"], name="req_submitted_idx"),
+            # The request list's other sorts (filters.SORTS): a page reads its rows off the index.
+            models.Index(fields=["answer_due", "id"], name="req_answer_due_list_idx"),
+            models.Index(fields=["deal_value", "id"], name="req_deal_value_list_idx"),
             models.Index(fields=["customer", "submitted_at"], name="req_customer_submitted_idx"),
             # The SLA sweep: due work among open requests only (shared/RELIABILITY.md rule 1).
             models.Index(

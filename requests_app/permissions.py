@@ -33,6 +33,8 @@ Who holds each permission (DESIGN.md "Users and roles"):
 - view_master_data (customers, products): anyone with a role; add_customer: Sales (as when
   filing), operations leads and managers; add_product: operations leads and managers (the catalogue
   is Operations'; Sales describes a part that is not in it).
+- search_customers, search_products (the pickers' searches): everyone with a role;
+  search_reps: managers.
 """
 
 from __future__ import annotations
@@ -77,10 +79,17 @@ def _request_of(obj: Any) -> FeasibilityRequest | None:
 @rules.predicate
 def can_see(user: Any, obj: Any) -> bool:
     """The one scoping rule (`selectors.request_scope_q`), asked of one row."""
+    from requests_app.selectors import known_visible, seen_by
+
     req = _request_of(obj)
     if req is None or req.pk is None:
         return False
-    return FeasibilityRequest.objects.visible_to(user).filter(pk=req.pk).exists()
+    if known_visible(req, user):  # fetched through this user's scope (`selectors.get_request_for`)
+        return True
+    if FeasibilityRequest.objects.visible_to(user).filter(pk=req.pk).exists():
+        seen_by(req, user)
+        return True
+    return False
 
 
 @rules.predicate
@@ -106,7 +115,19 @@ def works_on_department(user: Any, assessment: Any) -> bool:
         return False
     if assessment.owner_id is not None and assessment.owner_id == user.pk:
         return True
+    known = getattr(assessment, _MEMBER_MEMO, None)
+    if known is not None and known[0] == user.pk:
+        return known[1]
     return user.departments.filter(pk=assessment.department_id).exists()
+
+
+_MEMBER_MEMO = "_s2o_viewer_in_department"
+
+
+def remember_department_member(assessment: Any, user: Any, member: bool) -> None:
+    """Whether `user` belongs to the assessment's department, read with the assessment (a page of
+    assessments asks `works_on_department` for each)."""
+    setattr(assessment, _MEMBER_MEMO, (user.pk, bool(member)))
 
 
 # The author, or their sales manager: who replies, decides, closes and withdraws. Teammates read.
@@ -156,6 +177,12 @@ PERMISSIONS: dict[str, tuple[Predicate, str]] = {
     ),
     "s2o.add_customer": (is_sales | is_ops_lead | is_manager, "Customers are added by Sales, operations leads and managers."),
     "s2o.add_product": (is_ops_lead | is_manager, "Catalogue parts are added by operations leads and managers."),
+    # The pickers' searches (`pickers`): the people who see the field. Customers and products
+    # appear in the request form (Sales) and the list's filter (everyone with a role); reps only
+    # in the dashboard's filter.
+    "s2o.search_customers": (is_sales | is_ops | is_manager, "Customers are listed to people with a role in S2O."),
+    "s2o.search_products": (is_sales | is_ops | is_manager, "Products are listed to people with a role in S2O."),
+    "s2o.search_reps": (is_manager, "The list of reps is for managers (the dashboard's filter)."),
 }
 
 for _name, (_predicate, _message) in PERMISSIONS.items():

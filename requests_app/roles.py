@@ -21,6 +21,11 @@ def user_roles(user) -> frozenset[str]:
     return cached
 
 
+def remember_roles(user, names) -> None:
+    """Set the user's roles when they were read with the user (`auth.PageUserBackend`)."""
+    setattr(user, _CACHE_ATTR, frozenset(names))
+
+
 def has_role(user, *roles: Role | str) -> bool:
     return bool(user_roles(user) & {str(r) for r in roles})
 

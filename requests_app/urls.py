@@ -20,4 +20,5 @@ urlpatterns = [
     path("notifications/", views.notification_list, name="notifications"),
     path("notifications/<int:pk>/", views.notification_open, name="notification_open"),
     path("preferences/", views.preferences, name="preferences"),
+    path("pick/<slug:source>/", views.picker_search, name="pick"),
 ]

@@ -5,14 +5,21 @@ import uuid
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
-from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    JsonResponse,
+    StreamingHttpResponse,
+)
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from requests_app import csv_export, notifications, pages, permissions, roles, selectors, services
+from requests_app import csv_export, notifications, pages, paging, permissions, pickers, roles, selectors, services
 from requests_app.filters import RequestFilter
 from requests_app.forms import (
     ClarificationReplyForm,
@@ -96,7 +103,7 @@ def my_work(request: HttpRequest) -> HttpResponse:
 @login_required
 def request_list(request: HttpRequest) -> HttpResponse:
     filterset = _filtered(request)
-    page = Paginator(filterset.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = paging.paginate(filterset.qs, request.GET.get("page"), per_page=PAGE_SIZE)
     rows = selectors.with_clock_states(page.object_list, now=timezone.now())
     query = request.GET.copy()
     query.pop("page", None)
@@ -315,7 +322,7 @@ def notification_list(request: HttpRequest) -> HttpResponse:
             return HttpResponseBadRequest("Not a notification id.")
         notifications.mark_read(request.user, ids or None)
         return redirect("requests_app:notifications")
-    page = Paginator(selectors.notifications_for(request.user), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = paging.paginate(selectors.notifications_for(request.user), request.GET.get("page"), per_page=PAGE_SIZE)
     return render(request, "requests_app/notification_list.html", {"page": page})
 
 
@@ -324,6 +331,16 @@ def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
     notification = get_object_or_404(selectors.notifications_for(request.user), pk=pk)
     notifications.mark_read(request.user, [notification.pk])
     return redirect(notification.url if url_has_allowed_host_and_scheme(notification.url, None) else "requests_app:notifications")
+
+
+@login_required
+def picker_search(request: HttpRequest, source: str) -> JsonResponse:
+    """A picker's search as you type: at most 20 matches, for the people who see the field."""
+    found = pickers.SOURCES.get(source)
+    if found is None:
+        raise Http404("No such list.")
+    permissions.require(request.user, found.permission)
+    return JsonResponse({"results": pickers.search(found, request.GET.get("q", ""))})
 
 
 @login_required

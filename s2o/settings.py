@@ -166,7 +166,10 @@ AUTH_PASSWORD_VALIDATORS = [
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "rules.permissions.ObjectPermissionBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, loading the user with their roles, profile and unread count in one
+    # query. It replaces ModelBackend rather than sitting beside it: two password backends would
+    # hash every failed login twice. Sessions made before it (naming ModelBackend) sign in again once.
+    "requests_app.auth.PageUserBackend",
 ]
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = env_int("AXES_COOLOFF_MINUTES", 15) / 60  # hours

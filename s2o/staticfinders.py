@@ -28,6 +28,11 @@ PACKAGES: dict[str, tuple[str, list[str]]] = {
         ["css/bootstrap.min.css", "css/bootstrap.min.css.map", "js/bootstrap.bundle.min.js", "js/bootstrap.bundle.min.js.map"],
     ),
     "vendor/chartjs": ("chart.js/dist", ["chart.umd.min.js", "chart.umd.min.js.map"]),
+    "vendor/tom-select": (
+        "tom-select/dist",
+        ["js/tom-select.complete.min.js", "js/tom-select.complete.min.js.map",
+         "css/tom-select.bootstrap5.min.css", "css/tom-select.bootstrap5.min.css.map"],
+    ),
 }
 
 

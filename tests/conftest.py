@@ -58,6 +58,15 @@ def _static_files_from_the_source_folders() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def _no_calendar_from_another_test() -> None:
+    """Pages keep calendars for a minute (`clocks.page_calendar`); a test's rolled-back changes
+    must not show in the next test."""
+    from requests_app.clocks import forget_page_calendars
+
+    forget_page_calendars()
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hasher(settings) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 

@@ -20,8 +20,12 @@ def test_a_rep_files_a_request_with_a_drawing_and_lands_on_its_page(pages, rep, 
     assert_accessible(page)
 
     page.get_by_label("Title").fill("800 brackets for the spring campaign")
-    page.get_by_label("Customer", exact=True).select_option(label=customer.name)
-    page.get_by_label("Product", exact=True).select_option(str(product.pk))
+    # Pickers that search (Tom Select): type part of the name, choose from what the server found.
+    page.get_by_role("combobox", name="Customer", exact=True).fill(customer.name[:4].lower())
+    page.get_by_role("option", name=customer.name).click()
+    page.get_by_role("combobox", name="Product", exact=True).fill(product.sku[:3])
+    page.get_by_role("option", name=f"{product.sku} — {product.name}").click()
+    assert_accessible(page)  # with a picker's list open and a choice made
     page.get_by_label("Quantity").fill("800")
     page.get_by_label("Requested delivery date").fill("2031-03-02")
     page.locator("input[type=file]").set_input_files(str(drawing))
@@ -33,6 +37,19 @@ def test_a_rep_files_a_request_with_a_drawing_and_lands_on_its_page(pages, rep, 
     assert [a.original_name for a in req.attachments.all()] == ["bracket-drawing.pdf"]
     assert page.get_by_role("heading", level=1).inner_text().startswith(req.reference)
     assert page.get_by_role("link", name="bracket-drawing.pdf").is_visible()
+    assert_accessible(page)
+
+
+def test_a_picker_is_used_with_the_keyboard_alone(pages, rep, customer) -> None:
+    page = pages.open(rep)
+    page.goto("/requests/new/")
+    page.get_by_label("Title").focus()
+    page.keyboard.press("Tab")  # into the customer's search box
+    page.keyboard.type(customer.name[:3])
+    page.get_by_role("option", name=customer.name).wait_for()
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    assert page.locator("input[name=customer]").input_value() == customer.name
     assert_accessible(page)
 
 

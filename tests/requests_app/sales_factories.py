@@ -79,9 +79,9 @@ def filing_form_data(the_customer, the_product, /, **overrides) -> dict:
     """What the filing form posts for a valid request; override fields to make it invalid."""
     data = {
         "title": "500 brackets by end of month",
-        "customer": str(the_customer.pk),
+        "customer": the_customer.name,  # the picker posts the name (pickers.CUSTOMERS)
         "new_customer": "",
-        "product": str(the_product.pk),
+        "product": the_product.sku,
         "part_description": "",
         "quantity": "500",
         "unit": "pcs",
