@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from analysis import money, services
 from analysis.models import ConstraintCategory, CostBasis, Decision, Verdict
-from requests_app.forms import text_field
+from requests_app.forms import Limits, text_field
 from requests_app.models import Currency, Department, FeasibilityRequest
 
 
@@ -94,7 +94,7 @@ class PromiseMixin:
         return timezone.localtime(self.proposal).strftime("%Y-%m-%dT%H:%M") if self.proposal else ""
 
 
-class AcknowledgeForm(PromiseMixin, RoutingMixin, forms.Form):
+class AcknowledgeForm(PromiseMixin, RoutingMixin, Limits, forms.Form):
     answer_due = forms.DateTimeField(
         widget=DateTimeLocalInput(), required=False, label="Answer by",
         help_text="Defaults to the SLA policy of the request's priority (business time).",
@@ -129,7 +129,7 @@ class RouteForm(RoutingMixin, forms.Form):
         self.fields["version"].initial = req.version
 
 
-class ExtendAnswerByForm(PromiseMixin, forms.Form):
+class ExtendAnswerByForm(PromiseMixin, Limits, forms.Form):
     answer_due = forms.DateTimeField(widget=DateTimeLocalInput(), label="New answer-by")
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), help_text="The rep will read this.")
     version = version_field()
@@ -142,7 +142,7 @@ class ExtendAnswerByForm(PromiseMixin, forms.Form):
             self.fields["answer_due"].initial = timezone.localtime(req.answer_due)
 
 
-class AssessmentForm(forms.Form):
+class AssessmentForm(Limits, forms.Form):
     verdict = forms.ChoiceField(choices=Verdict.choices, widget=forms.RadioSelect)
     quantity_feasible = forms.DecimalField(
         max_digits=14, decimal_places=3, required=False, min_value=0, label="Quantity feasible by the requested date"
@@ -197,7 +197,7 @@ class AssessmentForm(forms.Form):
         return data
 
 
-class AnswerForm(forms.Form):
+class AnswerForm(Limits, forms.Form):
     decision = forms.ChoiceField(choices=Decision.choices, widget=forms.RadioSelect, required=False)
     summary = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False,
                               help_text="What Sales will read first.")
@@ -206,7 +206,7 @@ class AnswerForm(forms.Form):
     version = version_field()
 
 
-class AlternativeForm(forms.Form):
+class AlternativeForm(Limits, forms.Form):
     id = forms.IntegerField(widget=forms.HiddenInput, required=False)
     quantity = forms.DecimalField(max_digits=14, decimal_places=3)
     delivery_date = forms.DateField(widget=DateInput())
@@ -319,7 +319,7 @@ def alternative_initial(answer, currency: str) -> list[dict]:
     ]
 
 
-class ClarificationForm(forms.Form):
+class ClarificationForm(Limits, forms.Form):
     question = text_field("Question", max_length=5000, rows=4,
                           help_text="Sales will be asked to answer; the answer clock pauses until they do.")
     version = version_field()
@@ -329,7 +329,7 @@ class ClarificationForm(forms.Form):
         self.fields["version"].initial = req.version
 
 
-class DecisionForm(forms.Form):
+class DecisionForm(Limits, forms.Form):
     """Sales' decision on the published answer: its reason, required to decline or to ask for a
     revision, bounded, and refused with a plain message when it holds a NUL character."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 import zoneinfo
 from datetime import date
 
@@ -10,6 +11,7 @@ from crispy_forms.layout import Column, Field, Layout, Row
 from django import forms
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
+from django.core.validators import MaxLengthValidator
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
@@ -54,6 +56,38 @@ def check_upload(upload: UploadedFile) -> str | None:
     return None
 
 
+# Free text with no limit of its own (a description, notes) is refused beyond this many characters.
+LONG_TEXT_LIMIT = 20_000
+LIMIT_MESSAGES = {
+    "max_length": "This is %(show_value)d characters long; the limit is %(limit_value)d. Shorten it and send again.",
+    "max_digits": "This number is too long: at most %(max)s digits in all.",
+    "max_whole_digits": "This number is too large: at most %(max)s digits before the decimal point.",
+    "max_decimal_places": "At most %(max)s digits after the decimal point.",
+}
+
+
+class Limits:
+    """Limits said, never applied silently: a browser `maxlength` cuts a pasted title at 200
+    characters without a word, so the form refuses what is too long instead, with a message that
+    says how long it is and what fits, and keeps the input. Free text without a limit gets
+    `LONG_TEXT_LIMIT`; numbers too big for their column get a plain message, not a database error."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            if isinstance(field, forms.CharField) and not field.widget.is_hidden:
+                if field.max_length is None and isinstance(field.widget, forms.Textarea):
+                    field.max_length = LONG_TEXT_LIMIT
+                    field.validators.append(MaxLengthValidator(LONG_TEXT_LIMIT))
+                field.widget.attrs.pop("maxlength", None)
+            if isinstance(field, forms.CharField):
+                field.error_messages["max_length"] = LIMIT_MESSAGES["max_length"]
+            if isinstance(field, forms.DecimalField):
+                field.error_messages.update({k: v for k, v in LIMIT_MESSAGES.items() if k != "max_length"})
+            if isinstance(field, forms.DecimalField | forms.IntegerField):
+                field.error_messages["min_value"] = "This must be at least %(limit_value)s."
+
+
 class MultipleFileInput(forms.ClearableFileInput):
     allow_multiple_selected = True
 
@@ -66,7 +100,7 @@ class MultipleFileField(forms.FileField):
         return [super(MultipleFileField, self).clean(f, initial) for f in files]
 
 
-class RequestForm(forms.ModelForm):
+class RequestForm(Limits, forms.ModelForm):
     """Filing and editing a request. `token` is the one-time form token (a double submit files
     once); `version` guards edits against lost updates."""
 
@@ -100,9 +134,15 @@ class RequestForm(forms.ModelForm):
             "description": forms.Textarea(attrs={"rows": 5}),
         }
 
-    def __init__(self, *args, staged=(), **kwargs) -> None:
+    def __init__(self, *args, staged=(), draft: bool = False, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        # A draft needs only its title ("Save as draft" parks a half-written request); submitting,
+        # or editing a submitted request, needs the rest.
+        self.draft = draft
+        for name in ("quantity", "requested_date"):
+            self.fields[name].required = not draft
         self.fields["quantity"].widget.attrs["min"] = "0.001"
+        self.fields["quantity"].error_messages["min_value"] = "The quantity must be more than zero."
         self.fields["target_price"].label = "Target unit price"
         self.fields["target_price"].help_text = "What the customer would pay for one unit."
         self.fields["deal_value"].help_text = "The whole order."
@@ -150,9 +190,9 @@ class RequestForm(forms.ModelForm):
             "version",
         )
 
-    def clean_requested_date(self) -> date:
+    def clean_requested_date(self) -> date | None:
         value = self.cleaned_data["requested_date"]
-        if value < timezone.localdate() and (not self.instance.pk or value != self.instance.requested_date):
+        if value is not None and value < timezone.localdate() and (not self.instance.pk or value != self.instance.requested_date):
             raise forms.ValidationError("The requested delivery date is in the past.")
         return value
 
@@ -180,9 +220,9 @@ class RequestForm(forms.ModelForm):
         customer, new_customer = data.get("customer"), (data.get("new_customer") or "").strip()
         if customer and new_customer:
             self.add_error("new_customer", "Pick an existing customer or type a new one, not both.")
-        elif not customer and not new_customer and "customer" not in self.errors:
+        elif not customer and not new_customer and "customer" not in self.errors and not self.draft:
             self.add_error("customer", "Pick the customer, or type the name of a new one.")
-        if not data.get("product") and not (data.get("part_description") or "").strip():
+        if not data.get("product") and not (data.get("part_description") or "").strip() and not self.draft:
             self.add_error("part_description", "Pick a catalogue part or describe the part.")
         kept = len(data.get("keep_staged") or [])
         if kept + len(data.get("attachments") or []) > MAX_FILES:
@@ -209,15 +249,26 @@ def text_field(label: str, *, max_length: int, rows: int = 3, required: bool = T
     )
 
 
-class CommentForm(forms.Form):
+class OnceForm(Limits, forms.Form):
+    """A form that carries a one-time token: the same form sent twice is stored once."""
+
+    token = forms.UUIDField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial.setdefault("token", uuid.uuid4())
+
+
+class CommentForm(OnceForm):
     body = text_field("Comment", max_length=5000)
 
 
-class ClarificationReplyForm(forms.Form):
+class ClarificationReplyForm(OnceForm):
     body = text_field("Your reply", max_length=5000)
 
 
-class WithdrawForm(forms.Form):
+class WithdrawForm(Limits, forms.Form):
     reason = text_field("Withdraw (optional reason)", max_length=2000, rows=2, required=False)
 
 
@@ -228,7 +279,7 @@ OUTCOME_MEANINGS = {
 }
 
 
-class CloseForm(forms.Form):
+class CloseForm(Limits, forms.Form):
     """Record an outcome: nothing is chosen at first, only the outcomes the request's state allows
     are offered (`lifecycle.recordable_outcomes`), and the reason is required where the rule says
     (`lifecycle.outcome_needs_reason`). Accepting the answer or an alternative, declining and
@@ -255,12 +306,66 @@ class CloseForm(forms.Form):
         return data
 
 
-def time_zone_choices() -> list[tuple[str, str]]:
-    return [("", f"Site default ({settings.TIME_ZONE})")] + [(z, z) for z in sorted(zoneinfo.available_timezones())]
+# The zones people pick from, by region, each with the places it is named for: one per distinct
+# civil time where our customers and sites are, not the ~600 raw tz database names ("W-SU", "Zulu").
+TIME_ZONES: dict[str, list[tuple[str, str]]] = {
+    "Europe": [
+        ("Europe/London", "London, Dublin, Lisbon"), ("Europe/Berlin", "Berlin, Frankfurt, Munich, Vienna, Zurich"),
+        ("Europe/Paris", "Paris, Brussels, Amsterdam, Luxembourg"), ("Europe/Madrid", "Madrid, Barcelona"),
+        ("Europe/Rome", "Rome, Milan"), ("Europe/Stockholm", "Stockholm, Oslo, Copenhagen"),
+        ("Europe/Warsaw", "Warsaw, Prague, Budapest, Bratislava"), ("Europe/Helsinki", "Helsinki, Tallinn, Riga, Vilnius"),
+        ("Europe/Athens", "Athens, Bucharest, Sofia"), ("Europe/Kyiv", "Kyiv"), ("Europe/Istanbul", "Istanbul"),
+        ("Europe/Moscow", "Moscow"),
+    ],
+    "Americas": [
+        ("America/New_York", "New York, Toronto, Eastern time"), ("America/Chicago", "Chicago, Mexico City, Central time"),
+        ("America/Denver", "Denver, Mountain time"), ("America/Phoenix", "Phoenix (no daylight saving)"),
+        ("America/Los_Angeles", "Los Angeles, Vancouver, Pacific time"), ("America/Anchorage", "Anchorage"),
+        ("America/Halifax", "Halifax, Atlantic time"), ("America/Bogota", "Bogotá, Lima"),
+        ("America/Santiago", "Santiago"), ("America/Sao_Paulo", "São Paulo, Rio de Janeiro"),
+        ("America/Argentina/Buenos_Aires", "Buenos Aires"),
+    ],
+    "Africa and Middle East": [
+        ("Africa/Casablanca", "Casablanca"), ("Africa/Lagos", "Lagos, Algiers, Tunis"), ("Africa/Cairo", "Cairo"),
+        ("Africa/Johannesburg", "Johannesburg, Harare"), ("Africa/Nairobi", "Nairobi, Addis Ababa"),
+        ("Asia/Jerusalem", "Jerusalem, Tel Aviv"), ("Asia/Riyadh", "Riyadh, Kuwait, Doha"), ("Asia/Dubai", "Dubai, Abu Dhabi"),
+        ("Asia/Tehran", "Tehran"),
+    ],
+    "Asia and Pacific": [
+        ("Asia/Karachi", "Karachi"), ("Asia/Kolkata", "Mumbai, Delhi, Bengaluru"), ("Asia/Dhaka", "Dhaka"),
+        ("Asia/Bangkok", "Bangkok, Hanoi, Jakarta"), ("Asia/Singapore", "Singapore, Kuala Lumpur"),
+        ("Asia/Shanghai", "Beijing, Shanghai, Shenzhen"), ("Asia/Hong_Kong", "Hong Kong"), ("Asia/Taipei", "Taipei"),
+        ("Asia/Manila", "Manila"), ("Asia/Seoul", "Seoul"), ("Asia/Tokyo", "Tokyo, Osaka"), ("Australia/Perth", "Perth"),
+        ("Australia/Adelaide", "Adelaide"), ("Australia/Brisbane", "Brisbane (no daylight saving)"),
+        ("Australia/Sydney", "Sydney, Melbourne, Canberra"), ("Pacific/Auckland", "Auckland, Wellington"),
+    ],
+    "Universal": [("UTC", "Coordinated Universal Time")],
+}
+
+
+def _offset(zone: str) -> str:
+    """`UTC+01:00` today (daylight saving included)."""
+    delta = timezone.now().astimezone(zoneinfo.ZoneInfo(zone)).utcoffset()
+    minutes = int(delta.total_seconds() // 60) if delta else 0
+    sign = "+" if minutes >= 0 else "−"
+    return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def time_zone_choices(current: str = "") -> list:
+    """The site default, then the curated zones by region ("Berlin, Frankfurt, … (UTC+01:00)"), and the
+    zone the person already has when it is not among them, so saving other preferences keeps it."""
+    choices: list = [("", f"Site default ({settings.TIME_ZONE})")]
+    known = {zone for zones in TIME_ZONES.values() for zone, _ in zones}
+    if current and current not in known and current in zoneinfo.available_timezones():
+        choices.append((current, f"{current} ({_offset(current)})"))
+    for region, zones in TIME_ZONES.items():
+        choices.append((region, [(zone, f"{places} ({_offset(zone)})") for zone, places in zones]))
+    return choices
 
 
 class PreferencesForm(forms.ModelForm):
-    time_zone = forms.ChoiceField(choices=time_zone_choices, required=False)
+    time_zone = forms.ChoiceField(choices=(), required=False, label="Time zone",
+                                  help_text="Times on every page and in your e-mails are shown in this zone.")
 
     class Meta:
         model = Profile
@@ -269,6 +374,7 @@ class PreferencesForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["time_zone"].choices = time_zone_choices(self.instance.time_zone if self.instance else "")
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.disable_csrf = True

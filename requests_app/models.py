@@ -362,12 +362,15 @@ class FeasibilityRequest(models.Model):
 
     reference = models.CharField(max_length=20, unique=True, null=True, blank=True, editable=False)
     title = models.CharField(max_length=200)
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="requests")
+    # Customer, quantity and date may wait while the request is a draft (a rep parks a half-written
+    # request with only its title); a submitted request has all three (constraint below).
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="requests", null=True, blank=True)
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="requests", null=True, blank=True)
     part_description = models.CharField(max_length=200, blank=True, help_text="Free text when no catalogue part fits.")
-    quantity = models.DecimalField(max_digits=14, decimal_places=3, validators=[MinValueValidator(Decimal("0.001"))])
+    quantity = models.DecimalField(max_digits=14, decimal_places=3, validators=[MinValueValidator(Decimal("0.001"))],
+                                   null=True, blank=True)
     unit = models.CharField(max_length=16, default="pcs")
-    requested_date = models.DateField("requested delivery date")
+    requested_date = models.DateField("requested delivery date", null=True, blank=True)
     target_price = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     deal_value = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
     currency = models.CharField(max_length=3, choices=Currency.choices, default=Currency.EUR)
@@ -468,6 +471,11 @@ class FeasibilityRequest(models.Model):
                 | Q(submitted_at__isnull=False, reference__isnull=False),
                 name="%(app_label)s_%(class)s_submitted_has_reference",
             ),
+            models.CheckConstraint(
+                condition=Q(submitted_at__isnull=True)
+                | Q(customer__isnull=False, quantity__isnull=False, requested_date__isnull=False),
+                name="%(app_label)s_%(class)s_submitted_is_complete",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -475,6 +483,19 @@ class FeasibilityRequest(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("requests_app:detail", args=[self.pk])
+
+    def missing_for_submission(self) -> list[str]:
+        """What a draft still needs before Operations can take it, in the form's words."""
+        missing = []
+        if self.customer_id is None:
+            missing.append("the customer")
+        if self.product_id is None and not self.part_description.strip():
+            missing.append("the part")
+        if self.quantity is None:
+            missing.append("the quantity")
+        if self.requested_date is None:
+            missing.append("the requested delivery date")
+        return missing
 
     @property
     def is_open(self) -> bool:
@@ -661,9 +682,15 @@ class Comment(models.Model):
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.COMMENT)
     body = models.TextField()
     created_at = models.DateTimeField(default=timezone.now)
+    # The form's one-time token (shared/RELIABILITY.md rule 7): a double click or a retried POST
+    # stores the comment once. Null for comments from doors without a form (e-mail replies, the API).
+    token = models.UUIDField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["token"], name="%(app_label)s_%(class)s_once_per_token"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} on {self.request_id}"

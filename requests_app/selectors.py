@@ -317,8 +317,8 @@ def request_csv_rows(queryset):
     for req in queryset.select_related("customer", "product", "requested_by", "sales_team").iterator(chunk_size=500):
         yield [
             req.reference or "", req.title, req.get_status_display(), req.get_outcome_display() if req.outcome else "",
-            req.customer.name, req.product.sku if req.product_id else req.part_description, req.quantity, req.unit,
-            req.requested_date.isoformat(), req.target_price if req.target_price is not None else "",
+            req.customer.name if req.customer_id else "", req.product.sku if req.product_id else req.part_description,
+            req.quantity, req.unit, req.requested_date, req.target_price if req.target_price is not None else "",
             req.deal_value if req.deal_value is not None else "", req.currency, req.get_priority_display(),
             req.requested_by.get_full_name() or req.requested_by.username, req.sales_team.name if req.sales_team_id else "",
             when(req.submitted_at), when(req.acknowledged_at), when(req.answer_due), when(req.answered_at), when(req.closed_at),

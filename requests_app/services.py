@@ -265,11 +265,14 @@ def staging_clear(*, token, user) -> None:
 # Filing, editing, submitting
 
 
-def customer_resolve(*, customer: Customer | None, new_customer_name: str = "") -> Customer:
-    """The picked customer, or one found/created by name (case-insensitively)."""
+def customer_resolve(*, customer: Customer | None, new_customer_name: str = "", required: bool = True) -> Customer | None:
+    """The picked customer, or one found/created by name (case-insensitively); None for a draft
+    (`required=False`) that names none yet."""
     if customer is not None:
         return customer
     name = " ".join(new_customer_name.split())
+    if not name and not required:
+        return None
     if not name:
         raise ValueError("Pick a customer or type the name of a new one.")
     existing = Customer.objects.filter(name__iexact=name).first()
@@ -404,7 +407,8 @@ def request_file(
         return _already_filed(existing, actor)
     try:
         with transaction.atomic():
-            customer = customer_resolve(customer=data.get("customer"), new_customer_name=data.get("new_customer", ""))
+            customer = customer_resolve(customer=data.get("customer"), new_customer_name=data.get("new_customer", ""),
+                                        required=submit)
             req = FeasibilityRequest(
                 customer=customer,
                 requested_by=actor,
@@ -414,7 +418,7 @@ def request_file(
                 submit_token=token,
                 **{name: data[name] for name in REQUEST_FIELDS if name in data},
             )
-            if req.unit == "" and req.product_id:
+            if not req.unit and req.product_id:
                 req.unit = req.product.unit
             req.save()
             attachments_add(req=req, actor=actor, uploads=uploads, staged=staged, now=now)
@@ -436,6 +440,10 @@ def _already_filed(existing: FeasibilityRequest, actor) -> Filed:
     return Filed(existing, False)
 
 
+def _and_list(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
 def request_submit(
     *, request_id: int, actor, now: datetime | None = None, expected_version: int | None = None
 ) -> FeasibilityRequest:
@@ -445,6 +453,8 @@ def request_submit(
         req = lifecycle.lock(request_id)
         permissions.require(actor, "s2o.submit_request", req)
         lifecycle.check_transition(req.status, Status.SUBMITTED, Kind.SUBMITTED)
+        if missing := req.missing_for_submission():
+            raise ValueError(f"Before submitting, fill in {_and_list(missing)}: edit the draft.")
         reference = reference_next(now=now)
         moved = lifecycle.transition(
             request_id,
@@ -492,8 +502,9 @@ def request_update(
             raise TransitionError(NOT_EDITABLE)
         current.version += 1
         changed: list[str] = []
-        customer = customer_resolve(customer=data.get("customer"), new_customer_name=data.get("new_customer", ""))
-        if current.customer_id != customer.pk:
+        customer = customer_resolve(customer=data.get("customer"), new_customer_name=data.get("new_customer", ""),
+                                    required=current.status != Status.DRAFT)
+        if current.customer_id != getattr(customer, "pk", None):
             current.customer = customer
             changed.append("customer")
         for name in REQUEST_FIELDS:
@@ -522,17 +533,44 @@ def request_update(
 # Conversation
 
 
-def comment_add(*, req: FeasibilityRequest, actor, body: str, now: datetime | None = None) -> Comment:
-    """A plain comment; the other side is told (Sales ↔ Operations). A closed request takes none."""
+def _comment_sent_before(token: uuid.UUID | None, actor) -> Comment | None:
+    """The comment this form token already stored (a double click, a retried POST), if any."""
+    if token is None:
+        return None
+    earlier = Comment.objects.filter(token=token).first()
+    if earlier is not None and earlier.author_id != actor.pk:  # a token is a random UUID: never someone else's
+        raise permissions.NotAllowed("This form was already used.")
+    return earlier
+
+
+def comment_add(
+    *, req: FeasibilityRequest, actor, body: str, token: uuid.UUID | None = None, now: datetime | None = None
+) -> Comment:
+    """A plain comment; the other side is told (Sales ↔ Operations). A closed request takes none.
+
+    With the form's one-time `token`, the same form sent twice stores one comment and tells once,
+    also when the two POSTs race (the second insert fails on the unique token and finds the first)."""
     now = now or timezone.now()
     permissions.require(actor, "s2o.comment_request", req)
+    if (earlier := _comment_sent_before(token, actor)) is not None:
+        return earlier
     body = body.strip()
     if not body:
         raise ValueError("Write something first.")
     if req.status == Status.CLOSED:
         raise TransitionError("This request is closed: it takes no more comments.")
+    try:
+        return _comment_store(req=req, actor=actor, body=body, token=token, now=now)
+    except IntegrityError:
+        if (earlier := _comment_sent_before(token, actor)) is None:
+            raise
+        return earlier
+
+
+def _comment_store(*, req: FeasibilityRequest, actor, body: str, token: uuid.UUID | None, now: datetime) -> Comment:
     with transaction.atomic():
-        comment = Comment.objects.create(request=req, author=actor, kind=Comment.Kind.COMMENT, body=body, created_at=now)
+        comment = Comment.objects.create(request=req, author=actor, kind=Comment.Kind.COMMENT, body=body, created_at=now,
+                                         token=token)
         lifecycle.record_event(req, kind=Kind.COMMENTED, actor=actor, now=now, message=body[:500])
         if req.status != Status.DRAFT:
             audience = list(sales_side(req)) + list(roles.ops_leads()) + list(routed_members(req))
@@ -582,13 +620,18 @@ def clarification_ask(
     return req
 
 
-def clarification_answer(*, request_id: int, actor, body: str, now: datetime | None = None) -> FeasibilityRequest:
+def clarification_answer(
+    *, request_id: int, actor, body: str, token: uuid.UUID | None = None, now: datetime | None = None
+) -> FeasibilityRequest:
     """Sales replies: back to where the question came from (SUBMITTED or IN_ANALYSIS), and the
-    answer clock resumes with answer_due moved by the paused business time."""
+    answer clock resumes with answer_due moved by the paused business time. The same reply form
+    sent twice (`token`) is stored once; the second gets the request as the first left it."""
     now = now or timezone.now()
     body = body.strip()
     with transaction.atomic():
-        req = lifecycle.lock(request_id)
+        req = lifecycle.lock(request_id)  # a racing second POST waits here, then finds the first reply
+        if _comment_sent_before(token, actor) is not None:
+            return req
         permissions.require(actor, "s2o.reply_clarification", req)
         if not body:
             raise ValueError("Write your reply.")
@@ -600,7 +643,7 @@ def clarification_answer(*, request_id: int, actor, body: str, now: datetime | N
             request_id, to=back_to, kind=Kind.CLARIFICATION_ANSWERED, actor=actor, now=now, message=body
         )
         req = moved.request
-        Comment.objects.create(request=req, author=actor, kind=Comment.Kind.REPLY, body=body, created_at=now)
+        Comment.objects.create(request=req, author=actor, kind=Comment.Kind.REPLY, body=body, created_at=now, token=token)
         asker = [asked.actor] if asked and asked.actor else []
         notify(
             [*asker, *roles.ops_leads(), *routed_members(req)],

@@ -31,7 +31,7 @@ from requests_app.forms import (
     check_upload,
 )
 from requests_app.lifecycle import ConflictError, TransitionError
-from requests_app.models import FeasibilityRequest, Profile
+from requests_app.models import FeasibilityRequest, Profile, Status
 from requests_app.selectors import get_request_for
 
 
@@ -151,10 +151,10 @@ def request_create(request: HttpRequest) -> HttpResponse:
         form = RequestForm(initial={"token": uuid.uuid4()})
         return render(request, "requests_app/request_form.html", {"form": form})
     staged = services.staged_files(token=request.POST.get("token"), user=request.user)
-    form = RequestForm(request.POST, request.FILES, staged=staged)
+    submit = "save_draft" not in request.POST
+    form = RequestForm(request.POST, request.FILES, staged=staged, draft=not submit)
     if not form.is_valid():
         return render(request, "requests_app/request_form.html", {"form": _staged_form(request, form)}, status=400)
-    submit = "save_draft" not in request.POST
     filed = services.request_file(
         actor=request.user, data=form.cleaned_data, token=form.cleaned_data["token"], submit=submit,
         uploads=form.cleaned_data["attachments"], staged=form.staged_to_keep(),
@@ -162,7 +162,7 @@ def request_create(request: HttpRequest) -> HttpResponse:
     if not filed.created:
         messages.info(request, "This form was already sent: here is the request it filed.")
     elif submit:
-        messages.success(request, "Submitted — Operations will confirm when they will answer.")
+        messages.success(request, f"Your request is submitted as {filed.request.reference}.")
     else:
         messages.success(request, "Draft saved. Submit it when it is ready.")
     return redirect(filed.request)
@@ -175,10 +175,11 @@ def request_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if not req.is_editable:  # a form that could not be saved is not shown: 403 saying why
         raise PermissionDenied(services.NOT_EDITABLE)
     if request.method != "POST":
-        form = RequestForm(instance=req, initial={"token": uuid.uuid4()})
+        form = RequestForm(instance=req, initial={"token": uuid.uuid4()}, draft=req.status == Status.DRAFT)
         return render(request, "requests_app/request_form.html", {"form": form, "req": req})
     staged = services.staged_files(token=request.POST.get("token"), user=request.user)
-    form = RequestForm(request.POST, request.FILES, instance=FeasibilityRequest.objects.get(pk=req.pk), staged=staged)
+    form = RequestForm(request.POST, request.FILES, instance=FeasibilityRequest.objects.get(pk=req.pk), staged=staged,
+                       draft=req.status == Status.DRAFT)
     if form.is_valid():
         try:
             services.request_update(
@@ -220,7 +221,7 @@ def _act(request: HttpRequest, req: FeasibilityRequest, action, success: str, *,
 def request_submit(request: HttpRequest, pk: int) -> HttpResponse:
     req = get_request_for(request.user, pk)
     return _act(request, req, lambda: services.request_submit(request_id=req.pk, actor=request.user),
-                "Submitted — Operations will confirm when they will answer.")
+                "Your request is submitted to Operations.")
 
 
 def _detail_page(request: HttpRequest, req: FeasibilityRequest, *, status: int = 200, **bound) -> HttpResponse:
@@ -231,6 +232,7 @@ def _detail_page(request: HttpRequest, req: FeasibilityRequest, *, status: int =
         "req": req,
         "promise": selectors.promise_for(req),
         "actions": actions,
+        "for_sales": roles.is_sales(user),  # "we will let you know" is Sales' promise; others read it as such
         "comment_form": CommentForm(),
         "reply_form": ClarificationReplyForm(auto_id="reply_%s"),
         "withdraw_form": WithdrawForm(auto_id="withdraw_%s"),
@@ -267,7 +269,8 @@ def comment_add(request: HttpRequest, pk: int) -> HttpResponse:
     form = CommentForm(request.POST)
     if not form.is_valid():
         return _detail_page(request, req, status=400, comment_form=form)
-    return _act(request, req, lambda: services.comment_add(req=req, actor=request.user, body=form.cleaned_data["body"]),
+    return _act(request, req, lambda: services.comment_add(req=req, actor=request.user, body=form.cleaned_data["body"],
+                                                           token=form.cleaned_data["token"]),
                 "Comment added.", form_name="comment_form", form=form)
 
 
@@ -280,7 +283,8 @@ def clarification_reply(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         return _detail_page(request, req, status=400, reply_form=form)
     return _act(request, req, lambda: services.clarification_answer(request_id=req.pk, actor=request.user,
-                                                                    body=form.cleaned_data["body"]),
+                                                                    body=form.cleaned_data["body"],
+                                                                    token=form.cleaned_data["token"]),
                 "Reply sent — Operations' answer clock runs again.", form_name="reply_form", form=form)
 
 

@@ -30,3 +30,33 @@ document.addEventListener("submit", (event) => {
   form.dataset.submitted = "1";
   setTimeout(() => { form.dataset.submitted = ""; }, 4000);
 });
+// A table that scrolls sideways in its box (.table-responsive, on a phone) can be scrolled with the
+// keyboard: it takes the focus as a named region (axe-core "scrollable-region-focusable").
+function headingBefore(el) {
+  for (let node = el; node && node !== document.body; node = node.parentElement) {
+    for (let sib = node.previousElementSibling; sib; sib = sib.previousElementSibling) {
+      if (/^H[1-6]$/.test(sib.tagName)) return sib.textContent;
+    }
+  }
+  return "";
+}
+function focusableScrollers() {
+  for (const box of document.querySelectorAll(".table-responsive")) {
+    const scrolls = box.scrollWidth > box.clientWidth + 1;
+    if (scrolls && !box.hasAttribute("tabindex")) {
+      const table = box.querySelector("table");
+      const heading = table?.caption?.textContent || headingBefore(box);
+      box.setAttribute("tabindex", "0");
+      box.setAttribute("role", "region");
+      box.setAttribute("aria-label", `${(heading || "Table").trim()} (scrolls sideways)`);
+      box.dataset.s2oScroller = "1";
+    } else if (!scrolls && box.dataset.s2oScroller) {
+      box.removeAttribute("tabindex");
+      box.removeAttribute("role");
+      box.removeAttribute("aria-label");
+      delete box.dataset.s2oScroller;
+    }
+  }
+}
+document.addEventListener("DOMContentLoaded", focusableScrollers);
+window.addEventListener("resize", focusableScrollers);

@@ -122,7 +122,7 @@ def test_no_decision_before_an_answer(rep, ops_lead, customer, product):
     [
         ("decline", "Too\x00late", "contains a NUL character"),
         ("revise", "Two deliveries\x00", "contains a NUL character"),
-        ("decline", "x" * 1_000_000, "at most 2000 characters"),
+        ("decline", "x" * 1_000_000, "the limit is 2000"),
         ("decline", "   ", "This field is required"),
         ("revise", "", "This field is required"),
     ],

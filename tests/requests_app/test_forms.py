@@ -45,7 +45,7 @@ def test_free_text_part_is_valid_without_a_catalogue_part(customer, product):
         ({"product": "NOPE-1"}, "product", "No product matches “NOPE-1”"),
         ({"product": "", "part_description": ""}, "part_description", "describe the part"),
         ({"quantity": ""}, "quantity", "required"),
-        ({"quantity": "0"}, "quantity", "greater than or equal to 0.001"),
+        ({"quantity": "0"}, "quantity", "The quantity must be more than zero."),
         ({"quantity": "lots"}, "quantity", "Enter a number"),
         ({"requested_date": ""}, "requested_date", "required"),
         ({"requested_date": "2020-01-01"}, "requested_date", "in the past"),
