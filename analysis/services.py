@@ -25,7 +25,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from analysis import clocks as department_clocks
-from analysis import rollups
+from analysis import rollups, search
 from analysis.models import Alternative, Answer, Assessment, ConstraintCategory, Decision, Verdict
 from requests_app import clocks, lifecycle, permissions, roles
 from requests_app.lifecycle import ConflictError, TransitionError
@@ -338,6 +338,7 @@ def assessment_save(
         del assessment.skip_history_when_saving
         assessment.save()
         rollups.refresh_constraint_hits([req.pk])  # the Pareto's rollup: verdict and constraints may have changed
+        search.index_internal([req.pk])  # the notes, for Operations' and managers' searches
         lifecycle.record_event(
             req, kind=Kind.ASSESSED, actor=actor, now=now,
             message=f"{assessment.department.name}: {assessment.get_verdict_display()}" + ("" if first else " (revised)"),

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import django_filters
 from django import forms
-from django.db.models import Q
 
-from requests_app import roles
+from requests_app import roles, search
 from requests_app.models import Customer, FeasibilityRequest, Priority, Status
 from requests_app.selectors import AWAITING_OPERATIONS, AWAITING_SALES
 
@@ -27,7 +26,7 @@ SORT_ORDER = {key: order for key, order, _ in SORTS}
 
 class RequestFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(
-        method="search", label="Search", widget=forms.TextInput(attrs={"placeholder": "Reference, title, customer, part…"})
+        method="search", label="Search", widget=forms.TextInput(attrs={"placeholder": "Reference, title, customer, part, words…"})
     )
     status = django_filters.MultipleChoiceFilter(choices=Status.choices, widget=forms.SelectMultiple(attrs={"size": 3}))
     customer = django_filters.ModelChoiceFilter(queryset=Customer.objects.all())
@@ -74,17 +73,9 @@ class RequestFilter(django_filters.FilterSet):
         return queryset
 
     def search(self, queryset, name, value):
-        value = value.strip()
-        if not value:
-            return queryset
-        return queryset.filter(
-            Q(reference__icontains=value)
-            | Q(title__icontains=value)
-            | Q(customer__name__icontains=value)
-            | Q(product__sku__icontains=value)
-            | Q(product__name__icontains=value)
-            | Q(part_description__icontains=value)
-        )
+        """Full-text search (`requests_app.search`): what the user may read of the requests they see."""
+        user = getattr(self.request, "user", None)
+        return search.search_requests(queryset, value, user=user)
 
     def sort_by(self, queryset, name, value):
         return queryset.order_by(*SORT_ORDER.get(value, ("-submitted_at", "-id")))

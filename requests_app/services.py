@@ -24,7 +24,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from requests_app import lifecycle, permissions, roles
+from requests_app import lifecycle, permissions, roles, search
 from requests_app.lifecycle import ConflictError, TransitionError
 from requests_app.models import (
     Attachment,
@@ -421,6 +421,8 @@ def request_file(
             lifecycle.record_event(req, kind=Kind.CREATED, actor=actor, now=now)
             if submit:
                 req = request_submit(request_id=req.pk, actor=actor, now=now)
+            else:
+                search.index_requests([req.pk])
     except IntegrityError:
         existing = FeasibilityRequest.objects.filter(submit_token=token).first()
         if existing is None:
@@ -456,6 +458,7 @@ def request_submit(
             fields={"reference": reference, "submitted_at": now, "submit_token": req.submit_token or uuid.uuid4()},
         )
         req = moved.request
+        search.index_requests([req.pk])  # the reference is searchable from now on
         notify(
             roles.ops_leads(),
             kind="submitted",
@@ -503,6 +506,7 @@ def request_update(
                 setattr(current, name, data[name])
                 changed.append(name)
         current.save(update_fields=[*changed, "version", "updated_at"])
+        search.index_requests([current.pk])
         attachments_add(req=current, actor=actor, uploads=uploads, staged=staged, now=now)
         if current.status != Status.DRAFT and changed:
             lifecycle.record_event(current, kind=Kind.EDITED, actor=actor, now=now, data={"fields": changed})
@@ -533,6 +537,7 @@ def comment_add(*, req: FeasibilityRequest, actor, body: str, now: datetime | No
         raise TransitionError("This request is closed: it takes no more comments.")
     with transaction.atomic():
         comment = Comment.objects.create(request=req, author=actor, kind=Comment.Kind.COMMENT, body=body, created_at=now)
+        search.index_requests([req.pk])
         lifecycle.record_event(req, kind=Kind.COMMENTED, actor=actor, now=now, message=body[:500])
         if req.status != Status.DRAFT:
             audience = list(sales_side(req)) + list(roles.ops_leads()) + list(routed_members(req))
@@ -570,6 +575,7 @@ def clarification_ask(
         )
         req = moved.request
         Comment.objects.create(request=req, author=actor, kind=Comment.Kind.QUESTION, body=question, created_at=now)
+        search.index_requests([req.pk])
         notify(
             sales_side(req),
             kind="clarification_asked",
@@ -601,6 +607,7 @@ def clarification_answer(*, request_id: int, actor, body: str, now: datetime | N
         )
         req = moved.request
         Comment.objects.create(request=req, author=actor, kind=Comment.Kind.REPLY, body=body, created_at=now)
+        search.index_requests([req.pk])
         asker = [asked.actor] if asked and asked.actor else []
         notify(
             [*asker, *roles.ops_leads(), *routed_members(req)],
