@@ -37,6 +37,8 @@ class AnalysisConfig(AppConfig):
         # What Operations adds to requests_app's pages, which never import this app.
         pages.register_panel("answer", panels.answer_panel, order=10)
         pages.register_panel("operations", panels.operations_panel, order=20)
+        pages.register_panel("precedents", panels.precedents_panel, order=30)
+        pages.register_filing_aid("precedents", "analysis:precedents", may("s2o.view_precedents"), order=10)
         pages.register_link("Triage", "analysis:triage", may("s2o.acknowledge_request"), order=30)
         pages.register_link("My department", "analysis:department_queue", may("s2o.view_department_queue"), order=40)
         pages.register_link("Dashboard", "analysis:dashboard", may("s2o.view_dashboard"), order=60)

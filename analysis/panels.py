@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 from django.template.loader import render_to_string
+from django.utils import timezone
 
-from analysis import selectors
+from analysis import precedents, selectors
 from analysis.decisions import ACCEPTABLE_AS_ASKED
 from analysis.forms import DecisionForm
-from requests_app import permissions
+from requests_app import permissions, roles
 from requests_app.models import FeasibilityRequest, Status
 
 
@@ -43,3 +44,17 @@ def operations_panel(request: HttpRequest, req: FeasibilityRequest) -> str:
         return ""
     panel = selectors.ops_panel(req=req, user=request.user)
     return render_to_string("analysis/_ops_panel.html", {"panel": panel}, request=request)
+
+
+def precedents_panel(request: HttpRequest, req: FeasibilityRequest) -> str:
+    """Similar earlier requests: for the author while it is a draft, for Operations and managers
+    while it is analysed (never once it is closed: nothing is left to decide)."""
+    user = request.user
+    if req.status == Status.DRAFT:
+        shown = permissions.allowed(user, "s2o.edit_request", req)
+    else:
+        shown = req.status != Status.CLOSED and (roles.is_ops(user) or roles.is_manager(user))
+    if not shown:
+        return ""
+    found = precedents.precedents_for(user=user, draft=precedents.Draft.of(req), now=timezone.now())
+    return render_to_string("analysis/_precedents.html", {"precedents": found, "asked": True}, request=request)

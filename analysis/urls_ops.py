@@ -2,11 +2,12 @@
 
 from django.urls import path
 
-from analysis import views
+from analysis import views, views_learning
 
 urlpatterns = [
     path("triage/", views.triage, name="triage"),
     path("triage/acknowledge/", views.triage_acknowledge, name="triage_acknowledge"),
+    path("precedents/", views_learning.precedents_lookup, name="precedents"),
     path("department/", views.department_queue, name="department_queue"),
     path("requests/<int:pk>/acknowledge/", views.acknowledge, name="acknowledge"),
     path("requests/<int:pk>/route/", views.route, name="route"),

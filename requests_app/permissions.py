@@ -28,6 +28,8 @@ Who holds each permission (DESIGN.md "Users and roles"):
 - ask_clarification: Operations people who can see the request;
 - read_internals (department notes, cost impacts, assessors, alternatives' cost deltas):
   Operations people who can see the request, and managers;
+- view_precedents (similar earlier requests, limited to those the reader sees): Sales, Operations
+  and managers;
 - view_triage: operations leads and managers; view_department_queue: Operations;
 - manage_sla, view_dashboard, manage_exchange_rates: managers;
 - view_master_data (customers, products): anyone with a role; add_customer: Sales (as when
@@ -144,6 +146,9 @@ PERMISSIONS: dict[str, tuple[Predicate, str]] = {
     ),
     "s2o.read_internals": (
         (is_ops | is_manager) & can_see, "Department notes and costs are internal to Operations and managers.",
+    ),
+    "s2o.view_precedents": (
+        is_sales | is_ops | is_manager, "Similar earlier requests are for Sales, Operations and managers.",
     ),
     "s2o.view_triage": (is_ops_lead | is_manager, "The triage queue is for operations leads."),
     "s2o.view_department_queue": (is_ops, "The department queue is for operations members."),
