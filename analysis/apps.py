@@ -37,11 +37,13 @@ class AnalysisConfig(AppConfig):
         # What Operations adds to requests_app's pages, which never import this app.
         pages.register_panel("answer", panels.answer_panel, order=10)
         pages.register_panel("operations", panels.operations_panel, order=20)
+        pages.register_panel("improvements", panels.improvements_panel, order=5)
         pages.register_panel("precedents", panels.precedents_panel, order=30)
         pages.register_filing_aid("precedents", "analysis:precedents", may("s2o.view_precedents"), order=10)
         pages.register_link("Triage", "analysis:triage", may("s2o.acknowledge_request"), order=30)
         pages.register_link("My department", "analysis:department_queue", may("s2o.view_department_queue"), order=40)
         pages.register_link("Dashboard", "analysis:dashboard", may("s2o.view_dashboard"), order=60)
+        pages.register_link("Improvements", "analysis:improvements", may("s2o.view_improvements"), order=65)
         pages.register_link("SLA policies", "analysis:sla_policies", may("s2o.manage_sla"), order=70)
         pages.register_landing("analysis:dashboard", may("s2o.view_dashboard"), order=10)
         pages.register_landing("analysis:triage", may("s2o.acknowledge_request"), order=20)

@@ -7,7 +7,7 @@ from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from analysis import precedents, selectors
+from analysis import improvements, precedents, selectors
 from analysis.decisions import ACCEPTABLE_AS_ASKED
 from analysis.forms import DecisionForm
 from requests_app import permissions, roles
@@ -58,3 +58,18 @@ def precedents_panel(request: HttpRequest, req: FeasibilityRequest) -> str:
         return ""
     found = precedents.precedents_for(user=user, draft=precedents.Draft.of(req), now=timezone.now())
     return render_to_string("analysis/_precedents.html", {"precedents": found, "asked": True}, request=request)
+
+
+def improvements_panel(request: HttpRequest, req: FeasibilityRequest) -> str:
+    """What Operations does about the constraints that blocked this request: actions under way, or
+    done since it was answered (then Sales may file it again)."""
+    if req.status == Status.DRAFT:
+        return ""
+    actions = improvements.actions_for_request(req)
+    if not actions:
+        return ""
+    context = {
+        "req": req, "actions": actions, "file_again": permissions.allowed(request.user, "s2o.copy_request", req),
+        "see_actions": permissions.allowed(request.user, "s2o.view_improvements"),
+    }
+    return render_to_string("analysis/_improvements_panel.html", context, request=request)

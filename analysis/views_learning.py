@@ -1,14 +1,23 @@
-"""The learning loop's pages: similar earlier requests (precedents) while filing and analysing."""
+"""The learning loop's pages: similar earlier requests (precedents) while filing and analysing, and
+improvement actions on the constraints of the Pareto."""
 
 from __future__ import annotations
 
-from django import forms
-from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
-from django.utils import timezone
+from datetime import timedelta
 
-from analysis import precedents
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from analysis import improvements, metrics, precedents
+from analysis.forms_learning import ActionForm, MoveForm
+from analysis.models import ConstraintCategory, ImprovementAction
+from analysis.views import SERVICE_ERRORS, form_error
 from requests_app import permissions
 from requests_app.models import Customer, Product
 
@@ -77,3 +86,92 @@ def precedents_lookup(request: HttpRequest) -> HttpResponse:
     if request.GET.get("format") == "html":
         return render(request, "analysis/_precedents.html", {"precedents": found, "asked": not draft.is_empty})
     return JsonResponse({"precedents": [precedent_json(p) for p in found]})
+
+
+# ---------------------------------------------------------------------------------------------
+# Improvement actions
+
+
+@login_required
+def improvements_page(request: HttpRequest) -> HttpResponse:
+    """The Pareto of the last 90 days with each constraint's open actions, then every action."""
+    permissions.require(request.user, "s2o.view_improvements")
+    rows = metrics.pareto(metrics.DashboardFilter.default(today=timezone.localdate()))
+    open_by = improvements.open_actions_by_constraint()
+    listed = {row.code for row in rows}
+    extra = ConstraintCategory.objects.filter(code__in=set(open_by) - listed)
+    constraints = [(row.code, row.label, row, open_by.get(row.code, [])) for row in rows]
+    constraints += [(c.code, c.label, None, open_by[c.code]) for c in extra]
+    actions = ImprovementAction.objects.select_related("constraint", "owner")[:200]
+    context = {"constraints": constraints, "actions": actions,
+               "can_manage": permissions.allowed(request.user, "s2o.manage_improvements")}
+    return render(request, "analysis/improvements.html", context)
+
+
+@login_required
+def improvement_new(request: HttpRequest) -> HttpResponse:
+    permissions.require(request.user, "s2o.manage_improvements")
+    constraint = get_object_or_404(ConstraintCategory, code=request.GET.get("constraint", ""))
+    now = timezone.now()
+    since = now - timedelta(days=improvements.WINDOW_DAYS)
+    suggested = improvements.requests_citing(constraint, since=since)
+    initial = {
+        "title": f"Reduce {constraint.label.lower()} blocks", "target_date": timezone.localdate(now) + timedelta(days=90),
+        "departments": improvements.departments_citing(constraint, since=since), "requests": suggested,
+        "owner": request.user.pk,
+    }
+    form = ActionForm(request.POST or None, initial=initial, suggested=suggested)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            action = improvements.action_open(
+                actor=request.user, constraint=constraint, title=d["title"], owner=d["owner"],
+                target_date=d["target_date"], expected_effect=d["expected_effect"], departments=list(d["departments"]),
+                request_ids=[r.pk for r in d["requests"]], now=now,
+            )
+        except ValidationError as exc:
+            form_error(form, exc)
+        else:
+            messages.success(request, f"Action opened on {constraint.label.lower()}.")
+            return redirect(action.get_absolute_url())
+    return render(request, "analysis/improvement_form.html", {"form": form, "constraint": constraint,
+                                                              "suggested": len(suggested)})
+
+
+@login_required
+def improvement_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    permissions.require(request.user, "s2o.view_improvements")
+    action = get_object_or_404(ImprovementAction.objects.select_related("constraint", "owner", "created_by"), pk=pk)
+    return _detail(request, action, MoveForm(initial={"version": action.version}))
+
+
+def _detail(request: HttpRequest, action: ImprovementAction, form: MoveForm, status: int = 200) -> HttpResponse:
+    context = {
+        "action": action, "form": form, "moves": sorted(improvements.MOVES[action.status]),
+        "events": action.events.select_related("actor"),
+        "linked": action.requests.select_related("customer").order_by("-submitted_at"),
+        "departments": action.departments.order_by("name"),
+        "effect": improvements.effect(action, now=timezone.now()), "min_count": improvements.MIN_COUNT,
+        "can_manage": permissions.allowed(request.user, "s2o.manage_improvements"),
+    }
+    return render(request, "analysis/improvement_detail.html", context, status=status)
+
+
+@login_required
+@require_POST
+def improvement_move(request: HttpRequest, pk: int) -> HttpResponse:
+    permissions.require(request.user, "s2o.manage_improvements")
+    action = get_object_or_404(ImprovementAction.objects.select_related("constraint", "owner", "created_by"), pk=pk)
+    form = MoveForm(request.POST)
+    if form.is_valid():
+        d = form.cleaned_data
+        try:
+            moved = improvements.action_move(action_id=action.pk, actor=request.user, to=d["to"], note=d["note"],
+                                             expected_version=d["version"])
+        except SERVICE_ERRORS as exc:
+            form_error(form, exc)
+        else:
+            messages.success(request, f"The action is now {moved.get_status_display().lower()}.")
+            return redirect(moved.get_absolute_url())
+    action.refresh_from_db()
+    return _detail(request, action, form, status=400)

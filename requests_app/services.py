@@ -13,7 +13,7 @@ import uuid
 import zoneinfo
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -520,6 +520,34 @@ def request_update(
             )
         current.refresh_from_db()
     return current
+
+
+def request_copy(*, request_id: int, actor, now: datetime | None = None) -> FeasibilityRequest:
+    """"File again": a new draft of the actor's with what an earlier request asked, for when what
+    blocked it has changed. A requested date already past moves as far ahead of today as it was
+    ahead of the original's filing (at least a week)."""
+    now = now or timezone.now()
+    original = FeasibilityRequest.objects.select_related("product").get(pk=request_id)
+    permissions.require(actor, "s2o.file_request")
+    permissions.require(actor, "s2o.copy_request", original)
+    today = timezone.localdate(now)
+    requested = original.requested_date
+    if requested <= today:
+        filed = timezone.localdate(original.submitted_at or original.created_at)
+        requested = today + max(requested - filed, timedelta(days=7))
+    with transaction.atomic():
+        copy = FeasibilityRequest(
+            customer=original.customer, requested_by=actor, sales_team=_sales_team_of(actor), status=Status.DRAFT,
+            created_at=now, **{name: getattr(original, name) for name in REQUEST_FIELDS},
+        )
+        copy.requested_date = requested
+        if original.reference:
+            copy.description = f"{original.description}\n\nFiled again from {original.reference}.".strip()
+        copy.save()
+        lifecycle.record_event(copy, kind=Kind.CREATED, actor=actor, now=now,
+                               message=f"Filed again from {original.reference}" if original.reference else "")
+        search.index_requests([copy.pk])
+    return copy
 
 
 # ---------------------------------------------------------------------------------------------
