@@ -39,6 +39,8 @@ class AnalysisConfig(AppConfig):
         pages.register_panel("operations", panels.operations_panel, order=20)
         pages.register_panel("improvements", panels.improvements_panel, order=5)
         pages.register_panel("precedents", panels.precedents_panel, order=30)
+        pages.register_panel("forecast", panels.forecast_panel, order=25)
+        pages.register_filing_aid("forecast", "analysis:forecast", may("s2o.view_precedents"), order=5)
         pages.register_filing_aid("precedents", "analysis:precedents", may("s2o.view_precedents"), order=10)
         pages.register_link("Triage", "analysis:triage", may("s2o.acknowledge_request"), order=30)
         pages.register_link("My department", "analysis:department_queue", may("s2o.view_department_queue"), order=40)

@@ -7,7 +7,7 @@ from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from analysis import improvements, precedents, selectors
+from analysis import forecasts, improvements, precedents, selectors
 from analysis.decisions import ACCEPTABLE_AS_ASKED
 from analysis.forms import DecisionForm
 from requests_app import permissions, roles
@@ -73,3 +73,11 @@ def improvements_panel(request: HttpRequest, req: FeasibilityRequest) -> str:
         "see_actions": permissions.allowed(request.user, "s2o.view_improvements"),
     }
     return render_to_string("analysis/_improvements_panel.html", context, request=request)
+
+
+def forecast_panel(request: HttpRequest, req: FeasibilityRequest) -> str:
+    """When to expect the acknowledgement and the answer: for the author of a draft, if filed now."""
+    if req.status != Status.DRAFT or not permissions.allowed(request.user, "s2o.edit_request", req):
+        return ""
+    found = forecasts.forecast_for_request(req, now=timezone.now())
+    return render_to_string("analysis/_forecast.html", {"forecast": found, "filed_now": True}, request=request)

@@ -25,7 +25,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from analysis import clocks as department_clocks
-from analysis import rollups, search
+from analysis import forecasts, rollups, search
 from analysis.models import Alternative, Answer, Assessment, ConstraintCategory, Decision, Verdict
 from requests_app import clocks, lifecycle, permissions, roles
 from requests_app.lifecycle import ConflictError, TransitionError
@@ -54,6 +54,14 @@ def format_local(value: datetime, user) -> str:
     """A time as the user reads it: in their own zone (Preferences), else the site's."""
     zone = user_time_zone(user) or zoneinfo.ZoneInfo(settings.TIME_ZONE)
     return timezone.localtime(value, zone).strftime("%a %d %b %Y, %H:%M %Z")
+
+
+def forecast_sentence(outlook: forecasts.Forecast, user) -> str:
+    """The acknowledgement's honest forecast, in the rep's zone (a notification holds 300 characters)."""
+    if outlook.too_little_history or outlook.answer is None:
+        return (f"Too few similar requests to forecast; the SLA answers by {format_local(outlook.sla_answer_at, user)}.")
+    return (f"Similar requests: half answered by {format_local(outlook.answer.median_at, user)}, "
+            f"9 in 10 by {format_local(outlook.answer.p90_at, user)} ({outlook.count} in 90 days).")
 
 
 def _notify_each(
@@ -186,9 +194,11 @@ def request_acknowledge(
         if due != policy_due:
             clocks.log(req, ClockEvent.Clock.ANSWER, ClockEvent.Action.EXTEND, now, due)
         _route(req, depts, owner_map, actor=actor, now=now)
+        outlook = forecasts.forecast_for_request(req, now=now)
         _notify_each(
             [req.requested_by], kind="acknowledged", request=req, actor=actor, now=now,
-            text=lambda user: f"{req.reference}: we will analyze and let you know by {format_local(due, user)}.",
+            text=lambda user: f"{req.reference}: we will analyze and let you know by {format_local(due, user)}. "
+            + forecast_sentence(outlook, user),
         )
     return req
 

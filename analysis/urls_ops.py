@@ -8,6 +8,7 @@ urlpatterns = [
     path("triage/", views.triage, name="triage"),
     path("triage/acknowledge/", views.triage_acknowledge, name="triage_acknowledge"),
     path("precedents/", views_learning.precedents_lookup, name="precedents"),
+    path("forecast/", views_learning.forecast_lookup, name="forecast"),
     path("improvements/", views_learning.improvements_page, name="improvements"),
     path("improvements/new/", views_learning.improvement_new, name="improvement_new"),
     path("improvements/<int:pk>/", views_learning.improvement_detail, name="improvement_detail"),

@@ -14,12 +14,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from analysis import improvements, metrics, precedents
+from analysis import forecasts, improvements, metrics, precedents
 from analysis.forms_learning import ActionForm, MoveForm
 from analysis.models import ConstraintCategory, ImprovementAction
 from analysis.views import SERVICE_ERRORS, form_error
 from requests_app import permissions
-from requests_app.models import Customer, Product
+from requests_app.models import Customer, FeasibilityRequest, Priority, Product
 
 
 class PrecedentQueryForm(forms.Form):
@@ -86,6 +86,25 @@ def precedents_lookup(request: HttpRequest) -> HttpResponse:
     if request.GET.get("format") == "html":
         return render(request, "analysis/_precedents.html", {"precedents": found, "asked": not draft.is_empty})
     return JsonResponse({"precedents": [precedent_json(p) for p in found]})
+
+
+class ForecastQueryForm(forms.Form):
+    priority = forms.ChoiceField(choices=Priority.choices, required=False)
+    product = forms.ModelChoiceField(queryset=Product.objects.all(), required=False)
+
+
+@login_required
+def forecast_lookup(request: HttpRequest) -> HttpResponse:
+    """When to expect the acknowledgement and the answer for what the filing form holds, if filed now."""
+    permissions.require(request.user, "s2o.view_precedents")
+    form = ForecastQueryForm(request.GET)
+    if not form.is_valid():
+        return JsonResponse({"errors": form.errors.get_json_data()}, status=400)
+    product = form.cleaned_data["product"]
+    draft = FeasibilityRequest(priority=form.cleaned_data["priority"] or Priority.NORMAL,
+                               product_id=product.pk if product else None)
+    found = forecasts.forecast_for_request(draft, now=timezone.now())
+    return render(request, "analysis/_forecast.html", {"forecast": found, "filed_now": True})
 
 
 # ---------------------------------------------------------------------------------------------

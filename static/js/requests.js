@@ -18,7 +18,7 @@ document.addEventListener("change", (event) => {
   if (!aids.length) return;
   const form = document.querySelector("form[method=post]");
   if (!form) return;
-  const FIELDS = ["customer", "product", "part_description", "quantity", "title", "description"];
+  const FIELDS = ["customer", "product", "part_description", "quantity", "title", "description", "priority"];
   let timer = null;
   let last = "";
   const refresh = () => {
