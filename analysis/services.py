@@ -184,7 +184,7 @@ def request_acknowledge(
             )
         moved = lifecycle.transition(
             request_id, to=Status.IN_ANALYSIS, kind=Kind.ACKNOWLEDGED, actor=actor, now=now,
-            fields={"answer_due": due, "answer_due_policy": policy_due}, message=reason,
+            fields={"answer_due": due, "answer_due_policy": policy_due, "answer_due_promised": due}, message=reason,
             data={
                 "answer_due": due.isoformat(), "policy_answer_due": policy_due.isoformat(),
                 "departments": [d.code for d in depts],

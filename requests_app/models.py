@@ -376,6 +376,9 @@ class FeasibilityRequest(models.Model):
     answer_due_policy = models.DateTimeField(
         null=True, blank=True, help_text="Answer-by the SLA policy allowed at acknowledgement (before pauses)."
     )
+    # "We will let you know by …" as first said at acknowledgement: never moved by an extension or a
+    # pause, so the dashboard can tell how often Operations kept its own promise.
+    answer_due_promised = models.DateTimeField(null=True, blank=True, editable=False)
     answered_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     paused_since = models.DateTimeField(null=True, blank=True)
