@@ -49,7 +49,7 @@ _WORDS = re.compile(r"[^\W_]+")
 # One statement rebuilds the public document of the given requests from their row, customer,
 # part and conversation. Weights: A reference and title, B customer and part, C description,
 # D the conversation (they rank matches; filtering ignores them).
-_DOCUMENT_SQL = f"""
+_DOCUMENT_SQL_TEMPLATE = f"""
 UPDATE requests_app_feasibilityrequest AS r SET search_document = doc.document
 FROM (
     SELECT r2.id,
@@ -63,10 +63,14 @@ FROM (
     FROM requests_app_feasibilityrequest r2
     JOIN requests_app_customer c ON c.id = r2.customer_id
     LEFT JOIN requests_app_product p ON p.id = r2.product_id
-    WHERE r2.id = ANY(%s)
+    WHERE {{where}}
 ) AS doc
 WHERE r.id = doc.id AND r.search_document IS DISTINCT FROM doc.document
 """
+
+
+_DOCUMENT_SQL = _DOCUMENT_SQL_TEMPLATE.replace("{where}", "r2.id = ANY(%s)")
+_DOCUMENT_RANGE_SQL = _DOCUMENT_SQL_TEMPLATE.replace("{where}", "r2.id BETWEEN %s AND %s")
 
 
 def is_postgresql() -> bool:
@@ -93,6 +97,13 @@ def index_requests(request_ids: Iterable[int]) -> None:
         return
     with connection.cursor() as cursor:
         cursor.execute(_DOCUMENT_SQL, [ids])
+
+
+def index_range(first_id: int, last_id: int) -> None:
+    """Rebuild the public document of the requests with ids in [first_id, last_id] (bulk loads)."""
+    if is_postgresql():
+        with connection.cursor() as cursor:
+            cursor.execute(_DOCUMENT_RANGE_SQL, [first_id, last_id])
 
 
 def index_all(*, batch: int = 20_000) -> int:
