@@ -26,7 +26,7 @@ from decimal import Decimal
 from django.db.models import Prefetch, Q
 
 from analysis.models import Alternative, Answer, Assessment
-from requests_app import permissions, search
+from requests_app import search
 from requests_app.models import FeasibilityRequest
 
 PER_PROBE = 60
@@ -137,11 +137,11 @@ def _answered() -> Q:
     return Q(answered_at__isnull=False)
 
 
-def _recent_ids(condition: Q, exclude_id: int | None) -> list[int]:
+def _recent(condition: Q, exclude_id: int | None):
     rows = FeasibilityRequest.objects.filter(condition, _answered())
     if exclude_id:
         rows = rows.exclude(pk=exclude_id)
-    return list(rows.order_by("-submitted_at").values_list("pk", flat=True)[:PER_PROBE])
+    return rows.order_by("-submitted_at").values_list("pk", flat=True)[:PER_PROBE]
 
 
 def _wording_condition(words: Iterable[str]) -> Q | None:
@@ -161,22 +161,27 @@ def _wording_condition(words: Iterable[str]) -> Q | None:
 
 
 def candidate_ids(draft: Draft) -> set[int]:
-    """A few hundred recent answered requests worth ranking, found through indexes."""
-    ids: set[int] = set()
+    """A few hundred recent answered requests worth ranking, found through indexes: one statement
+    (a UNION of the probes) on PostgreSQL, one per probe on SQLite."""
+    probes = []
     if draft.product_id:
-        ids.update(_recent_ids(Q(product_id=draft.product_id), draft.exclude_id))
+        probes.append(_recent(Q(product_id=draft.product_id), draft.exclude_id))
     if draft.customer_id:
-        ids.update(_recent_ids(Q(customer_id=draft.customer_id), draft.exclude_id))
+        probes.append(_recent(Q(customer_id=draft.customer_id), draft.exclude_id))
     wording = _wording_condition(keywords(draft.part) | keywords(draft.wording))
     if wording is not None:
-        ids.update(_recent_ids(wording, draft.exclude_id))
-    return ids
+        probes.append(_recent(wording, draft.exclude_id))
+    if not probes:
+        return set()
+    if search.is_postgresql():
+        return set(probes[0].union(*probes[1:])) if len(probes) > 1 else set(probes[0])
+    return {pk for probe in probes for pk in probe}
 
 
 def precedents_for(*, user, draft: Draft, now: datetime, limit: int = LIMIT) -> list[Precedent]:
     """The `limit` answered requests most like `draft` that `user` may see, most similar first
     (ties: the more recent first), each with its current answer, alternatives, assessments and
-    constraints. Six queries at most, however many requests there are."""
+    constraints. Six queries at most on PostgreSQL, however many requests there are."""
     if draft.is_empty:
         return []
     ids = candidate_ids(draft)
@@ -217,5 +222,8 @@ def _attach_answers(precedents: list[Precedent], *, user) -> None:
         for constraint in assessment.constraints.all():
             if assessment.verdict in ("cannot", "can_with_conditions") and constraint.label not in precedent.constraints:
                 precedent.constraints.append(constraint.label)
+    # The rulebook's `s2o.read_internals` is Operations or managers on a request they see, which
+    # every precedent is (they were read through `visible_to`): no need to ask per row.
+    internals = search.reads_internals(user)
     for precedent in precedents:
-        precedent.internals = permissions.allowed(user, "s2o.read_internals", precedent.request)
+        precedent.internals = internals

@@ -157,3 +157,12 @@ def test_the_filing_form_asks_for_precedents_as_the_rep_types(client, rep):
     client.force_login(rep)
     page = client.get(reverse("requests_app:create")).content.decode()
     assert f'data-aid-url="{LOOKUP}"' in page
+
+
+@pytest.mark.usefixtures("postgres_only")
+def test_precedents_cost_a_fixed_number_of_queries(rep, manager, world, customer, product, django_assert_max_num_queries):
+    for reader in (rep, manager):
+        reader = type(reader).objects.get(pk=reader.pk)
+        reader.groups.count()  # roles are read once per request by the page, not here
+        with django_assert_max_num_queries(7):
+            assert precedents.precedents_for(user=reader, draft=draft(customer, product), now=NOW)
