@@ -8,9 +8,10 @@
 
 What is timed (warm, in-process, as the pages run it; DEBUG off):
 * search: the request list's first page for a search — `RequestFilter(q=…)` over what the reader
-  sees, its count (the paginator's) and its first 25 rows — for a manager (sees everything) and a
-  rep (own and team's requests), over a mix of searches: common words, rare words, a part number,
-  a reference, a customer, a misspelt customer, three words;
+  sees: its first 25 rows (and one more) and its count up to 1,000 (lists count only up to 1,000+,
+  as requests_app.paging does) — for a manager (sees everything) and a rep (own and team's
+  requests), over a mix of searches: common words, rare words, a part number, a reference, a
+  customer, a misspelt customer, three words; `--exact-count` counts every match instead;
 * precedents: `precedents_for` the draft of a random answered request (its customer, part, quantity
   and wording), for the manager and for that request's own rep.
 Prints per scenario: p50, p95 and max in ms, and the ratio p95 ÷ the 50 ms goal. Refuses databases
@@ -47,6 +48,7 @@ from requests_app.models import FeasibilityRequest, Role  # noqa: E402
 
 GOAL_MS = 50.0
 PAGE = 25
+COUNT_CAP = 1000
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -77,7 +79,7 @@ def searches() -> list[str]:
             name, typo, "titanium hinges wind", "framework order"]
 
 
-def time_search(user, queries: list[str], runs: int) -> list[float]:
+def time_search(user, queries: list[str], runs: int, *, exact: bool = False) -> list[float]:
     factory = RequestFactory()
     timings = []
     for i in range(runs):
@@ -86,8 +88,8 @@ def time_search(user, queries: list[str], runs: int) -> list[float]:
         http.user = user
         started = time.perf_counter()
         qs = RequestFilter(http.GET, queryset=selectors.request_list(user=user), request=http).qs
-        qs.count()
-        list(qs[:PAGE])
+        qs.count() if exact else qs[:COUNT_CAP + 1].count()
+        list(qs[:PAGE + 1])
         timings.append(time.perf_counter() - started)
     return timings
 
@@ -110,6 +112,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=40)
     parser.add_argument("--seed", type=int, default=15)
+    parser.add_argument("--exact-count", action="store_true", help="count every match (no 1,000+ cap)")
     args = parser.parse_args()
     name = connection.settings_dict["NAME"]
     if connection.vendor != "postgresql" or "bench" not in str(name):
@@ -134,12 +137,16 @@ def main() -> None:
     time_search(rep, queries, len(queries))
     time_precedents(lambda r: boss, drafts, 5)
     results = [
-        report("search, manager (everything)", time_search(boss, queries, args.runs)),
-        report("search, rep (own + team)", time_search(rep, queries, args.runs)),
+        report("search, manager (everything)", time_search(boss, queries, args.runs, exact=args.exact_count)),
+        report("search, rep (own + team)", time_search(rep, queries, args.runs, exact=args.exact_count)),
         report("precedents, manager", time_precedents(lambda r: boss, drafts, args.runs)),
         report("precedents, the request's rep", time_precedents(lambda r: r.requested_by, drafts, args.runs)),
     ]
     reset_queries()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM requests_app_feasibilityrequest WHERE submitted_at > now() - interval '90 days'")
+    load = os.getloadavg()[0]
+    print(f"load average {load:.1f} on {os.cpu_count()} cores while measuring")
     worst = max(p95 for _, p95 in results)
     print(f"worst p95 {worst:.1f} ms — goal {GOAL_MS:.0f} ms: {'met' if worst <= GOAL_MS else 'NOT met'}")
 

@@ -127,8 +127,10 @@ def test_an_acknowledgement_without_history_says_so(rep, ops_lead, customer):
     assert told.message.endswith("Too few similar requests to forecast; the SLA answers by Mon 09 Mar 2026, 09:00 CET.")
 
 
-def test_bad_input_is_refused_with_a_message(client, rep):
+def test_bad_input_is_refused_with_a_message_and_outsiders_are_refused(client, rep, nobody):
     client.force_login(rep)
     response = client.get(FORECAST, {"priority": "whenever"})
     assert response.status_code == 400 and "priority" in response.json()["errors"]
     assert Product.objects.count() == 0
+    client.force_login(nobody)
+    assert client.get(FORECAST, {"priority": "normal"}).status_code == 403
