@@ -14,7 +14,10 @@ What is timed (warm, in-process, as the pages run it; DEBUG off):
   customer, a misspelt customer, three words; `--exact-count` counts every match instead;
 * precedents: `precedents_for` the draft of a random answered request (its customer, part, quantity
   and wording), for the manager and for that request's own rep.
-Prints per scenario: p50, p95 and max in ms, and the ratio p95 ÷ the 50 ms goal. Refuses databases
+Prints per scenario: p50, p95 and max in ms, and the ratio p95 ÷ the 50 ms goal; then, because a
+shared machine's load inflates wall times many times over, the server's own time for the same
+statements: each statement of one run per search / draft is replayed under EXPLAIN ANALYZE and its
+planning + execution time summed (p50 and p95 over the searches or drafts). Refuses databases
 without "bench" in the name.
 """
 
@@ -39,10 +42,11 @@ django.setup()
 from django.contrib.auth.models import Group, User  # noqa: E402
 from django.db import connection, reset_queries  # noqa: E402
 from django.test.client import RequestFactory  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from analysis import precedents  # noqa: E402
-from requests_app import selectors  # noqa: E402
+from requests_app import search, selectors  # noqa: E402
 from requests_app.filters import RequestFilter  # noqa: E402
 from requests_app.models import FeasibilityRequest, Role  # noqa: E402
 
@@ -88,7 +92,7 @@ def time_search(user, queries: list[str], runs: int, *, exact: bool = False) -> 
         http.user = user
         started = time.perf_counter()
         qs = RequestFilter(http.GET, queryset=selectors.request_list(user=user), request=http).qs
-        qs.count() if exact else qs[:COUNT_CAP + 1].count()
+        qs.count() if exact else qs.order_by()[:COUNT_CAP + 1].count()  # a count needs no order
         list(qs[:PAGE + 1])
         timings.append(time.perf_counter() - started)
     return timings
@@ -106,6 +110,28 @@ def time_precedents(user_of, drafts: list[FeasibilityRequest], runs: int) -> lis
         timings.append(time.perf_counter() - started)
         assert all(p.request.pk != req.pk for p in found)
     return timings
+
+
+def server_ms(run) -> float:
+    """Planning + execution time PostgreSQL reports for every statement `run()` sends."""
+    with CaptureQueriesContext(connection) as captured:
+        run()
+    total = 0.0
+    with connection.cursor() as cursor:
+        for query in captured.captured_queries:
+            sql = query["sql"]
+            if not sql.lstrip().upper().startswith("SELECT"):
+                continue
+            cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql)
+            plan = cursor.fetchone()[0]
+            plan = plan[0] if isinstance(plan, list) else plan
+            total += plan["Planning Time"] + plan["Execution Time"]
+    return total
+
+
+def server_report(name: str, values: list[float]) -> None:
+    print(f"{name:<34} n={len(values):>3}  p50 {statistics.median(values):7.1f} ms  p95 {percentile(values, 0.95):7.1f} ms"
+          f"  (server time: planning + execution)")
 
 
 def main() -> None:
@@ -143,8 +169,21 @@ def main() -> None:
         report("precedents, the request's rep", time_precedents(lambda r: r.requested_by, drafts, args.runs)),
     ]
     reset_queries()
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM requests_app_feasibilityrequest WHERE submitted_at > now() - interval '90 days'")
+    now = timezone.now()
+    for label, user in (("manager", boss), ("rep", rep)):
+        server_report(f"search, {label}", [server_ms(lambda q=q, u=user: time_search(u, [q], 1,
+                                                                                     exact=args.exact_count))
+                                          for q in queries])
+    def bare(q: str) -> None:
+        qs = search.search_requests(FeasibilityRequest.objects.order_by("-submitted_at", "-id"), q, user=boss)
+        qs.order_by()[:COUNT_CAP + 1].count()
+        list(qs[:PAGE + 1])
+
+    server_report("search condition alone (no scope)", [server_ms(lambda q=q: bare(q)) for q in queries])
+    server_report("precedents, manager", [server_ms(lambda r=r: precedents.precedents_for(
+        user=boss, draft=precedents.Draft.of(r), now=now)) for r in drafts])
+    server_report("precedents, the request's rep", [server_ms(lambda r=r: precedents.precedents_for(
+        user=r.requested_by, draft=precedents.Draft.of(r), now=now)) for r in drafts])
     load = os.getloadavg()[0]
     print(f"load average {load:.1f} on {os.cpu_count()} cores while measuring")
     worst = max(p95 for _, p95 in results)
