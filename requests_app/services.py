@@ -458,7 +458,6 @@ def request_submit(
             fields={"reference": reference, "submitted_at": now, "submit_token": req.submit_token or uuid.uuid4()},
         )
         req = moved.request
-        search.index_requests([req.pk])  # the reference is searchable from now on
         notify(
             roles.ops_leads(),
             kind="submitted",
