@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('analysis', '0004_reminder_retry_backoff'),
+        ('analysis', '0006_cost_has_basis'),
         ('requests_app', '0007_request_search'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
