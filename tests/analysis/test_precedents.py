@@ -26,8 +26,9 @@ def answered(rep, lead, member, customer, product, *, when, notes="", cost=None,
     with time_machine.travel(when, tick=False):
         req = file_request(rep, customer, product, now=when, **fields)
     acknowledge(req, lead, now=when + timedelta(hours=1))
+    costs = {"cost_impact": cost, "cost_basis": "total"} if cost is not None else {}
     assess(req, "procurement", member, now=when + timedelta(hours=2), verdict=Verdict.CANNOT,
-           constraints=constraints, notes=notes, cost_impact=cost)
+           constraints=constraints, notes=notes, **costs)
     publish(req, lead, now=when + timedelta(hours=3))
     req.refresh_from_db()
     assert req.status == Status.ANSWERED
