@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import django_filters
 from django import forms
-from django.db.models import Q
 from django.utils import timezone
 
 from analysis.models import Assessment
 from analysis.selectors import assessment_status_q
+from requests_app import search as request_search
 from requests_app.models import Customer, Department, FeasibilityRequest, Priority
 from requests_app.selectors import DUE_STATES, clock_status_q
 
@@ -24,7 +24,7 @@ class QueueFilter(django_filters.FilterSet):
     section by `sort` (`analysis.selectors.queue_order`)."""
 
     q = django_filters.CharFilter(
-        method="search", label="Search", widget=forms.TextInput(attrs={"placeholder": "Reference, title, customer…"})
+        method="search", label="Search", widget=forms.TextInput(attrs={"placeholder": "Reference, title, customer, part, words…"})
     )
     priority = django_filters.ChoiceFilter(choices=Priority.choices, empty_label="Any priority")
     customer = django_filters.ModelChoiceFilter(queryset=Customer.objects.order_by("name"), empty_label="Any customer")
@@ -39,14 +39,8 @@ class QueueFilter(django_filters.FilterSet):
         fields = ["q", "priority", "customer", "department", "due", "sort"]
 
     def search(self, queryset, name, value):
-        value = value.strip()
-        if not value:
-            return queryset
-        return queryset.filter(
-            Q(reference__icontains=value)
-            | Q(title__icontains=value)
-            | Q(customer_id__in=Customer.objects.filter(name__icontains=value).values("pk"))
-        )
+        """Full-text search (`requests_app.search`), with the department notes for Operations."""
+        return request_search.search_requests(queryset, value, user=getattr(self.request, "user", None))
 
     def routed_to(self, queryset, name, value):
         return queryset.filter(pk__in=Assessment.objects.filter(department=value).values("request_id"))
@@ -74,7 +68,7 @@ class DepartmentQueueFilter(django_filters.FilterSet):
     (`analysis.selectors.assessment_status_q`)."""
 
     q = django_filters.CharFilter(
-        method="search", label="Search", widget=forms.TextInput(attrs={"placeholder": "Reference, title, customer…"})
+        method="search", label="Search", widget=forms.TextInput(attrs={"placeholder": "Reference, title, customer, part, words…"})
     )
     priority = django_filters.ChoiceFilter(field_name="request__priority", choices=Priority.choices, empty_label="Any priority")
     customer = django_filters.ModelChoiceFilter(
@@ -89,14 +83,11 @@ class DepartmentQueueFilter(django_filters.FilterSet):
         fields = ["q", "priority", "customer", "department", "due", "sort"]
 
     def search(self, queryset, name, value):
-        value = value.strip()
-        if not value:
+        """The same full-text search as triage, over the assessments' requests."""
+        condition = request_search.search_q(value, user=getattr(self.request, "user", None))
+        if condition is None:
             return queryset
-        return queryset.filter(
-            Q(request__reference__icontains=value)
-            | Q(request__title__icontains=value)
-            | Q(request__customer_id__in=Customer.objects.filter(name__icontains=value).values("pk"))
-        )
+        return queryset.filter(request__in=FeasibilityRequest.objects.filter(condition).values("pk"))
 
     def due_state(self, queryset, name, value):
         return queryset.filter(assessment_status_q(value, now=timezone.now()))

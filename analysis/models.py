@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
@@ -418,3 +419,76 @@ class DayMinute(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.scope} {self.day} minute {self.minute}: {self.n}"
+
+
+class ImprovementAction(models.Model):
+    """What Operations does about a constraint category: opened from the Pareto by an operations
+    lead or a manager, linked to the requests it would have changed, and moved proposed → in
+    progress → done (or dropped) by `analysis.improvements`, each move a row of its history."""
+
+    class Status(models.TextChoices):
+        PROPOSED = "proposed", "Proposed"
+        IN_PROGRESS = "in_progress", "In progress"
+        DONE = "done", "Done"
+        DROPPED = "dropped", "Dropped"
+
+    constraint = models.ForeignKey(ConstraintCategory, on_delete=models.PROTECT, related_name="actions")
+    title = models.CharField(max_length=200)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="improvement_actions")
+    target_date = models.DateField()
+    expected_effect = models.TextField()
+    departments = models.ManyToManyField(
+        Department, blank=True, related_name="+", help_text="The departments whose answer time it should change."
+    )
+    requests = models.ManyToManyField(FeasibilityRequest, blank=True, related_name="+")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PROPOSED)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True, help_text="When it was done or dropped.")
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # The Pareto's "open actions" per constraint and the request page's "being worked on".
+            models.Index(fields=["constraint", "status"], name="action_constraint_status_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["done", "dropped"], finished_at__isnull=False)
+                | (~Q(status__in=["done", "dropped"]) & Q(finished_at__isnull=True)),
+                name="%(app_label)s_%(class)s_finished_iff_done_or_dropped",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["in_progress", "done"]) | Q(started_at__isnull=False),
+                name="%(app_label)s_%(class)s_started_before_done",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("analysis:improvement_detail", args=[self.pk])
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in (self.Status.PROPOSED, self.Status.IN_PROGRESS)
+
+
+class ImprovementActionEvent(models.Model):
+    """One move of an improvement action (its history): who, when, from, to, and why."""
+
+    action = models.ForeignKey(ImprovementAction, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField(default=timezone.now)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    from_status = models.CharField(max_length=16, choices=ImprovementAction.Status.choices, blank=True)
+    to_status = models.CharField(max_length=16, choices=ImprovementAction.Status.choices)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.action_id}: {self.from_status or 'new'} → {self.to_status}"

@@ -25,7 +25,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from analysis import clocks as department_clocks
-from analysis import rollups
+from analysis import forecasts, rollups, search
 from analysis.models import Alternative, Answer, Assessment, ConstraintCategory, Decision, Verdict
 from requests_app import clocks, lifecycle, permissions, roles
 from requests_app.lifecycle import ConflictError, TransitionError
@@ -108,6 +108,12 @@ def _hours_text(value) -> str:
     if rest:
         text = f"{text} {rest} minutes".strip()
     return text
+def forecast_sentence(outlook: forecasts.Forecast, user) -> str:
+    """The acknowledgement's honest forecast, in the rep's zone (a notification holds 300 characters)."""
+    if outlook.too_little_history or outlook.answer is None:
+        return (f"Too few similar requests to forecast; the SLA answers by {format_local(outlook.sla_answer_at, user)}.")
+    return (f"Similar requests: half answered by {format_local(outlook.answer.median_at, user)}, "
+            f"9 in 10 by {format_local(outlook.answer.p90_at, user)} ({outlook.count} in 90 days).")
 
 
 def _notify_each(
@@ -232,7 +238,7 @@ def request_acknowledge(
             )
         moved = lifecycle.transition(
             request_id, to=Status.IN_ANALYSIS, kind=Kind.ACKNOWLEDGED, actor=actor, now=now,
-            fields={"answer_due": due, "answer_due_policy": policy_due}, message=reason,
+            fields={"answer_due": due, "answer_due_policy": policy_due, "answer_due_promised": due}, message=reason,
             data={
                 "answer_due": due.isoformat(), "policy_answer_due": policy_due.isoformat(),
                 "departments": [d.code for d in depts],
@@ -242,9 +248,11 @@ def request_acknowledge(
         if due != policy_due:
             clocks.log(req, ClockEvent.Clock.ANSWER, ClockEvent.Action.EXTEND, now, due)
         _route(req, depts, owner_map, actor=actor, now=now)
+        outlook = forecasts.forecast_for_request(req, now=now)
         _notify_each(
             [req.requested_by], kind="acknowledged", request=req, actor=actor, now=now,
-            text=lambda user: f"{req.reference}: we will analyze and let you know by {format_local(due, user)}.",
+            text=lambda user: f"{req.reference}: we will analyze and let you know by {format_local(due, user)}. "
+            + forecast_sentence(outlook, user),
         )
     return req
 
@@ -393,6 +401,7 @@ def assessment_save(
         del assessment.skip_history_when_saving
         assessment.save()
         rollups.refresh_constraint_hits([req.pk])  # the Pareto's rollup: verdict and constraints may have changed
+        search.index_internal([req.pk])  # the notes, for Operations' and managers' searches
         lifecycle.record_event(
             req, kind=Kind.ASSESSED, actor=actor, now=now,
             message=f"{assessment.department.name}: {assessment.get_verdict_display()}" + ("" if first else " (revised)"),

@@ -6,11 +6,10 @@ from datetime import date, datetime, time, timedelta
 
 import django_filters
 from django import forms
-from django.db.models import Q
 from django.utils import timezone
 
-from requests_app import pickers, roles
-from requests_app.models import Customer, FeasibilityRequest, Priority, Product, Status
+from requests_app import pickers, roles, search
+from requests_app.models import FeasibilityRequest, Priority, Status
 from requests_app.pickers import PickerField
 from requests_app.selectors import AWAITING_OPERATIONS, AWAITING_SALES
 
@@ -37,7 +36,7 @@ class PickerFilter(django_filters.Filter):
 
 class RequestFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(
-        method="search", label="Search", widget=forms.TextInput(attrs={"placeholder": "Reference, title, customer, part…"})
+        method="search", label="Search", widget=forms.TextInput(attrs={"placeholder": "Reference, title, customer, part, words…"})
     )
     status = django_filters.MultipleChoiceFilter(choices=Status.choices, widget=forms.SelectMultiple(attrs={"size": 3}))
     customer = PickerFilter(field_name="customer", source=pickers.CUSTOMERS, label="Customer")
@@ -85,18 +84,9 @@ class RequestFilter(django_filters.FilterSet):
         return queryset
 
     def search(self, queryset, name, value):
-        value = value.strip()
-        if not value:
-            return queryset
-        # Customers and products matched in their own (small) tables first: no join of the
-        # request table to them, so the list keeps walking its order's index.
-        return queryset.filter(
-            Q(reference__icontains=value)
-            | Q(title__icontains=value)
-            | Q(customer_id__in=Customer.objects.filter(name__icontains=value).values("pk"))
-            | Q(product_id__in=Product.objects.filter(Q(sku__icontains=value) | Q(name__icontains=value)).values("pk"))
-            | Q(part_description__icontains=value)
-        )
+        """Full-text search (`requests_app.search`): what the user may read of the requests they see."""
+        user = getattr(self.request, "user", None)
+        return search.search_requests(queryset, value, user=user)
 
     def submitted_since(self, queryset, name, value):
         return queryset.filter(submitted_at__gte=_start_of(value))

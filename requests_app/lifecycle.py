@@ -156,6 +156,11 @@ def transition(
 
     clock_fields, resumed_pause = clocks.on_transition(req, from_status=from_status, to_status=to, kind=kind, now=now)
     req.save(update_fields=sorted({*changed, *clock_fields}))
+    if "reference" in changed:
+        # Submitted: from now on found by its reference (and whatever wrote the row before, the ORM included).
+        from requests_app import search
+
+        search.index_requests([req.pk])
     # Operations' clocks (department assessments, in `analysis`) follow in this same transaction.
     clocks.request_transitioned.send(
         sender=FeasibilityRequest, request=req, from_status=from_status, to_status=to, kind=kind, now=now,

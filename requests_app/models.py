@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, ClassVar
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -397,6 +398,9 @@ class FeasibilityRequest(models.Model):
     answer_due_policy = models.DateTimeField(
         null=True, blank=True, help_text="Answer-by the SLA policy allowed at acknowledgement (before pauses)."
     )
+    # "We will let you know by …" as first said at acknowledgement: never moved by an extension or a
+    # pause, so the dashboard can tell how often Operations kept its own promise.
+    answer_due_promised = models.DateTimeField(null=True, blank=True, editable=False)
     answered_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     paused_since = models.DateTimeField(null=True, blank=True)
@@ -410,6 +414,11 @@ class FeasibilityRequest(models.Model):
     next_reminder_at = models.DateTimeField(null=True, blank=True)
 
     version = models.PositiveIntegerField(default=1)
+    # Full-text search (`requests_app.search`), GIN-indexed on PostgreSQL by migration 0007: what every
+    # reader of the request may search, and the departments' notes (filled by `analysis`), searched
+    # only by readers of Operations' internals. Null until indexed; unused on SQLite.
+    search_document = SearchVectorField(null=True, blank=True, editable=False)
+    search_internal = SearchVectorField(null=True, blank=True, editable=False)
     submit_token = models.UUIDField(unique=True, null=True, blank=True, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 

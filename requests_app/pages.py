@@ -42,6 +42,7 @@ class _Entry:
 _panels: dict[str, _Entry] = {}
 _links: dict[str, _Entry] = {}
 _landings: dict[str, _Entry] = {}
+_filing_aids: dict[str, _Entry] = {}
 
 
 def _sorted(registry: dict[str, _Entry]) -> list[_Entry]:
@@ -63,6 +64,12 @@ def register_landing(url_name: str, allowed: Allowed, *, order: int) -> None:
     _landings[url_name] = _Entry(url_name, order, allowed)
 
 
+def register_filing_aid(name: str, url_name: str, allowed: Allowed, *, order: int) -> None:
+    """Add a live aid beside the filing form: the form's fields are sent to `url_name` (GET) as the
+    rep types, and the HTML it returns is shown in the aid's place (requests.js)."""
+    _filing_aids[name] = _Entry(name, order, (url_name, allowed))
+
+
 def panels_for(request: HttpRequest, req: FeasibilityRequest) -> list[str]:
     """Every registered panel's HTML for this request, in order, empty ones left out."""
     rendered = (entry.value(request, req) for entry in _sorted(_panels))
@@ -82,3 +89,12 @@ def links_for(user: Any, path: str) -> list[dict[str, object]]:
 def landing_for(user: Any) -> str | None:
     """The URL of the user's own work, or None (no role yet)."""
     return next((reverse(entry.name) for entry in _sorted(_landings) if entry.value(user)), None)
+
+
+def filing_aids_for(user: Any) -> list[dict[str, str]]:
+    """The filing form's live aids this user may use: their name and URL."""
+    return [
+        {"name": entry.name, "url": reverse(entry.value[0])}
+        for entry in _sorted(_filing_aids)
+        if entry.value[1](user)
+    ]

@@ -22,12 +22,17 @@ Who holds each permission (DESIGN.md "Users and roles"):
   accept_alternative: the author, or a sales manager of the request's team once it is submitted
   (teammates read, they do not act);
 - submit_request: the author;
+- copy_request ("file again": a new draft of one's own from a request one sees): Sales;
 - comment_request: the author or their sales manager, and Operations people who can see it;
 - acknowledge_request, route_request, extend_answer_by, answer_request: operations leads;
 - assess_department (an assessment): members of that department, or the assessment's owner;
 - ask_clarification: Operations people who can see the request;
 - read_internals (department notes, cost impacts, assessors, alternatives' cost deltas):
   Operations people who can see the request, and managers;
+- view_precedents (similar earlier requests, limited to those the reader sees): Sales, Operations
+  and managers;
+- view_improvements: Operations and managers; manage_improvements (open and move improvement
+  actions on a constraint): operations leads and managers;
 - view_triage: operations leads and managers; view_department_queue: Operations;
 - manage_sla, view_dashboard, manage_exchange_rates: managers;
 - view_master_data (customers, products): anyone with a role; add_customer: Sales (as when
@@ -140,6 +145,7 @@ acts_for_sales = is_author | manages_team_of
 PERMISSIONS: dict[str, tuple[Predicate, str]] = {
     "s2o.view_request": (can_see, "You cannot see this request."),
     "s2o.file_request": (is_sales, "Only Sales files feasibility requests."),
+    "s2o.copy_request": (is_sales & can_see, "Only Sales files a request again."),
     "s2o.edit_request": (acts_for_sales, "Only the author or their sales manager edits this request."),
     "s2o.submit_request": (is_author, "Only the author can submit a draft."),
     "s2o.withdraw_request": (acts_for_sales, "Only the author or their sales manager can withdraw this request."),
@@ -165,6 +171,13 @@ PERMISSIONS: dict[str, tuple[Predicate, str]] = {
     ),
     "s2o.read_internals": (
         (is_ops | is_manager) & can_see, "Department notes and costs are internal to Operations and managers.",
+    ),
+    "s2o.view_precedents": (
+        is_sales | is_ops | is_manager, "Similar earlier requests are for Sales, Operations and managers.",
+    ),
+    "s2o.view_improvements": (is_ops | is_manager, "Improvement actions are Operations' and managers' work."),
+    "s2o.manage_improvements": (
+        is_ops_lead | is_manager, "Only operations leads and managers open and move improvement actions.",
     ),
     "s2o.view_triage": (is_ops_lead | is_manager, "The triage queue is for operations leads."),
     "s2o.view_department_queue": (is_ops, "The department queue is for operations members."),

@@ -13,7 +13,7 @@ import uuid
 import zoneinfo
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -24,7 +24,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from requests_app import lifecycle, permissions, roles
+from requests_app import lifecycle, permissions, roles, search
 from requests_app.lifecycle import ConflictError, TransitionError
 from requests_app.models import (
     Attachment,
@@ -425,6 +425,8 @@ def request_file(
             lifecycle.record_event(req, kind=Kind.CREATED, actor=actor, now=now)
             if submit:
                 req = request_submit(request_id=req.pk, actor=actor, now=now)
+            else:
+                search.index_requests([req.pk])
     except IntegrityError:
         existing = FeasibilityRequest.objects.filter(submit_token=token).first()
         if existing is None:
@@ -514,6 +516,7 @@ def request_update(
                 setattr(current, name, data[name])
                 changed.append(name)
         current.save(update_fields=[*changed, "version", "updated_at"])
+        search.index_requests([current.pk])
         attachments_add(req=current, actor=actor, uploads=uploads, staged=staged, now=now)
         if current.status != Status.DRAFT and changed:
             lifecycle.record_event(current, kind=Kind.EDITED, actor=actor, now=now, data={"fields": changed})
@@ -527,6 +530,34 @@ def request_update(
             )
         current.refresh_from_db()
     return current
+
+
+def request_copy(*, request_id: int, actor, now: datetime | None = None) -> FeasibilityRequest:
+    """"File again": a new draft of the actor's with what an earlier request asked, for when what
+    blocked it has changed. A requested date already past moves as far ahead of today as it was
+    ahead of the original's filing (at least a week)."""
+    now = now or timezone.now()
+    original = FeasibilityRequest.objects.select_related("product").get(pk=request_id)
+    permissions.require(actor, "s2o.file_request")
+    permissions.require(actor, "s2o.copy_request", original)
+    today = timezone.localdate(now)
+    requested = original.requested_date
+    if requested <= today:
+        filed = timezone.localdate(original.submitted_at or original.created_at)
+        requested = today + max(requested - filed, timedelta(days=7))
+    with transaction.atomic():
+        copy = FeasibilityRequest(
+            customer=original.customer, requested_by=actor, sales_team=_sales_team_of(actor), status=Status.DRAFT,
+            created_at=now, **{name: getattr(original, name) for name in REQUEST_FIELDS},
+        )
+        copy.requested_date = requested
+        if original.reference:
+            copy.description = f"{original.description}\n\nFiled again from {original.reference}.".strip()
+        copy.save()
+        lifecycle.record_event(copy, kind=Kind.CREATED, actor=actor, now=now,
+                               message=f"Filed again from {original.reference}" if original.reference else "")
+        search.index_requests([copy.pk])
+    return copy
 
 
 # ---------------------------------------------------------------------------------------------
@@ -571,6 +602,7 @@ def _comment_store(*, req: FeasibilityRequest, actor, body: str, token: uuid.UUI
     with transaction.atomic():
         comment = Comment.objects.create(request=req, author=actor, kind=Comment.Kind.COMMENT, body=body, created_at=now,
                                          token=token)
+        search.index_requests([req.pk])
         lifecycle.record_event(req, kind=Kind.COMMENTED, actor=actor, now=now, message=body[:500])
         if req.status != Status.DRAFT:
             audience = list(sales_side(req)) + list(roles.ops_leads()) + list(routed_members(req))
@@ -608,6 +640,7 @@ def clarification_ask(
         )
         req = moved.request
         Comment.objects.create(request=req, author=actor, kind=Comment.Kind.QUESTION, body=question, created_at=now)
+        search.index_requests([req.pk])
         notify(
             sales_side(req),
             kind="clarification_asked",
@@ -644,6 +677,7 @@ def clarification_answer(
         )
         req = moved.request
         Comment.objects.create(request=req, author=actor, kind=Comment.Kind.REPLY, body=body, created_at=now, token=token)
+        search.index_requests([req.pk])
         asker = [asked.actor] if asked and asked.actor else []
         notify(
             [*asker, *roles.ops_leads(), *routed_members(req)],

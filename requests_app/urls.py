@@ -16,6 +16,7 @@ urlpatterns = [
     path("<int:pk>/comment/", views.comment_add, name="comment"),
     path("<int:pk>/reply/", views.clarification_reply, name="reply"),
     path("<int:pk>/withdraw/", views.request_withdraw, name="withdraw"),
+    path("<int:pk>/file-again/", views.request_file_again, name="file_again"),
     path("<int:pk>/close/", views.request_close, name="close"),
     path("notifications/", views.notification_list, name="notifications"),
     path("notifications/<int:pk>/", views.notification_open, name="notification_open"),

@@ -356,3 +356,14 @@ def preferences(request: HttpRequest) -> HttpResponse:
         messages.success(request, "Preferences saved.")
         return redirect("requests_app:preferences")
     return render(request, "requests_app/preferences.html", {"form": form})
+
+
+@login_required
+@require_POST
+def request_file_again(request: HttpRequest, pk: int) -> HttpResponse:
+    """"File again": a new draft copied from this request, opened for editing."""
+    req = get_request_for(request.user, pk)
+    permissions.require(request.user, "s2o.copy_request", req)
+    copy = services.request_copy(request_id=req.pk, actor=request.user)
+    messages.success(request, f"A new draft copied from {req.reference}: check it and submit it.")
+    return redirect("requests_app:edit", copy.pk)

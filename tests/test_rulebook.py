@@ -138,6 +138,11 @@ CASES: dict[str, Case] = {
         in_analysis, lambda who, req: sales.request_withdraw(request_id=req.pk, actor=who, reason="Cancelled"),
         frozenset(SALES_SIDE),
     ),
+    # "File again": a new draft of one's own, copied from a request one sees (Sales only).
+    "request_copy": Case(
+        answered, lambda who, req: sales.request_copy(request_id=req.pk, actor=who),
+        frozenset({"rep", "teammate", "sales_manager"}),
+    ),
     "request_close": Case(
         answered,
         lambda who, req: sales.request_close(request_id=req.pk, actor=who, outcome="lost", reason="Went elsewhere"),

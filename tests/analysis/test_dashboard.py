@@ -182,7 +182,8 @@ def test_query_count_does_not_grow_with_the_data(manager_client, rep, team_a, cu
                                                  django_assert_max_num_queries):
     bulk_requests(size, rep, team_a, customer)
     manager_client.get(URL)  # the first request after login also saves the session
-    with django_assert_max_num_queries(15):
+    # 13 for the figures, 4 for the promises kept and 1 for the Pareto's open improvement actions.
+    with django_assert_max_num_queries(18):
         response = manager_client.get(URL)
     assert response.context["board"].current.filed == size
     assert response.context["board"].pareto[0].requests == size

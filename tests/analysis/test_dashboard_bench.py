@@ -8,7 +8,8 @@ from django.db.models import Count, F, Q
 from django.urls import reverse
 
 from analysis import rollups
-from analysis.models import Alternative, Answer, Assessment, ConstraintHit
+from analysis.models import Alternative, Answer, Assessment, ConstraintHit, ImprovementAction
+from requests_app import search
 from requests_app.models import FeasibilityRequest, Pause, Status
 from tests.conftest import is_postgres
 
@@ -38,6 +39,15 @@ def test_generator_creates_requests_along_the_lifecycle(postgres_only, client, m
     # The Pareto's rollup is written with the data, equal to its definition.
     assert ConstraintHit.objects.filter(blocked=True).exists() and ConstraintHit.objects.filter(bent=True).exists()
     assert rollups.constraint_hit_differences() == (0, [])
+    # Realistic wording on bench parts, searchable, with improvement actions to show.
+    sample = FeasibilityRequest.objects.order_by("pk").first()
+    assert sample.title.startswith(f"{int(sample.quantity)} ") and "Customer asks for" in sample.description
+    assert 0.6 < FeasibilityRequest.objects.filter(product__isnull=False).count() / 2000 < 0.8
+    assert not FeasibilityRequest.objects.filter(search_document__isnull=True).exists()
+    assert search.search_requests(FeasibilityRequest.objects.all(), "brackets", user=manager).exists()
+    assert not FeasibilityRequest.objects.filter(acknowledged_at__isnull=False, answer_due_promised__isnull=True).exists()
+    assert ImprovementAction.objects.filter(status="done").count() == 10
+    assert ImprovementAction.objects.filter(status="in_progress").count() == 10
     client.force_login(manager)
     board = client.get(reverse("analysis:dashboard")).context["board"]
     assert board.current.filed > 100 and 0 < board.current.fill_rate < 100

@@ -326,7 +326,9 @@ def test_every_operations_url_is_in_the_permission_matrix():
 
     covered = {"extend_answer_by", "route", "answer_compose", "clarification_ask", "acknowledge",
                "assessment_edit", "triage", "department_queue",
-               "triage_acknowledge"}  # per role in tests/analysis/test_queues.py
+               "triage_acknowledge",  # per role in tests/analysis/test_queues.py
+               # The learning loop's pages: per-role tests in test_precedents, test_forecasts, test_improvements.
+               "precedents", "forecast", "improvements", "improvement_new", "improvement_detail", "improvement_move"}
     assert {p.name for p in urls_ops.urlpatterns} == covered
 
 

@@ -24,10 +24,11 @@ LANDING = {
 NAVIGATION = {
     "rep": {"My work", "My requests", "New request"},
     "sales_manager": {"My work", "My requests", "New request"},
-    "ops_member": {"My department"},
-    "stores_member": {"My department"},
-    "ops_lead": {"Triage", "My department", "All requests"},
-    "manager": {"All requests", "Dashboard", "SLA policies", "Webhooks"},
+    # Improvement actions: Operations reads them, leads and managers open and move them.
+    "ops_member": {"My department", "Improvements"},
+    "stores_member": {"My department", "Improvements"},
+    "ops_lead": {"Triage", "My department", "All requests", "Improvements"},
+    "manager": {"All requests", "Dashboard", "SLA policies", "Webhooks", "Improvements"},
     "nobody": set(),
 }
 NAV_LINK = re.compile(r'<a class="nav-link(?: active)?" href="([^"]+)"[^>]*>([^<]+)</a>')

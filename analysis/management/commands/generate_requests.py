@@ -18,6 +18,7 @@ priority. Not for SQLite: it refuses to run there.
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 from django.contrib.auth.models import Group, User
 from django.core.management.base import BaseCommand, CommandError
@@ -25,8 +26,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from analysis import rollups
-from analysis.models import ConstraintCategory
-from requests_app.models import Customer, Department, Role, SalesTeam, SlaPolicy
+from analysis.models import ConstraintCategory, ConstraintHit, ImprovementAction, ImprovementActionEvent
+from requests_app import search
+from requests_app.models import Customer, Department, Product, Role, SalesTeam, SlaPolicy
 
 # Which constraints bite most often: a Pareto with a head and a long tail.
 POPULARITY = ["supplier_lead_time", "machine_capacity", "material", "labour", "tooling", "inventory", "freight",
@@ -162,6 +164,43 @@ WHERE id > %(after)s AND (paused_seconds > 0 OR paused_since IS NOT NULL)
 """
 
 
+# Realistic wording, so that search and precedents meet the words people use: a title like
+# "500 stainless steel brackets for the new line", a description with the ask, the finish and a
+# drawing, 70 % of requests on one of the bench parts, the others with a free part description.
+# Picks are arithmetic on the id (repeatable, and spread so that neighbours differ).
+MATERIALS = ["stainless steel", "aluminium", "brass", "titanium", "carbon steel", "copper", "PEEK", "nylon",
+             "cast iron", "galvanised steel"]
+PARTS = ["brackets", "flanges", "valves", "shafts", "housings", "gaskets", "hinges", "fasteners", "bushings",
+         "impellers", "gear blanks", "heat sinks", "enclosures", "springs", "couplings"]
+PURPOSES = ["for the new line", "for a refinery project", "for a wind farm", "for the Q3 rollout",
+            "for a rail retrofit", "for a food plant", "for a pilot series", "for spare parts stock"]
+ASKS = ["an earlier delivery", "a larger batch", "a lower price", "a new finish", "tighter tolerances",
+        "a split delivery", "a custom drawing", "certified material", "expedited shipping", "a framework order"]
+FINISHES = ["passivated", "anodised", "powder coated", "electropolished", "zinc plated", "painted RAL 7035", "bare",
+            "heat treated"]
+BENCH_PARTS = 300
+
+
+def _pick(words: list[str], expression: str) -> str:
+    return "(ARRAY[" + ", ".join("'" + w.replace("'", "''") + "'" for w in words) + f"])[1 + ({expression}) %% {len(words)}]"
+
+
+TEXT_SQL = f"""
+UPDATE requests_app_feasibilityrequest r SET
+    title = left(floor(r.quantity)::text || ' ' || {_pick(MATERIALS, "r.id * 7")} || ' ' || {_pick(PARTS, "r.id * 11")}
+                 || ' ' || {_pick(PURPOSES, "r.id * 13")}, 200),
+    product_id = CASE WHEN r.id %% 10 < 7 THEN (%(parts)s::bigint[])[1 + (r.id * 17) %% %(n_parts)s] END,
+    part_description = CASE WHEN r.id %% 10 < 7 THEN ''
+        ELSE left({_pick(MATERIALS, "r.id * 7")} || ' ' || {_pick(PARTS, "r.id * 11")} || ', drawing '
+                  || (100 + r.id %% 900)::text, 200) END,
+    description = 'Customer asks for ' || {_pick(ASKS, "r.id * 19")} || ': ' || floor(r.quantity)::text || ' '
+        || {_pick(PARTS, "r.id * 11")} || ', ' || {_pick(FINISHES, "r.id * 23")} || ' finish, drawing rev '
+        || chr(65 + (r.id %% 6)::int) || '.',
+    answer_due_promised = CASE WHEN r.acknowledged_at IS NOT NULL THEN r.answer_due_policy END
+WHERE r.id BETWEEN %(first)s AND %(last)s
+"""
+
+
 class Command(BaseCommand):
     help = "Create N realistic feasibility requests over the last two years directly in PostgreSQL (bench data)."
 
@@ -172,26 +211,33 @@ class Command(BaseCommand):
         parser.add_argument("--teams", type=int, default=8)
         parser.add_argument("--batch", type=int, default=250_000)
         parser.add_argument("--seed", type=float, default=0.42, help="PostgreSQL setseed() value, for repeatable data.")
+        parser.add_argument("--enrich-existing", action="store_true",
+                            help="Give the requests already there realistic wording, bench parts, their first promise "
+                                 "and search documents, and add improvement actions (for databases made before).")
 
-    def handle(self, *args, count: int, customers: int, reps: int, teams: int, batch: int, seed: float, **options):
+    def handle(self, *args, count: int, customers: int, reps: int, teams: int, batch: int, seed: float,
+               enrich_existing: bool = False, **options):
         if connection.vendor != "postgresql":
             raise CommandError("generate_requests writes with PostgreSQL's generate_series; it does not run on SQLite.")
-        if count < 1:
+        if count < 1 and not enrich_existing:
             raise CommandError("count must be positive.")
         started = time.monotonic()
         people = self._people(customers=customers, reps=reps, teams=teams)
         done = 0
         with connection.cursor() as cursor:
             cursor.execute("SELECT setseed(%s)", [seed])
+            if enrich_existing:
+                self._enrich(cursor, people, batch=batch, started=started)
             while done < count:
                 n = min(batch, count - done)
                 with transaction.atomic():
                     self._batch(cursor, n, people)
                 done += n
                 self.stdout.write(f"{done:,} requests ({time.monotonic() - started:.0f} s)")
+            self._improvement_actions()
             for table in ("requests_app_feasibilityrequest", "analysis_assessment", "analysis_assessment_constraints",
                           "analysis_answer", "analysis_alternative", "requests_app_pause", "analysis_constrainthit",
-                          "analysis_dayfigure", "analysis_dayminute"):
+                          "analysis_dayfigure", "analysis_dayminute", "requests_app_product"):
                 # VACUUM fills the visibility map that index-only scans need; it cannot run inside a
                 # transaction (a test), where statistics alone will do.
                 cursor.execute(f"{'ANALYZE' if connection.in_atomic_block else 'VACUUM ANALYZE'} {table}")
@@ -218,13 +264,19 @@ class Command(BaseCommand):
             rep_ids.append(user.pk)
             team_ids.append(team.pk)
         customer_ids = list(Customer.objects.filter(name__startswith="Bench customer ").values_list("pk", flat=True))
+        Product.objects.bulk_create(
+            [Product(sku=f"BP-{i:04d}", name=f"{MATERIALS[i % len(MATERIALS)]} {PARTS[(i * 7) % len(PARTS)]}".capitalize())
+             for i in range(1, BENCH_PARTS + 1)],
+            ignore_conflicts=True,
+        )
+        part_ids = list(Product.objects.filter(sku__startswith="BP-").order_by("sku").values_list("pk", flat=True))
         codes = dict(ConstraintCategory.objects.values_list("code", "pk"))
         policies = list(SlaPolicy.objects.values_list("priority", "acknowledge_hours", "answer_hours"))
         if not policies or len(codes) < len(POPULARITY) or not Department.objects.exists():
             raise CommandError("Reference data is missing: run `manage.py migrate` first.")
         return {
             "customers": customer_ids, "n_customers": len(customer_ids), "reps": rep_ids, "teams": team_ids,
-            "n_reps": len(rep_ids), "cats": [codes[c] for c in POPULARITY],
+            "n_reps": len(rep_ids), "cats": [codes[c] for c in POPULARITY], "parts": part_ids, "n_parts": len(part_ids),
             "policies": ", ".join(f"('{p}', {float(a)}, {float(b)})" for p, a, b in policies),  # our own rows
         }
 
@@ -247,3 +299,54 @@ class Command(BaseCommand):
         cursor.execute(PAUSES_SQL, {**params, "after": after_request})
         # The Pareto's rollup, from what was just written (the services keep it current for real writes).
         rollups.rebuild_constraint_hits(first_request_id=after_request + 1)
+        self._words(cursor, people, first=after_request + 1, last=last_id("requests_app_feasibilityrequest"))
+
+    def _words(self, cursor, people: dict, *, first: int, last: int) -> None:
+        """Realistic wording, parts and the first promise, then the search documents, of ids [first, last]."""
+        cursor.execute(TEXT_SQL, {"parts": people["parts"], "n_parts": people["n_parts"], "first": first, "last": last})
+        search.index_range(first, last)
+
+    def _enrich(self, cursor, people: dict, *, batch: int, started: float) -> None:
+        cursor.execute("SELECT COALESCE(MIN(id), 0), COALESCE(MAX(id), 0) FROM requests_app_feasibilityrequest")
+        low, high = cursor.fetchone()
+        for first in range(low, high + 1, batch):
+            with transaction.atomic():
+                self._words(cursor, people, first=first, last=min(first + batch - 1, high))
+            self.stdout.write(f"words and search documents up to id {min(first + batch - 1, high):,} "
+                              f"({time.monotonic() - started:.0f} s)")
+
+    def _improvement_actions(self) -> None:
+        """Two actions per constraint (once): one done 60 days ago, one in progress, each linked to
+        the requests the constraint blocked or bent before it was opened, with their history."""
+        if ImprovementAction.objects.filter(title__startswith="Bench: ").exists():
+            return
+        lead, created = User.objects.get_or_create(username="bench-lead", defaults={"first_name": "Bench", "last_name": "Lead"})
+        if created:
+            lead.set_unusable_password()
+            lead.save(update_fields=["password"])
+            lead.groups.add(Group.objects.get_or_create(name=Role.OPS_LEAD)[0])
+        now = timezone.now()
+        day = timedelta(days=1)
+        departments = list(Department.objects.order_by("pk"))
+        for i, category in enumerate(ConstraintCategory.objects.order_by("sort_order")):
+            for opened, started, finished in ((now - 150 * day, now - 120 * day, now - 60 * day),
+                                              (now - 30 * day, now - 20 * day, None)):
+                status = ImprovementAction.Status.DONE if finished else ImprovementAction.Status.IN_PROGRESS
+                action = ImprovementAction.objects.create(
+                    constraint=category, title=f"Bench: address {category.label.lower()} ({status.label.lower()})",
+                    owner=lead, created_by=lead, target_date=(opened + 90 * day).date(), status=status,
+                    expected_effect=f"{category.label} blocks half as many requests.", created_at=opened,
+                    started_at=started, finished_at=finished,
+                )
+                action.departments.set(departments[i % len(departments):][:2])
+                action.requests.set(
+                    ConstraintHit.objects.filter(constraint=category, submitted_at__lt=opened)
+                    .order_by("-submitted_at").values_list("request_id", flat=True)[:20]
+                )
+                moves = [("", "proposed", opened), ("proposed", "in_progress", started)]
+                if finished:
+                    moves.append(("in_progress", "done", finished))
+                ImprovementActionEvent.objects.bulk_create([
+                    ImprovementActionEvent(action=action, actor=lead, from_status=a, to_status=b, at=at)
+                    for a, b, at in moves
+                ])

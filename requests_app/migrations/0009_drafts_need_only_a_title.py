@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('requests_app', '0007_comment_token'),
+        ('requests_app', '0008_comment_token'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('requests_app', '0006_customer_unique_code'),
+        ('requests_app', '0007_answer_by_limits'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
