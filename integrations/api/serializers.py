@@ -13,7 +13,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from analysis.models import Alternative, Answer, Assessment, ConstraintCategory, Decision, Verdict
+from analysis.models import Alternative, Answer, Assessment, ConstraintCategory, CostBasis, Decision, Verdict
 from integrations.api.fields import (
     Boolean,
     BoundedDate,
@@ -165,7 +165,8 @@ class AssessmentInternalSerializer(AssessmentSerializer):
     owner = PersonSerializer(required=False, allow_null=True, help_text=INTERNAL)
 
     class Meta(AssessmentSerializer.Meta):
-        internal = ["notes", "cost_impact", "cost_currency", "assessed_by", "owner", "routed_at", "due_at", "met", "version"]
+        internal = ["notes", "cost_impact", "cost_currency", "cost_basis", "assessed_by", "owner", "routed_at", "due_at", "met",
+                    "version"]
         fields = [*AssessmentSerializer.Meta.fields, *internal]
         read_only_fields = AssessmentSerializer.Meta.fields
         extra_kwargs = {name: {"required": False, "help_text": INTERNAL} for name in internal}
@@ -187,9 +188,9 @@ class AlternativeSerializer(serializers.ModelSerializer):
 
 class AlternativeInternalSerializer(AlternativeSerializer):
     class Meta(AlternativeSerializer.Meta):
-        fields = [*AlternativeSerializer.Meta.fields, "cost_delta"]
+        fields = [*AlternativeSerializer.Meta.fields, "cost_delta", "cost_basis"]
         read_only_fields = AlternativeSerializer.Meta.fields
-        extra_kwargs = {"cost_delta": {"required": False, "help_text": INTERNAL}}
+        extra_kwargs = {name: {"required": False, "help_text": INTERNAL} for name in ("cost_delta", "cost_basis")}
 
 
 class AnswerSerializer(serializers.ModelSerializer):
@@ -355,6 +356,8 @@ class AssessmentWriteSerializer(serializers.Serializer):
     earliest_full_date = BoundedDate(required=False, allow_null=True)
     cost_impact = DecimalInput(max_digits=14, decimal_places=2, required=False, allow_null=True)
     cost_currency = serializers.ChoiceField(choices=Currency.choices, required=False)
+    cost_basis = serializers.ChoiceField(choices=CostBasis.choices, required=False, allow_blank=True,
+                                         help_text="Whether the cost impact is per unit or for the whole quantity.")
     constraints = RelatedCode(slug_field="code", queryset=ConstraintCategory.objects.all(), many=True, required=False)
     notes = text(10000)
     version = version_field()
@@ -367,6 +370,8 @@ class AlternativeWriteSerializer(serializers.Serializer):
     delivery_date = BoundedDate()
     price = DecimalInput(max_digits=14, decimal_places=2, min_value=Decimal(0), required=False, allow_null=True)
     cost_delta = DecimalInput(max_digits=14, decimal_places=2, required=False, allow_null=True)
+    cost_basis = serializers.ChoiceField(choices=CostBasis.choices, required=False, allow_blank=True,
+                                         help_text="Whether the cost delta is per unit or for the whole quantity.")
     currency = serializers.ChoiceField(choices=Currency.choices, required=False)
     conditions = text(2000)
     works_around = RelatedCode(slug_field="code", queryset=ConstraintCategory.objects.all(), required=False,

@@ -230,7 +230,7 @@ def routed(north, ops_lead) -> FeasibilityRequest:
 
 def assessment_body(version: int, /, **overrides) -> dict:
     body = {"verdict": "can_with_conditions", "quantity_feasible": "300", "earliest_full_date": in_days(60),
-            "cost_impact": "1200.00", "cost_currency": "EUR", "constraints": ["supplier_lead_time"],
+            "cost_impact": "1200.00", "cost_currency": "EUR", "cost_basis": "total", "constraints": ["supplier_lead_time"],
             "notes": "Supplier X only", "version": version}
     body.update(overrides)
     return body
@@ -286,7 +286,8 @@ def test_the_lead_drafts_and_publishes_the_answer(routed, ops_lead, rep, ops_mem
     body = {"decision": "alternatives", "summary": "Two ways", "justification": "", "version": None,
             "alternatives": [{"quantity": "300", "delivery_date": in_days(20), "conditions": "Part now",
                               "works_around": "supplier_lead_time", "recommended": True},
-                             {"quantity": "500", "delivery_date": in_days(60), "cost_delta": "80.00"}]}
+                             {"quantity": "500", "delivery_date": in_days(60), "cost_delta": "80.00",
+                              "cost_basis": "per_unit"}]}
     assert api(ops_member).put(url, body, format="json").status_code == 403
     assert api(rep).put(url, body, format="json").status_code == 403
     draft = api(ops_lead).put(url, body, format="json")
@@ -329,3 +330,16 @@ def test_a_duplicate_customer_or_part_is_a_400_naming_the_field(rep, ops_lead, c
     assert dup.status_code == 400 and "exists already" in dup.json()["name"][0]
     assert api(ops_lead).post("/api/v1/products/", {"sku": "brk-100", "name": "Again"}, format="json").json().keys() == {"sku"}
     assert Customer.objects.count() == 1 and Product.objects.count() == 1
+
+
+
+def test_a_cost_without_its_basis_is_refused_naming_the_field_and_nothing_is_saved(routed, ops_member):
+    assessment = Assessment.objects.get(request=routed, department__code="procurement")
+    url = f"/api/v1/requests/{routed.reference}/assessments/procurement/"
+    refused = api(ops_member).put(url, assessment_body(assessment.version, cost_basis=""), format="json")
+    assert refused.status_code == 400
+    assert refused.json() == {"cost_basis": ["Say whether the cost impact is per unit or for the whole quantity."]}
+    assessment.refresh_from_db()
+    assert assessment.assessed_at is None and assessment.cost_impact is None
+    done = api(ops_member).put(url, assessment_body(assessment.version), format="json")
+    assert done.status_code == 200 and done.json()["cost_basis"] == "total"
