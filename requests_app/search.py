@@ -66,7 +66,7 @@ FROM (
     WHERE {{where}}
 ) AS doc
 WHERE r.id = doc.id AND r.search_document IS DISTINCT FROM doc.document
-"""
+"""  # nosec B608: composed from this module's own constants; every value is a query parameter
 
 
 _DOCUMENT_SQL = _DOCUMENT_SQL_TEMPLATE.replace("{where}", "r2.id = ANY(%s)")
