@@ -52,7 +52,7 @@ def test_submitting_at_once_still_needs_everything(client, rep, customer, produc
 def test_submitting_an_incomplete_draft_says_what_is_missing_and_leaves_it_a_draft(client, rep, customer, product):
     client.force_login(rep)
     client.post(reverse("requests_app:create"), post_data(customer, product, save_draft="1",
-                                                          **{**ONLY_A_TITLE, "customer": str(customer.pk)}))
+                                                          **{**ONLY_A_TITLE, "customer": customer.name}))
     draft = FeasibilityRequest.objects.get()
 
     response = client.post(reverse("requests_app:submit", args=[draft.pk]), follow=True)
