@@ -40,7 +40,8 @@ def assessed(north, ops_lead, ops_member) -> FeasibilityRequest:
         assessment_id=assessment.pk, actor=ops_member, expected_version=assessment.version,
         data={"verdict": Verdict.CAN_WITH_CONDITIONS, "quantity_feasible": Decimal("300"),
               "earliest_full_date": timezone.localdate() + timedelta(days=60), "cost_impact": Decimal("1200.00"),
-              "cost_currency": "EUR", "notes": "Supplier X only; margin thin"},
+              "cost_currency": "EUR", "cost_basis": "total",
+              "notes": "Supplier X only; margin thin"},
         constraints=[constraint("supplier_lead_time")],
     )
     return FeasibilityRequest.objects.get(pk=north.pk)
@@ -158,7 +159,7 @@ def test_an_assessment_of_a_department_not_routed_is_404(assessed, ops_lead, rep
 
 def test_sales_read_the_published_answer_without_cost_deltas(assessed, rep, ops_lead):
     answer = publish(assessed, ops_lead, decision=Decision.ALTERNATIVES, alternatives=2)
-    Alternative.objects.filter(answer=answer).update(cost_delta=Decimal("450.00"))
+    Alternative.objects.filter(answer=answer).update(cost_delta=Decimal("450.00"), cost_basis="total")
     [seen] = api(rep).get(f"/api/v1/requests/{assessed.reference}/answers/").json()
     assert seen["decision"] == "alternatives" and [a["number"] for a in seen["alternatives"]] == [1, 2]
     assert all("cost_delta" not in a for a in seen["alternatives"])

@@ -152,8 +152,8 @@ def test_recording_an_assessment(routed_pair, ops_member):
     a, b = routed_pair
     supplier = ConstraintCategory.objects.get(code="supplier_lead_time")
     form = {"verdict": "can_with_conditions", "quantity_feasible": "300", "earliest_full_date": "2026-05-15",
-            "cost_impact": "1200.00", "cost_currency": "EUR", "constraints": [supplier.pk], "notes": "Supplier X",
-            "version": "1"}
+            "cost_impact": "1200.00", "cost_currency": "EUR", "cost_basis": "total", "constraints": [supplier.pk],
+            "notes": "Supplier X", "version": "1"}
     assert page(ops_member).post(f"/ops/requests/{a.pk}/assessments/procurement/", form).status_code == 302
     body = {**form, "constraints": ["supplier_lead_time"], "version": 1}
     assert api(ops_member).put(f"/api/v1/requests/{b.reference}/assessments/procurement/", body,
