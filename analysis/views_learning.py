@@ -130,7 +130,10 @@ def improvements_page(request: HttpRequest) -> HttpResponse:
 @login_required
 def improvement_new(request: HttpRequest) -> HttpResponse:
     permissions.require(request.user, "s2o.manage_improvements")
-    constraint = get_object_or_404(ConstraintCategory, code=request.GET.get("constraint", ""))
+    if not request.GET.get("constraint"):
+        messages.info(request, "Pick the constraint the action is about: each row of the Pareto has its own button.")
+        return redirect("analysis:improvements")
+    constraint = get_object_or_404(ConstraintCategory, code=request.GET["constraint"])
     now = timezone.now()
     since = now - timedelta(days=improvements.WINDOW_DAYS)
     suggested = improvements.requests_citing(constraint, since=since)

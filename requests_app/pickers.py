@@ -145,6 +145,8 @@ class PickerField(forms.Field):
         text = " ".join(str(value or "").split())
         if not text:
             return None
+        if "\x00" in text:
+            raise forms.ValidationError(f"A {self.source.noun} name cannot contain a NUL character.", code="nul")
         row = self.source.resolve(self.source.rows(), text[:MAX_QUERY])
         if row is None:
             raise forms.ValidationError(

@@ -88,7 +88,7 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "analysis:forecast": ("get", "login 200 200 200 200 200 200 200 200 403"),
     "analysis:improvement_detail": ("get", "login 403 403 403 403 404 404 404 404 403"),
     "analysis:improvement_move": ("post", "login 403 403 403 403 403 403 404 404 403"),
-    "analysis:improvement_new": ("get", "login 403 403 403 403 403 403 404 404 403"),
+    "analysis:improvement_new": ("get", "login 403 403 403 403 403 403 302 302 403"),
     "analysis:improvements": ("get", "login 403 403 403 403 200 200 200 200 403"),
     "analysis:precedents": ("get", "login 200 200 200 200 200 200 200 200 403"),
     "requests_app:file_again": ("post", "login 302+ 302+ 302+ 404 403 404 403 403 404"),
