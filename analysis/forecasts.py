@@ -24,9 +24,9 @@ from django.db.models import Count, Q, QuerySet
 
 from analysis.metrics.dialect import Percentiles, percentiles
 from analysis.models import Assessment
-from requests_app import businesstime, clocks
+from requests_app import businesstime, clocks, permissions
 from requests_app.businesstime import WorkCalendar
-from requests_app.models import Department, FeasibilityRequest, Priority
+from requests_app.models import Department, FeasibilityRequest, Priority, Status
 
 WINDOW_DAYS = 90
 MIN_HISTORY = 10
@@ -133,6 +133,11 @@ def forecast(*, priority: str, product_id: int | None, start: datetime, now: dat
                             time_zone=calendar.time_zone, **sla)
     return Forecast(priority=priority, basis=Basis.NONE, count=n, acknowledge=None, answer=None,
                     time_zone=calendar.time_zone, **sla)
+
+
+def shown_to(user, req: FeasibilityRequest) -> bool:
+    """The forecast of an existing request is for the author of a draft (if filed now)."""
+    return req.status == Status.DRAFT and permissions.allowed(user, "s2o.edit_request", req)
 
 
 def forecast_for_request(req: FeasibilityRequest, *, now: datetime) -> Forecast:

@@ -84,18 +84,19 @@ def open_actions_by_constraint() -> dict[str, list[ImprovementAction]]:
     return dict(grouped)
 
 
-def actions_for_request(req: FeasibilityRequest) -> list[ImprovementAction]:
-    """Actions on the constraints that blocked this request (a CANNOT verdict citing them): under
-    way, or done since it was answered. What its rep sees on the request page."""
-    blocked = ConstraintCategory.objects.filter(
-        assessments__request=req, assessments__verdict=Verdict.CANNOT
-    ).values("pk")
-    actions = ImprovementAction.objects.filter(constraint__in=blocked).select_related("constraint")
+def actions_for_request(req: FeasibilityRequest, assessments: list[Assessment]) -> list[ImprovementAction]:
+    """Actions on the constraints that blocked this request (a CANNOT verdict citing them, among its
+    `assessments` as the page read them, constraints included): under way, or done since it was
+    answered. What its rep sees on the request page. No query when nothing blocked it."""
+    blocked = {c.pk for a in assessments if a.verdict == Verdict.CANNOT for c in a.constraints.all()}
+    if not blocked:
+        return []
     since = req.answered_at or req.submitted_at
-    return [
-        a for a in actions.filter(Q(status__in=OPEN) | Q(status=ActionStatus.DONE, finished_at__gte=since))
+    return list(
+        ImprovementAction.objects.filter(constraint__in=blocked).select_related("constraint")
+        .filter(Q(status__in=OPEN) | Q(status=ActionStatus.DONE, finished_at__gte=since))
         .order_by("status", "-created_at")
-    ]
+    )
 
 
 # ---------------------------------------------------------------------------------------------

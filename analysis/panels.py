@@ -3,15 +3,26 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.http import HttpRequest
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.urls import reverse
 
 from analysis import forecasts, improvements, precedents, selectors
 from analysis.decisions import ACCEPTABLE_AS_ASKED
 from analysis.forms import DecisionForm
-from requests_app import permissions, roles
+from requests_app import permissions
 from requests_app.models import FeasibilityRequest, Status
+
+
+def _assessments(request: HttpRequest, req: FeasibilityRequest) -> list:
+    """The request's assessments as this page's reader sees them, read once for all the panels of
+    one page (the request object lives as long as the page)."""
+    memo = getattr(req, "_s2o_page_assessments", None)
+    if memo is None or memo[0] is not request:
+        memo = req._s2o_page_assessments = (request, selectors.assessments_of(req, viewer=request.user))
+    return memo[1]
 
 
 def answer_panel(request: HttpRequest, req: FeasibilityRequest) -> str:
@@ -42,22 +53,23 @@ def operations_panel(request: HttpRequest, req: FeasibilityRequest) -> str:
     """Departments' assessments, the history of assessments and answers, and Operations' actions."""
     if req.status == Status.DRAFT:
         return ""
-    panel = selectors.ops_panel(req=req, user=request.user)
+    panel = selectors.ops_panel(req=req, user=request.user, assessments=_assessments(request, req))
     return render_to_string("analysis/_ops_panel.html", {"panel": panel}, request=request)
 
 
+def _later(request: HttpRequest, req: FeasibilityRequest, *, url_name: str, heading: str, link: str) -> str:
+    url = f"{reverse(url_name)}?{urlencode({'request': req.pk})}"
+    context = {"url": url, "heading": heading, "heading_id": url_name.split(":")[-1] + "-heading", "link": link}
+    return render_to_string("analysis/_panel_later.html", context, request=request)
+
+
 def precedents_panel(request: HttpRequest, req: FeasibilityRequest) -> str:
-    """Similar earlier requests: for the author while it is a draft, for Operations and managers
-    while it is analysed (never once it is closed: nothing is left to decide)."""
-    user = request.user
-    if req.status == Status.DRAFT:
-        shown = permissions.allowed(user, "s2o.edit_request", req)
-    else:
-        shown = req.status != Status.CLOSED and (roles.is_ops(user) or roles.is_manager(user))
-    if not shown:
+    """Similar earlier requests (`precedents.shown_to` says to whom), loaded after the page: their
+    search costs more than the rest of the page together."""
+    if not precedents.shown_to(request.user, req):
         return ""
-    found = precedents.precedents_for(user=user, draft=precedents.Draft.of(req), now=timezone.now())
-    return render_to_string("analysis/_precedents.html", {"precedents": found, "asked": True}, request=request)
+    return _later(request, req, url_name="analysis:precedents", heading="Similar earlier requests",
+                  link="Show the earlier requests most like this one")
 
 
 def improvements_panel(request: HttpRequest, req: FeasibilityRequest) -> str:
@@ -65,7 +77,7 @@ def improvements_panel(request: HttpRequest, req: FeasibilityRequest) -> str:
     done since it was answered (then Sales may file it again)."""
     if req.status == Status.DRAFT:
         return ""
-    actions = improvements.actions_for_request(req)
+    actions = improvements.actions_for_request(req, _assessments(request, req))
     if not actions:
         return ""
     context = {
@@ -76,8 +88,9 @@ def improvements_panel(request: HttpRequest, req: FeasibilityRequest) -> str:
 
 
 def forecast_panel(request: HttpRequest, req: FeasibilityRequest) -> str:
-    """When to expect the acknowledgement and the answer: for the author of a draft, if filed now."""
-    if req.status != Status.DRAFT or not permissions.allowed(request.user, "s2o.edit_request", req):
+    """When to expect the acknowledgement and the answer, for the author of a draft if filed now;
+    loaded after the page, as the precedents are."""
+    if not forecasts.shown_to(request.user, req):
         return ""
-    found = forecasts.forecast_for_request(req, now=timezone.now())
-    return render_to_string("analysis/_forecast.html", {"forecast": found, "filed_now": True}, request=request)
+    return _later(request, req, url_name="analysis:forecast", heading="When to expect an answer",
+                  link="Show when to expect an answer if filed now")

@@ -26,8 +26,8 @@ from decimal import Decimal
 from django.db.models import Prefetch, Q
 
 from analysis.models import Alternative, Answer, Assessment
-from requests_app import search
-from requests_app.models import FeasibilityRequest
+from requests_app import permissions, roles, search
+from requests_app.models import FeasibilityRequest, Status
 
 PER_PROBE = 60
 LIMIT = 5
@@ -80,6 +80,15 @@ class Precedent:
     assessments: list[Assessment] = field(default_factory=list)
     constraints: list[str] = field(default_factory=list)
     internals: bool = False  # the reader may read this request's department notes and costs
+
+
+def shown_to(user, req: FeasibilityRequest) -> bool:
+    """Whether `user` is shown the requests most like `req`: its author while it is a draft, and
+    Operations and managers while it is analysed (never once it is closed: nothing is left to
+    decide). `req` must be one `user` may see."""
+    if req.status == Status.DRAFT:
+        return permissions.allowed(user, "s2o.edit_request", req)
+    return req.status != Status.CLOSED and (roles.is_ops(user) or roles.is_manager(user))
 
 
 def keywords(text: str) -> set[str]:

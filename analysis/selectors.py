@@ -9,6 +9,7 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from django.contrib.auth import get_user_model
 from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, prefetch_related_objects
 from django.http import Http404
 
@@ -278,19 +279,57 @@ def draft_answer(req: FeasibilityRequest) -> Answer | None:
 
 
 def published_answers(req: FeasibilityRequest) -> list[Answer]:
-    """What Sales reads of Operations' answers: every published one, newest first. Two queries,
-    read once per request object (the answer panel and the history both show them)."""
+    """What Sales reads of Operations' answers: every published one, newest first, each with its
+    alternatives (their constraint and who accepted them). One query, read once per request object
+    (the answer panel and the history both show them): each answer row is joined to its
+    alternatives, one row per alternative or one without, as `assessments_of` reads constraints."""
     memo = getattr(req, "_s2o_published_answers", None)
-    if memo is None:
-        alternatives = Alternative.objects.select_related("works_around", "accepted_by").order_by("position", "id")
-        memo = list(
-            Answer.objects.filter(request=req, published_at__isnull=False)
-            .select_related("published_by")
-            .prefetch_related(Prefetch("alternatives", queryset=alternatives))
-            .order_by("-number")
-        )
-        req._s2o_published_answers = memo
+    if memo is not None:
+        return memo
+    if req.pk is None or req.status == Status.DRAFT:  # nothing is published before submission
+        req._s2o_published_answers = []
+        return []
+    joined = {
+        "_alt_": ("alternatives", Alternative),
+        "_altc_": ("alternatives__works_around", ConstraintCategory),
+        "_altu_": ("alternatives__accepted_by", get_user_model()),
+    }
+    rows = (
+        Answer.objects.filter(request=req, published_at__isnull=False)
+        .select_related("published_by")
+        .annotate(**{
+            f"{prefix}{f.attname}": F(f"{path}__{f.attname}")
+            for prefix, (path, model) in joined.items() for f in model._meta.concrete_fields
+        })
+        .order_by("-number", "_alt_position", "_alt_id")
+    )
+    answers: dict[int, Answer] = {}
+    alternatives: dict[int, list[Alternative]] = {}
+    for row in rows:
+        answer = answers.setdefault(row.pk, row)
+        found = alternatives.setdefault(row.pk, [])
+        alternative = _joined(row, "_alt_", Alternative)
+        if alternative is None:
+            continue
+        alternative.answer = answer
+        alternative.works_around = _joined(row, "_altc_", ConstraintCategory)
+        alternative.accepted_by = _joined(row, "_altu_", get_user_model())
+        found.append(alternative)
+    for pk, answer in answers.items():
+        answer.request = req
+        _set_prefetched(answer, "alternatives", alternatives[pk])
+    memo = req._s2o_published_answers = list(answers.values())
     return memo
+
+
+def _joined(row, prefix: str, model):
+    """The `model` instance whose columns were read into `row` as `<prefix><column>`, or None
+    when the outer join found none."""
+    fields = model._meta.concrete_fields
+    values = [getattr(row, f"{prefix}{f.attname}") for f in fields]
+    if values[[f.primary_key for f in fields].index(True)] is None:
+        return None
+    return model.from_db(row._state.db, [f.attname for f in fields], values)
 
 
 def alternatives_from_assessments(req: FeasibilityRequest, assessments: list[Assessment]) -> tuple[str, list[dict]]:
@@ -459,9 +498,11 @@ class OpsPanel:
     editable_assessments: list[Assessment]
 
 
-def ops_panel(*, req: FeasibilityRequest, user) -> OpsPanel:
-    """Context for `templates/analysis/_ops_panel.html`."""
-    assessments = assessments_of(req, viewer=user)
+def ops_panel(*, req: FeasibilityRequest, user, assessments: list[Assessment] | None = None) -> OpsPanel:
+    """Context for `templates/analysis/_ops_panel.html`; `assessments` as `assessments_of` read them
+    for this user, when the caller has them already."""
+    if assessments is None:
+        assessments = assessments_of(req, viewer=user)
     internals = permissions.allowed(user, "s2o.read_internals", req)
     return OpsPanel(
         req=req,

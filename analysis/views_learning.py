@@ -20,6 +20,7 @@ from analysis.models import ConstraintCategory, ImprovementAction
 from analysis.views import SERVICE_ERRORS, form_error
 from requests_app import permissions
 from requests_app.models import Customer, FeasibilityRequest, Priority, Product
+from requests_app.selectors import get_request_for
 
 
 class PrecedentQueryForm(forms.Form):
@@ -31,6 +32,8 @@ class PrecedentQueryForm(forms.Form):
     quantity = forms.DecimalField(max_digits=14, decimal_places=3, min_value=0, required=False)
     title = forms.CharField(max_length=200, required=False)
     description = forms.CharField(max_length=2000, required=False)
+    # Or an existing request, as its page shows it (the other fields are then ignored).
+    request = forms.IntegerField(min_value=1, max_value=2**31 - 1, required=False)
 
     def draft(self) -> precedents.Draft:
         d = self.cleaned_data
@@ -81,16 +84,33 @@ def precedents_lookup(request: HttpRequest) -> HttpResponse:
     form = PrecedentQueryForm(request.GET)
     if not form.is_valid():
         return JsonResponse({"errors": form.errors.get_json_data()}, status=400)
-    draft = form.draft()
+    req = None
+    if form.cleaned_data["request"]:
+        req = get_request_for(request.user, form.cleaned_data["request"])
+        if not precedents.shown_to(request.user, req):
+            raise permissions.NotAllowed("Similar earlier requests are shown while a request is drafted or analysed.")
+        draft = precedents.Draft.of(req)
+    else:
+        draft = form.draft()
     found = precedents.precedents_for(user=request.user, draft=draft, now=timezone.now())
+    context = {"precedents": found, "asked": not draft.is_empty}
     if request.GET.get("format") == "html":
-        return render(request, "analysis/_precedents.html", {"precedents": found, "asked": not draft.is_empty})
+        return render(request, "analysis/_precedents.html", context)
+    if request.GET.get("format") == "page" and req is not None:
+        return _panel_page(request, req, "analysis/_precedents.html", "Similar earlier requests", context)
     return JsonResponse({"precedents": [precedent_json(p) for p in found]})
+
+
+def _panel_page(request: HttpRequest, req: FeasibilityRequest, panel: str, heading: str, context: dict) -> HttpResponse:
+    """A request page's panel on a page of its own (what its link shows without script)."""
+    return render(request, "analysis/panel_page.html", {**context, "req": req, "panel": panel, "heading": heading})
 
 
 class ForecastQueryForm(forms.Form):
     priority = forms.ChoiceField(choices=Priority.choices, required=False)
     product = forms.ModelChoiceField(queryset=Product.objects.all(), required=False)
+    # Or an existing draft, as its page shows it (the other fields are then ignored).
+    request = forms.IntegerField(min_value=1, max_value=2**31 - 1, required=False)
 
 
 @login_required
@@ -100,11 +120,19 @@ def forecast_lookup(request: HttpRequest) -> HttpResponse:
     form = ForecastQueryForm(request.GET)
     if not form.is_valid():
         return JsonResponse({"errors": form.errors.get_json_data()}, status=400)
-    product = form.cleaned_data["product"]
-    draft = FeasibilityRequest(priority=form.cleaned_data["priority"] or Priority.NORMAL,
-                               product_id=product.pk if product else None)
-    found = forecasts.forecast_for_request(draft, now=timezone.now())
-    return render(request, "analysis/_forecast.html", {"forecast": found, "filed_now": True})
+    req = None
+    if form.cleaned_data["request"]:
+        req = draft = get_request_for(request.user, form.cleaned_data["request"])
+        if not forecasts.shown_to(request.user, req):
+            raise permissions.NotAllowed("The forecast is shown to the author of a draft.")
+    else:
+        product = form.cleaned_data["product"]
+        draft = FeasibilityRequest(priority=form.cleaned_data["priority"] or Priority.NORMAL,
+                                   product_id=product.pk if product else None)
+    context = {"forecast": forecasts.forecast_for_request(draft, now=timezone.now()), "filed_now": True}
+    if request.GET.get("format") == "page" and req is not None:
+        return _panel_page(request, req, "analysis/_forecast.html", "When to expect an answer", context)
+    return render(request, "analysis/_forecast.html", context)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -100,10 +100,8 @@ class Percentile(Aggregate):
 
     def as_sqlite(self, compiler: Any, connection: Any, **extra_context: Any) -> tuple[str, list]:
         _register_sqlite_aggregates()
-        return self.as_sql(
-            compiler, connection, function="S2O_PERCENTILE", template="%(function)s(%(expressions)s, %(fraction)s)",
-            **extra_context,
-        )
+        return _on_sqlite(self, "S2O_PERCENTILE", "%(function)s(%(expressions)s, %(fraction)s)", compiler, connection,
+                          **extra_context)
 
 
 class Percentiles(Aggregate):
@@ -123,10 +121,17 @@ class Percentiles(Aggregate):
 
     def as_sqlite(self, compiler: Any, connection: Any, **extra_context: Any) -> tuple[str, list]:
         _register_sqlite_aggregates()
-        return self.as_sql(
-            compiler, connection, function="S2O_PERCENTILES", template="%(function)s(%(expressions)s, '[%(fractions)s]')",
-            **extra_context,
-        )
+        return _on_sqlite(self, "S2O_PERCENTILES", "%(function)s(%(expressions)s, '[%(fractions)s]')", compiler,
+                          connection, **extra_context)
+
+
+def _on_sqlite(aggregate: Aggregate, function: str, template: str, compiler: Any, connection: Any,
+               **extra_context: Any) -> tuple[str, list]:
+    """The aggregate as SQLite's registered function: a copy with that function and template (given
+    as arguments they would clash with the template Django builds for a FILTER clause)."""
+    clone = aggregate.copy()
+    clone.function, clone.template = function, template
+    return Aggregate.as_sql(clone, compiler, connection, **extra_context)
 
 
 def percentiles(value: Any, n: int = 2) -> list[float | None]:

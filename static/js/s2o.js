@@ -60,3 +60,16 @@ function focusableScrollers() {
 }
 document.addEventListener("DOMContentLoaded", focusableScrollers);
 window.addEventListener("resize", focusableScrollers);
+// A panel that loads after its page ([data-panel-url]: similar earlier requests on the request
+// page) is replaced by the HTML its URL returns; without script, its link shows the same on a page.
+for (const panel of document.querySelectorAll("[data-panel-url]")) {
+  fetch(panel.dataset.panelUrl, { headers: { Accept: "text/html" }, credentials: "same-origin" })
+    .then((response) => (response.ok ? response.text() : ""))
+    .then((html) => {
+      if (!html) return;
+      const box = document.createElement("div");
+      box.innerHTML = html;
+      panel.replaceWith(...box.childNodes);
+    })
+    .catch(() => {});
+}

@@ -135,23 +135,36 @@ def test_the_lookup_refuses_bad_input_with_a_message_and_outsiders(client, rep, 
     assert client.get(LOOKUP, {"title": "brackets"}).status_code == 403
 
 
-def test_the_draft_page_shows_its_author_the_precedents(client, rep, world, customer, product):
+def test_the_draft_page_shows_its_author_the_precedents(client, rep, other_rep, world, customer, product):
     with time_machine.travel(NOW, tick=False):
         mine = file_request(rep, customer, product, submit=False, title="Stainless brackets for line 9")
         client.force_login(rep)
         page = client.get(mine.get_absolute_url()).content.decode()
-    assert "Similar earlier requests" in page
-    assert world["obvious"].reference in page and world["other_team"].reference not in page
+        later = f"{LOOKUP}?request={mine.pk}"
+        # The page keeps a place for them, filled after it has loaded; its link works without script.
+        assert f'data-panel-url="{later}&amp;format=html"' in page
+        assert f'href="{later}&amp;format=page"' in page
+        panel = client.get(LOOKUP, {"request": mine.pk, "format": "html"}).content.decode()
+        own_page = client.get(LOOKUP, {"request": mine.pk, "format": "page"}).content.decode()
+    for shown in (panel, own_page):
+        assert "Similar earlier requests" in shown
+        assert world["obvious"].reference in shown and world["other_team"].reference not in shown
+    assert f'href="{mine.get_absolute_url()}"' in own_page  # the way back to the draft
+    client.force_login(other_rep)  # someone else's draft: not theirs to see
+    assert client.get(LOOKUP, {"request": mine.pk, "format": "html"}).status_code == 404
 
 
 def test_operations_see_precedents_with_notes_on_the_request_page_sales_do_not_once_submitted(
         client, rep, ops_lead, world):
     url = world["open"].get_absolute_url()
     client.force_login(ops_lead)
-    page = client.get(url).content.decode()
-    assert "Similar earlier requests" in page and "Press 7 is booked until June." in page
+    assert f"{LOOKUP}?request={world['open'].pk}" in client.get(url).content.decode()
+    panel = client.get(LOOKUP, {"request": world["open"].pk, "format": "html"}).content.decode()
+    assert "Similar earlier requests" in panel and "Press 7 is booked until June." in panel
     client.force_login(rep)
     assert "Similar earlier requests" not in client.get(url).content.decode()
+    refused = client.get(LOOKUP, {"request": world["open"].pk, "format": "html"})
+    assert refused.status_code == 403 and "Press 7" not in refused.content.decode()
 
 
 def test_the_filing_form_asks_for_precedents_as_the_rep_types(client, rep):

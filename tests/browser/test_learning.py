@@ -49,3 +49,18 @@ def test_the_improvement_pages_fit_a_phone(pages, ops_lead) -> None:
     page.goto("/ops/improvements/new/?constraint=tooling")
     assert horizontal_overflow(page) == 0
     assert_accessible(page)
+
+
+def test_a_draft_fills_in_its_forecast_and_similar_requests_after_the_page_loads(pages, rep, customer, product) -> None:
+    from tests.requests_app.sales_factories import file_request
+
+    draft = file_request(rep, customer, product, submit=False)
+    page = pages.open(rep, viewport=PHONE)
+    page.goto(draft.get_absolute_url())
+    # The places kept for them are replaced by the panels themselves (their links go away).
+    page.get_by_text("Too little history to forecast").wait_for()
+    page.get_by_text("No earlier answered request looks like this one yet.").wait_for()
+    assert page.get_by_role("link", name="Show the earlier requests most like this one").count() == 0
+    assert page.locator("[data-panel-url]").count() == 0
+    assert horizontal_overflow(page) == 0
+    assert_accessible(page)
