@@ -11,7 +11,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
@@ -21,7 +20,7 @@ from django.views.decorators.http import require_POST
 from integrations import selectors, services
 from integrations.forms import ApiTokenForm, WebhookEndpointForm
 from integrations.models import ApiToken, WebhookDelivery, WebhookEndpoint
-from requests_app import permissions
+from requests_app import paging, permissions
 
 PAGE_SIZE = 25
 
@@ -112,7 +111,7 @@ def webhook_detail(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, "Endpoint saved.")
             return redirect(endpoint)
-    page = Paginator(selectors.deliveries_of(endpoint), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = paging.paginate(selectors.deliveries_of(endpoint), request.GET.get("page"), per_page=PAGE_SIZE)
     context = {"endpoint": endpoint, "form": form, "page": page}
     return render(request, "integrations/webhook_detail.html", context, status=400 if form.errors else 200)
 

@@ -12,7 +12,9 @@ from datetime import timedelta
 import pytest
 import time_machine
 from celery import Celery
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from integrations import services
 from integrations.models import WebhookDelivery, WebhookEndpoint
@@ -410,6 +412,31 @@ def test_a_manager_sees_each_attempt_and_sends_a_delivery_again(
     assert services.delivery_attempt(copy.pk) is True
     listing = client.get(f"/integrations/webhooks/{endpoint.pk}/").content.decode()
     assert "re-sent" in listing and "HTTP 200" in listing
+
+
+@pytest.mark.django_db
+def test_an_endpoints_deliveries_page_never_counts_them_all(client, manager, django_assert_max_num_queries):
+    """Newest first, 25 a page, "1–25 of 1,000+" past a thousand: an endpoint that has sent for
+    years costs the same as a new one."""
+    endpoint = WebhookEndpoint.objects.create(url="https://93.184.216.34/x", events=["closed"], secret=SECRET)
+    start = timezone.now() - timedelta(days=30)
+    WebhookDelivery.objects.bulk_create(
+        WebhookDelivery(endpoint=endpoint, event="closed", payload={}, created_at=start + timedelta(minutes=i))
+        for i in range(1100)
+    )
+    client.force_login(manager)
+    url = f"/integrations/webhooks/{endpoint.pk}/"
+    client.get(url)
+    with CaptureQueriesContext(connection) as read:
+        first = client.get(url).content.decode()
+    counts = [q["sql"] for q in read.captured_queries if "count(" in q["sql"].lower() and "webhookdelivery" in q["sql"]]
+    assert len(counts) == 1 and "LIMIT 1001" in counts[0], counts  # capped, never the whole table
+    assert "1–25 of 1,000+ deliveries" in first
+    newest = timezone.localtime(start + timedelta(minutes=1099))
+    assert newest.strftime("%-d %b %H:%M:%S") in first
+    second = client.get(url, {"page": "2"}).content.decode()
+    assert "26–50 of 1,000+ deliveries" in second
+    assert newest.strftime("%-d %b %H:%M:%S") not in second
 
 
 @pytest.mark.django_db
