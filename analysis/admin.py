@@ -1,6 +1,8 @@
 """Admin for Operations' records. Departments and teams are registered by requests_app; SLA policies and
 calendars by admin_sla."""
 
+from typing import TYPE_CHECKING
+
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -9,6 +11,11 @@ from analysis import (
     rollups,
 )
 from analysis.models import Alternative, Answer, Assessment, ConstraintCategory, ReminderLedger
+
+if TYPE_CHECKING:
+    _AdminBase = admin.ModelAdmin  # mixed into model admins only
+else:
+    _AdminBase = object
 
 
 @admin.register(ConstraintCategory)
@@ -23,7 +30,7 @@ class ConstraintCategoryAdmin(admin.ModelAdmin):
         return ["code"] if obj is not None else []
 
 
-class RefreshesConstraintHits:
+class RefreshesConstraintHits(_AdminBase):
     """Admin edits bypass the services, so they refresh the Pareto's rollup themselves
     (analysis.rollups), in the admin's transaction: after the related objects (constraints,
     alternatives) are saved, and for every request touched by a deletion or a change of request."""

@@ -6,6 +6,8 @@ reference data know. Imported by analysis/admin.py."""
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db.models import Model
+from django.http import HttpRequest
 
 from requests_app.models import BusinessCalendar, CompanyClosure, SlaChange, SlaPolicy
 
@@ -14,27 +16,27 @@ class ReadOnlyAdmin(admin.ModelAdmin):
     """Shown, never written here: every change goes through `requests_app.services_sla` (the
     managers' SLA pages), which checks the rulebook and records who changed what."""
 
-    def has_add_permission(self, request, obj=None) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
 
 class ClosureInline(admin.TabularInline):
     model = CompanyClosure
     fields = ["start_date", "end_date", "reason"]
-    readonly_fields = fields
+    readonly_fields = fields  # type: ignore[assignment]  # the same names; the stubs type the two lists apart
     extra = 0
     can_delete = False
 
-    def has_add_permission(self, request, obj=None) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
 

@@ -27,6 +27,9 @@ Its reminders are planned by the same `clocks.plan_clock` as the request's, from
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import cast
+
+from django.db.models import QuerySet
 
 from analysis.models import Assessment, ReminderLedger
 from requests_app import businesstime, clocks
@@ -54,7 +57,8 @@ def department_policy(assessment: Assessment, req: FeasibilityRequest | None = N
     """The policy version the department clock started with (older rows: the request's)."""
     if assessment.sla_policy_id is None:
         return clocks.policy_for(req or assessment.request)
-    return clocks.cached(("policy", assessment.sla_policy_id), lambda: assessment.sla_policy)  # type: ignore[arg-type,return-value]
+    # The foreign key is set (checked above), so the related row is a policy, never None.
+    return clocks.cached(("policy", assessment.sla_policy_id), lambda: assessment.sla_policy)  # type: ignore[return-value]
 
 
 def department_clock_spec(assessment: Assessment, *, policy: SlaPolicy | None = None) -> clocks.ClockSpec | None:
@@ -153,7 +157,7 @@ def on_request_transitioned(
         Assessment.objects.filter(request=request, assessed_at__isnull=True).update(next_reminder_at=None)
 
 
-def _pending(req: FeasibilityRequest):  # -> QuerySet[Assessment]
+def _pending(req: FeasibilityRequest) -> QuerySet[Assessment]:
     return Assessment.objects.filter(request=req, assessed_at__isnull=True, due_at__isnull=False).select_related("department")
 
 
@@ -171,7 +175,8 @@ def resume_department_clocks(req: FeasibilityRequest, now: datetime, paused_from
             assessment.request = req
             cal = department_calendar(assessment)
             delta = businesstime.business_time_between(cal, paused_from, now)
-            assessment.due_at = businesstime.add_business_time(cal, assessment.due_at, delta)  # type: ignore[arg-type]
+            due = cast(datetime, assessment.due_at)  # pending clocks have a due time (`_pending`)
+            assessment.due_at = businesstime.add_business_time(cal, due, delta)
             assessment.next_reminder_at = department_next_reminder_at(assessment, now, cal=cal)
             assessment.save(update_fields=["due_at", "next_reminder_at"])
             clocks.log(req, Clock.DEPARTMENT, Action.RESUME, now, assessment.due_at, department=assessment.department)

@@ -19,6 +19,7 @@ from requests_app import lifecycle, permissions, roles, services
 from requests_app.lifecycle import TransitionError
 from requests_app.models import FeasibilityRequest, Outcome, RequestEvent, Status
 from requests_app.notifications import notify
+from requests_app.roles import Actor
 
 Kind = RequestEvent.Kind
 
@@ -35,7 +36,7 @@ def current_answer(req: FeasibilityRequest | int) -> Answer | None:
     )
 
 
-def _answered_request(request_id: int, *, actor, perm: str) -> tuple[FeasibilityRequest, Answer]:
+def _answered_request(request_id: int, *, actor: Actor, perm: str) -> tuple[FeasibilityRequest, Answer]:
     req = lifecycle.lock(request_id)
     permissions.require(actor, perm, req)
     if req.status != Status.ANSWERED:
@@ -46,7 +47,7 @@ def _answered_request(request_id: int, *, actor, perm: str) -> tuple[Feasibility
     return req, answer
 
 
-def _tell_operations(req: FeasibilityRequest, answer: Answer, *, kind: str, message: str, actor, now: datetime) -> None:
+def _tell_operations(req: FeasibilityRequest, answer: Answer, *, kind: str, message: str, actor: Actor, now: datetime) -> None:
     publisher = [answer.published_by] if answer.published_by_id else []
     notify(
         [*publisher, *roles.ops_leads(), *services.routed_members(req)],
@@ -59,7 +60,7 @@ def _tell_operations(req: FeasibilityRequest, answer: Answer, *, kind: str, mess
     )
 
 
-def alternative_accept(*, alternative_id: int, actor, reason: str = "", now: datetime | None = None) -> FeasibilityRequest:
+def alternative_accept(*, alternative_id: int, actor: Actor, reason: str = "", now: datetime | None = None) -> FeasibilityRequest:
     """Sales takes one alternative of the current answer: the request closes ALTERNATIVE_ACCEPTED."""
     now = now or timezone.now()
     with transaction.atomic():
@@ -89,7 +90,7 @@ def alternative_accept(*, alternative_id: int, actor, reason: str = "", now: dat
     return req
 
 
-def answer_accept(*, request_id: int, actor, reason: str = "", now: datetime | None = None) -> FeasibilityRequest:
+def answer_accept(*, request_id: int, actor: Actor, reason: str = "", now: datetime | None = None) -> FeasibilityRequest:
     """Sales takes the YES (as asked, or with its conditions): the request closes WON."""
     now = now or timezone.now()
     with transaction.atomic():
@@ -106,7 +107,7 @@ def answer_accept(*, request_id: int, actor, reason: str = "", now: datetime | N
     return req
 
 
-def answer_decline(*, request_id: int, actor, reason: str, now: datetime | None = None) -> FeasibilityRequest:
+def answer_decline(*, request_id: int, actor: Actor, reason: str, now: datetime | None = None) -> FeasibilityRequest:
     """Sales declines the answer and every alternative, saying why: closes DECLINED."""
     now = now or timezone.now()
     with transaction.atomic():
@@ -124,7 +125,7 @@ def answer_decline(*, request_id: int, actor, reason: str, now: datetime | None 
     return req
 
 
-def revision_request(*, request_id: int, actor, reason: str, now: datetime | None = None) -> FeasibilityRequest:
+def revision_request(*, request_id: int, actor: Actor, reason: str, now: datetime | None = None) -> FeasibilityRequest:
     """Sales re-opens the analysis with new information; the current answer stays as history
     (superseded, with the reason) and a fresh answer window starts (`clocks.on_transition`)."""
     now = now or timezone.now()

@@ -27,6 +27,7 @@ from analysis.models import Assessment
 from requests_app import businesstime, clocks, permissions
 from requests_app.businesstime import WorkCalendar
 from requests_app.models import Department, FeasibilityRequest, Priority, Status
+from requests_app.roles import AnyUser
 
 WINDOW_DAYS = 90
 MIN_HISTORY = 10
@@ -121,21 +122,19 @@ def forecast(*, priority: str, product_id: int | None, start: datetime, now: dat
                 routed = routed.filter(pk__in=Assessment.objects.filter(department=department).values("request_id"))
             candidates.append((Basis.DEPARTMENTS, routed, tuple(d.name for d in usual)))
     candidates.append((Basis.PRIORITY, recent, ()))
-    sla = {
-        "sla_acknowledge_at": businesstime.add_business_time(calendar, start, timedelta(hours=sla_acknowledge_hours)),
-        "sla_answer_at": businesstime.add_business_time(calendar, start, timedelta(hours=sla_answer_hours)),
-    }
+    sla_acknowledge_at = businesstime.add_business_time(calendar, start, timedelta(hours=sla_acknowledge_hours))
+    sla_answer_at = businesstime.add_business_time(calendar, start, timedelta(hours=sla_answer_hours))
     for basis, rows, departments in candidates:
         n, ack, ans = _figures(rows)
         if n >= MIN_HISTORY:
             return Forecast(priority=priority, basis=basis, count=n, acknowledge=_span(calendar, start, ack),
                             answer=_span(calendar, start, ans), departments=departments,
-                            time_zone=calendar.time_zone, **sla)
+                            time_zone=calendar.time_zone, sla_acknowledge_at=sla_acknowledge_at, sla_answer_at=sla_answer_at)
     return Forecast(priority=priority, basis=Basis.NONE, count=n, acknowledge=None, answer=None,
-                    time_zone=calendar.time_zone, **sla)
+                    time_zone=calendar.time_zone, sla_acknowledge_at=sla_acknowledge_at, sla_answer_at=sla_answer_at)
 
 
-def shown_to(user, req: FeasibilityRequest) -> bool:
+def shown_to(user: AnyUser, req: FeasibilityRequest) -> bool:
     """The forecast of an existing request is for the author of a draft (if filed now)."""
     return req.status == Status.DRAFT and permissions.allowed(user, "s2o.edit_request", req)
 

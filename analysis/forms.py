@@ -2,30 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
+from decimal import Decimal
+from typing import Any, cast
 
 from django import forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.http import QueryDict
 from django.utils import timezone
 
 from analysis import money, services
-from analysis.models import ConstraintCategory, CostBasis, Decision, Verdict
-from requests_app.forms import Limits, text_field
+from analysis.models import Answer, Assessment, ConstraintCategory, CostBasis, Decision, Verdict
+from requests_app.forms import FormMixinBase, Limits, text_field
 from requests_app.models import Currency, Department, FeasibilityRequest
 
 
 class DateTimeLocalInput(forms.DateTimeInput):
     input_type = "datetime-local"
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any):
         super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
 
 
 class DateInput(forms.DateInput):
     input_type = "date"
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any):
         super().__init__(format="%Y-%m-%d", **kwargs)
 
 
@@ -34,7 +38,7 @@ def version_field() -> forms.IntegerField:
 
 
 class PersonChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj) -> str:
+    def label_from_instance(self, obj: Any) -> str:
         return obj.get_full_name() or obj.get_username()
 
 
@@ -47,10 +51,10 @@ def owner_field(dept: Department) -> forms.ModelChoiceField:
     )
 
 
-class RoutingMixin:
+class RoutingMixin(FormMixinBase):
     """Departments to route to, with an optional owner per department."""
 
-    def add_routing_fields(self, departments) -> None:
+    def add_routing_fields(self, departments: Iterable[Department]) -> None:
         self.department_list = list(departments)
         self.fields["departments"] = forms.ModelMultipleChoiceField(
             queryset=Department.objects.filter(pk__in=[d.pk for d in self.department_list]),
@@ -71,7 +75,7 @@ class RoutingMixin:
         return {d.code: self.cleaned_data.get(f"owner_{d.code}") for d in self.department_list}
 
 
-class PromiseMixin:
+class PromiseMixin(FormMixinBase):
     """An answer-by the service refused comes back with a proposal (`offer`); the lead accepts it
     with one click on a button named `use_proposal` in the same form, which posts the proposal
     as the answer-by together with everything else they entered."""
@@ -81,8 +85,8 @@ class PromiseMixin:
 
     def take_proposal(self) -> None:
         if self.is_bound and self.data.get(self.PROPOSAL_FIELD):
-            data = self.data.copy()
-            data["answer_due"] = data[self.PROPOSAL_FIELD]
+            data = cast(QueryDict, self.data).copy()
+            data["answer_due"] = data.get(self.PROPOSAL_FIELD) or ""
             self.data = data
 
     def offer(self, proposal: datetime | None) -> None:
@@ -105,7 +109,7 @@ class AcknowledgeForm(PromiseMixin, RoutingMixin, Limits, forms.Form):
     )
     version = version_field()
 
-    def __init__(self, *args, req: FeasibilityRequest, default_due: datetime, max_due: datetime, **kwargs):
+    def __init__(self, *args: Any, req: FeasibilityRequest, default_due: datetime, max_due: datetime, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.req = req
         self.add_routing_fields(Department.objects.all())
@@ -122,7 +126,7 @@ class AcknowledgeForm(PromiseMixin, RoutingMixin, Limits, forms.Form):
 class RouteForm(RoutingMixin, forms.Form):
     version = version_field()
 
-    def __init__(self, *args, req: FeasibilityRequest, **kwargs):
+    def __init__(self, *args: Any, req: FeasibilityRequest, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.req = req
         self.add_routing_fields(Department.objects.exclude(assessments__request=req))
@@ -134,7 +138,7 @@ class ExtendAnswerByForm(PromiseMixin, Limits, forms.Form):
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), help_text="The rep will read this.")
     version = version_field()
 
-    def __init__(self, *args, req: FeasibilityRequest, **kwargs):
+    def __init__(self, *args: Any, req: FeasibilityRequest, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.take_proposal()
         self.fields["version"].initial = req.version
@@ -160,7 +164,7 @@ class AssessmentForm(Limits, forms.Form):
     notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False)
     version = version_field()
 
-    def __init__(self, *args, assessment, **kwargs):
+    def __init__(self, *args: Any, assessment: Assessment, **kwargs: Any) -> None:
         self.assessment = assessment
         req = assessment.request
         kwargs.setdefault("initial", {})
@@ -177,13 +181,15 @@ class AssessmentForm(Limits, forms.Form):
             **kwargs["initial"],
         }
         super().__init__(*args, **kwargs)
+        asked = cast(Decimal, req.quantity)  # a routed request has its quantity
         self.fields["quantity_feasible"].help_text = (
-            f"Of the {req.quantity.normalize():f} {req.unit} requested by {req.requested_date:%d %b %Y}."
+            f"Of the {asked.normalize():f} {req.unit} requested by {req.requested_date:%d %b %Y}."
         )
-        self.fields["cost_basis"].choices = basis_choices(req.unit, req.quantity)
+        cast(forms.ChoiceField, self.fields["cost_basis"]).choices = basis_choices(req.unit, req.quantity)
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         if self.errors:
             return data
         try:
@@ -222,10 +228,10 @@ class AlternativeForm(Limits, forms.Form):
                                           label="Works around")
     recommended = forms.BooleanField(required=False)
 
-    def __init__(self, *args, currency: str = "EUR", unit: str = "", **kwargs):
+    def __init__(self, *args: Any, currency: str = "EUR", unit: str = "", **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.fields["currency"].initial = currency
-        self.fields["cost_basis"].choices = basis_choices(unit)
+        cast(forms.ChoiceField, self.fields["cost_basis"]).choices = basis_choices(unit)
 
     def clean_quantity(self):
         value = self.cleaned_data["quantity"]
@@ -239,15 +245,16 @@ class AlternativeForm(Limits, forms.Form):
             raise ValidationError("The delivery date cannot be in the past.")
         return value
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         if data.get("cost_delta") is not None and not data.get("cost_basis"):
             self.add_error("cost_basis", services.COST_BASIS_MISSING.format(what="cost delta"))
         return data
 
 
 class BaseAlternativeFormSet(forms.BaseFormSet):
-    def clean(self):
+    def clean(self) -> None:
         if any(self.errors):
             return
         if sum(1 for data in self.alternatives() if data.get("recommended")) > 1:
@@ -270,13 +277,13 @@ MAX_ALTERNATIVES = 20
 # Bounded on every side: a forged TOTAL_FORMS builds at most MAX_ALTERNATIVES forms and is refused
 # (Django's default absolute_max would build 1,000 more). No fixed number of empty rows: one when
 # there is nothing yet, more with "Add an alternative".
-AlternativeFormSet = forms.formset_factory(
+AlternativeFormSet = cast("type[BaseAlternativeFormSet]", forms.formset_factory(
     AlternativeForm, formset=BaseAlternativeFormSet, extra=0, can_delete=True,
     max_num=MAX_ALTERNATIVES, validate_max=True, absolute_max=MAX_ALTERNATIVES,
-)
+))
 
 
-def alternative_formset(req: FeasibilityRequest, data=None, *, initial: list[dict]) -> BaseAlternativeFormSet:
+def alternative_formset(req: FeasibilityRequest, data: QueryDict | None = None, *, initial: list[dict]) -> BaseAlternativeFormSet:
     formset = AlternativeFormSet(data, initial=initial, prefix="alt",
                                  form_kwargs={"currency": req.currency, "unit": req.unit})
     if data is None and not initial:
@@ -286,7 +293,7 @@ def alternative_formset(req: FeasibilityRequest, data=None, *, initial: list[dic
 
 def alternative_formset_plus_one(req: FeasibilityRequest, formset: BaseAlternativeFormSet) -> BaseAlternativeFormSet:
     """The same formset, what was typed kept, with one more empty alternative (up to the maximum)."""
-    data = formset.data.copy()
+    data = cast(QueryDict, formset.data).copy()
     key = f"{formset.prefix}-TOTAL_FORMS"
     try:
         total = int(data.get(key, 0))
@@ -300,12 +307,12 @@ def alternative_formset_plus_one(req: FeasibilityRequest, formset: BaseAlternati
                               form_kwargs={"currency": req.currency, "unit": req.unit})
 
 
-def basis_choices(unit: str, quantity=None) -> list[tuple[str, str]]:
+def basis_choices(unit: str, quantity: Decimal | None = None) -> list[tuple[str, str]]:
     """The two bases, worded with the request's unit: "per kg", "for all 500 pcs"."""
     return [(basis.value, money.basis_text(basis, unit=unit, quantity=quantity)) for basis in CostBasis]
 
 
-def alternative_initial(answer, currency: str) -> list[dict]:
+def alternative_initial(answer: Answer | None, currency: str) -> list[dict]:
     if answer is None:
         return []
     return [
@@ -324,7 +331,7 @@ class ClarificationForm(Limits, forms.Form):
                           help_text="Sales will be asked to answer; the answer clock pauses until they do.")
     version = version_field()
 
-    def __init__(self, *args, req: FeasibilityRequest, **kwargs):
+    def __init__(self, *args: Any, req: FeasibilityRequest, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.fields["version"].initial = req.version
 
@@ -341,7 +348,7 @@ class DecisionForm(Limits, forms.Form):
 
     reason = text_field("Reason", max_length=2000)
 
-    def __init__(self, *args, action: str, **kwargs) -> None:
+    def __init__(self, *args: Any, action: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["reason"].label = self.ACTIONS[action]
         self.fields["reason"].required = action != "accept"
@@ -352,7 +359,7 @@ class RequestIdsField(forms.Field):
 
     widget = forms.MultipleHiddenInput
 
-    def to_python(self, value) -> list[int]:
+    def to_python(self, value: Any) -> list[int]:
         values = value if isinstance(value, list | tuple) else ([value] if value else [])
         # isdecimal, not isdigit: "²" is a digit that int() refuses.
         if any(not str(v).isdecimal() for v in values):

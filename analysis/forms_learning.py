@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import Q
@@ -18,12 +20,12 @@ def operations_people():
 
 
 class PersonChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj) -> str:
+    def label_from_instance(self, obj: Any) -> str:
         return obj.get_full_name() or obj.username
 
 
 class RequestChoiceField(forms.ModelMultipleChoiceField):
-    def label_from_instance(self, obj) -> str:
+    def label_from_instance(self, obj: Any) -> str:
         return f"{obj.reference} — {obj.title} ({obj.customer.name})"
 
 
@@ -45,10 +47,10 @@ class ActionForm(forms.Form):
         help_text="The recent requests this constraint blocked or bent; untick those it would not have changed.",
     )
 
-    def __init__(self, *args, suggested: list[int], **kwargs) -> None:
+    def __init__(self, *args: Any, suggested: list[int], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["owner"].queryset = operations_people()
-        self.fields["requests"].queryset = (
+        cast(forms.ModelChoiceField, self.fields["owner"]).queryset = operations_people()
+        cast(forms.ModelMultipleChoiceField, self.fields["requests"]).queryset = (
             FeasibilityRequest.objects.filter(pk__in=suggested).select_related("customer").order_by("-submitted_at")
         )
 

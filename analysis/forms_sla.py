@@ -7,8 +7,10 @@ when the sweep tries to compute a due time from it.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from datetime import time
 from decimal import Decimal
+from typing import Any
 
 import holidays
 from crispy_forms.helper import FormHelper
@@ -72,7 +74,7 @@ def _hhmm(value: str) -> str:
         raise ValidationError(f"“{value}” is not a time of day (HH:MM).") from None
 
 
-def format_periods(periods) -> str:
+def format_periods(periods: Iterable[Sequence[str]]) -> str:
     return ", ".join(f"{a}-{'24:00' if b == '00:00' else b}" for a, b in (periods or []))
 
 
@@ -95,7 +97,7 @@ class SlaPolicyForm(forms.ModelForm):
             "max_horizon_days": "Furthest answer-by (calendar days ahead, even with a reason)",
         }
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if not self.is_bound and self.instance.pk:
             self.initial["reminder_thresholds"] = ", ".join(f"{v:g}" for v in self.instance.reminder_thresholds or [])
@@ -104,8 +106,9 @@ class SlaPolicyForm(forms.ModelForm):
     def clean_reminder_thresholds(self) -> list[float]:
         return parse_thresholds(self.cleaned_data["reminder_thresholds"])
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         if not self.errors:
             try:  # the policy's rules as a whole, as the service will apply them
                 services_sla.policy_validate({name: data.get(name) for name in services_sla.POLICY_FIELDS})
@@ -128,7 +131,7 @@ class BusinessCalendarForm(forms.ModelForm):
         fields = ["name", "time_zone", "working_days", "periods", "holiday_country", "holiday_subdivision"]
         help_texts = {"time_zone": "An IANA time zone, e.g. Europe/Berlin or America/New_York."}
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if not self.is_bound and self.instance.pk:
             self.initial["periods"] = format_periods(self.instance.periods)
@@ -143,8 +146,9 @@ class BusinessCalendarForm(forms.ModelForm):
             raise ValidationError(f"“{country}” is not a country the holidays library knows (use an ISO code such as DE, US).")
         return country
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         if self.errors:
             return data
         country, subdivision = data.get("holiday_country", ""), (data.get("holiday_subdivision") or "").strip().upper()
@@ -176,12 +180,13 @@ class ClosureForm(forms.ModelForm):
         widgets = {"start_date": forms.DateInput(attrs={"type": "date"}), "end_date": forms.DateInput(attrs={"type": "date"})}
         labels = {"start_date": "First day", "end_date": "Last day"}
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.helper = _helper("Add closure")
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         start, end = data.get("start_date"), data.get("end_date")
         if start and end and end < start:
             self.add_error("end_date", "The last day cannot be before the first day.")

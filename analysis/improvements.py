@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING, cast
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -39,6 +40,10 @@ from requests_app import permissions
 from requests_app.lifecycle import ConflictError, TransitionError
 from requests_app.models import Department, FeasibilityRequest, Status
 from requests_app.notifications import notify
+from requests_app.roles import Actor
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 ActionStatus = ImprovementAction.Status
 MOVES: dict[str, set[str]] = {
@@ -118,7 +123,7 @@ def _check_fields(*, title: str, target_date: date | None, expected_effect: str,
 
 
 def action_open(
-    *, actor, constraint: ConstraintCategory, title: str, owner, target_date: date, expected_effect: str,
+    *, actor: Actor, constraint: ConstraintCategory, title: str, owner: User, target_date: date, expected_effect: str,
     departments: Sequence[Department] = (), request_ids: Sequence[int] = (), now: datetime | None = None,
 ) -> ImprovementAction:
     """Open a (proposed) improvement action on a constraint, with its first history row."""
@@ -140,7 +145,7 @@ def action_open(
 
 
 def action_move(
-    *, action_id: int, actor, to: str, note: str = "", expected_version: int | None = None,
+    *, action_id: int, actor: Actor, to: str, note: str = "", expected_version: int | None = None,
     now: datetime | None = None,
 ) -> ImprovementAction:
     """Move an action along its lifecycle (`MOVES`), guarded on its current status and version;
@@ -175,7 +180,7 @@ def action_move(
     return action
 
 
-def _tell_reps(action: ImprovementAction, *, actor, now: datetime) -> None:
+def _tell_reps(action: ImprovementAction, *, actor: Actor, now: datetime) -> None:
     """"The constraint that blocked S2O-… was addressed: ask again?" to each rep of a linked request
     the constraint blocked, once per request."""
     blocked = (
@@ -263,15 +268,15 @@ def window_figures(action: ImprovementAction, start: datetime, end: datetime) ->
     money: dict[str, Decimal] = defaultdict(Decimal)
     valued = 0
     for currency, value in at_stake.values_list("currency", "deal_value"):
-        money[currency] += value
+        money[currency] += value or Decimal(0)  # never None: null deal values are excluded above
         valued += 1
     departments = list(action.departments.values_list("pk", flat=True))
-    seconds = list(
+    seconds = cast("list[int]", list(  # never None: excluded by the filter
         Assessment.objects.filter(
             request_submitted_at__gte=start, request_submitted_at__lt=end, department_id__in=departments,
             assessment_seconds__isnull=False,
         ).values_list("assessment_seconds", flat=True)
-    ) if departments else []
+    )) if departments else []
     median = statistics.median(seconds) / 3600 if seconds else None
     return Window(
         start=start, end=end,

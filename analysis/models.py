@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core.validators import MinValueValidator
@@ -138,7 +139,7 @@ class Assessment(models.Model):
     def __str__(self) -> str:
         return f"{self.request_id} / {self.department}"
 
-    def save(self, *args, **kwargs) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if self.request_submitted_at is None:
             self.request_submitted_at = self.request.submitted_at
         super().save(*args, **kwargs)

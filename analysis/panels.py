@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
+from typing import cast
 from urllib.parse import urlencode
 
-from django.http import HttpRequest
+from django import forms
 from django.template.loader import render_to_string
 from django.urls import reverse
 
@@ -14,18 +15,22 @@ from analysis.decisions import ACCEPTABLE_AS_ASKED
 from analysis.forms import DecisionForm
 from requests_app import permissions
 from requests_app.models import FeasibilityRequest, Status
+from requests_app.roles import SignedInRequest
 
 
-def _assessments(request: HttpRequest, req: FeasibilityRequest) -> list:
+def _assessments(request: SignedInRequest, req: FeasibilityRequest) -> list:
     """The request's assessments as this page's reader sees them, read once for all the panels of
     one page (the request object lives as long as the page)."""
     memo = getattr(req, "_s2o_page_assessments", None)
     if memo is None or memo[0] is not request:
-        memo = req._s2o_page_assessments = (request, selectors.assessments_of(req, viewer=request.user))
+        # A memo on the request object, for this page's request only.
+        memo = req._s2o_page_assessments = (  # type: ignore[attr-defined]
+            request, selectors.assessments_of(req, viewer=request.user),
+        )
     return memo[1]
 
 
-def answer_panel(request: HttpRequest, req: FeasibilityRequest) -> str:
+def answer_panel(request: SignedInRequest, req: FeasibilityRequest) -> str:
     """The published answer and its alternatives, Sales' decision on it, and earlier answers."""
     answers = selectors.published_answers(req)
     if not answers:
@@ -35,7 +40,7 @@ def answer_panel(request: HttpRequest, req: FeasibilityRequest) -> str:
     decides = current is not None and permissions.offered(user, "s2o.decide_answer", req)
     offers = {
         "decide_answer": decides,
-        "accept_as_asked": decides and current.decision in ACCEPTABLE_AS_ASKED,
+        "accept_as_asked": decides and current is not None and current.decision in ACCEPTABLE_AS_ASKED,
         "accept_alternative": current is not None and permissions.offered(user, "s2o.accept_alternative", req),
     }
     context = {
@@ -44,12 +49,12 @@ def answer_panel(request: HttpRequest, req: FeasibilityRequest) -> str:
         "earlier": [a for a in answers if a is not current],
         "offers": offers,
         "internals": permissions.allowed(user, "s2o.read_internals", req),
-        "reason_max_length": DecisionForm.base_fields["reason"].max_length,
+        "reason_max_length": cast(forms.CharField, DecisionForm.base_fields["reason"]).max_length,
     }
     return render_to_string("analysis/_answer_panel.html", context, request=request)
 
 
-def operations_panel(request: HttpRequest, req: FeasibilityRequest) -> str:
+def operations_panel(request: SignedInRequest, req: FeasibilityRequest) -> str:
     """Departments' assessments, the history of assessments and answers, and Operations' actions."""
     if req.status == Status.DRAFT:
         return ""
@@ -57,13 +62,13 @@ def operations_panel(request: HttpRequest, req: FeasibilityRequest) -> str:
     return render_to_string("analysis/_ops_panel.html", {"panel": panel}, request=request)
 
 
-def _later(request: HttpRequest, req: FeasibilityRequest, *, url_name: str, heading: str, link: str) -> str:
+def _later(request: SignedInRequest, req: FeasibilityRequest, *, url_name: str, heading: str, link: str) -> str:
     url = f"{reverse(url_name)}?{urlencode({'request': req.pk})}"
     context = {"url": url, "heading": heading, "heading_id": url_name.split(":")[-1] + "-heading", "link": link}
     return render_to_string("analysis/_panel_later.html", context, request=request)
 
 
-def precedents_panel(request: HttpRequest, req: FeasibilityRequest) -> str:
+def precedents_panel(request: SignedInRequest, req: FeasibilityRequest) -> str:
     """Similar earlier requests (`precedents.shown_to` says to whom), loaded after the page: their
     search costs more than the rest of the page together."""
     if not precedents.shown_to(request.user, req):
@@ -72,7 +77,7 @@ def precedents_panel(request: HttpRequest, req: FeasibilityRequest) -> str:
                   link="Show the earlier requests most like this one")
 
 
-def improvements_panel(request: HttpRequest, req: FeasibilityRequest) -> str:
+def improvements_panel(request: SignedInRequest, req: FeasibilityRequest) -> str:
     """What Operations does about the constraints that blocked this request: actions under way, or
     done since it was answered (then Sales may file it again)."""
     if req.status == Status.DRAFT:
@@ -87,7 +92,7 @@ def improvements_panel(request: HttpRequest, req: FeasibilityRequest) -> str:
     return render_to_string("analysis/_improvements_panel.html", context, request=request)
 
 
-def forecast_panel(request: HttpRequest, req: FeasibilityRequest) -> str:
+def forecast_panel(request: SignedInRequest, req: FeasibilityRequest) -> str:
     """When to expect the acknowledgement and the answer, for the author of a draft if filed now;
     loaded after the page, as the precedents are."""
     if not forecasts.shown_to(request.user, req):

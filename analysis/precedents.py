@@ -23,11 +23,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch, Q, QuerySet
 
 from analysis.models import Alternative, Answer, Assessment
 from requests_app import permissions, roles, search
 from requests_app.models import FeasibilityRequest, Status
+from requests_app.roles import Actor, AnyUser
 
 PER_PROBE = 60
 LIMIT = 5
@@ -59,7 +60,7 @@ class Draft:
 
     @classmethod
     def of(cls, req: FeasibilityRequest) -> Draft:
-        part = f"{req.product.sku} {req.product.name}" if req.product_id else ""
+        part = f"{req.product.sku} {req.product.name}" if req.product is not None else ""
         return cls(
             customer_id=req.customer_id, product_id=req.product_id, part=f"{part} {req.part_description}".strip(),
             quantity=req.quantity, wording=f"{req.title} {req.description}", exclude_id=req.pk,
@@ -82,7 +83,7 @@ class Precedent:
     internals: bool = False  # the reader may read this request's department notes and costs
 
 
-def shown_to(user, req: FeasibilityRequest) -> bool:
+def shown_to(user: AnyUser, req: FeasibilityRequest) -> bool:
     """Whether `user` is shown the requests most like `req`: its author while it is a draft, and
     Operations and managers while it is analysed (never once it is closed: nothing is left to
     decide). `req` must be one `user` may see."""
@@ -122,7 +123,7 @@ def score(draft: Draft, req: FeasibilityRequest, *, now: datetime) -> tuple[floa
         part = 1.0
         reasons.append("same part")
     else:
-        theirs = f"{req.product.sku} {req.product.name}" if req.product_id else ""
+        theirs = f"{req.product.sku} {req.product.name}" if req.product is not None else ""
         part = jaccard(keywords(draft.part), keywords(f"{theirs} {req.part_description}"))
         if part >= 0.34:
             reasons.append("similar part")
@@ -146,7 +147,7 @@ def _answered() -> Q:
     return Q(answered_at__isnull=False)
 
 
-def _recent(condition: Q, exclude_id: int | None):
+def _recent(condition: Q, exclude_id: int | None) -> QuerySet[FeasibilityRequest, int]:
     rows = FeasibilityRequest.objects.filter(condition, _answered())
     if exclude_id:
         rows = rows.exclude(pk=exclude_id)
@@ -172,7 +173,7 @@ def _wording_condition(words: Iterable[str]) -> Q | None:
 def candidate_ids(draft: Draft) -> set[int]:
     """A few hundred recent answered requests worth ranking, found through indexes: one statement
     (a UNION of the probes) on PostgreSQL, one per probe on SQLite."""
-    probes = []
+    probes: list[QuerySet[FeasibilityRequest, int]] = []
     if draft.product_id:
         probes.append(_recent(Q(product_id=draft.product_id), draft.exclude_id))
     if draft.customer_id:
@@ -187,7 +188,7 @@ def candidate_ids(draft: Draft) -> set[int]:
     return {pk for probe in probes for pk in probe}
 
 
-def precedents_for(*, user, draft: Draft, now: datetime, limit: int = LIMIT) -> list[Precedent]:
+def precedents_for(*, user: Actor, draft: Draft, now: datetime, limit: int = LIMIT) -> list[Precedent]:
     """The `limit` answered requests most like `draft` that `user` may see, most similar first
     (ties: the more recent first), each with its current answer, alternatives, assessments and
     constraints. Six queries at most on PostgreSQL, however many requests there are."""
@@ -212,7 +213,7 @@ def precedents_for(*, user, draft: Draft, now: datetime, limit: int = LIMIT) -> 
     return chosen
 
 
-def _attach_answers(precedents: list[Precedent], *, user) -> None:
+def _attach_answers(precedents: list[Precedent], *, user: Actor) -> None:
     by_id = {p.request.pk: p for p in precedents}
     answers = (
         Answer.objects.filter(request_id__in=by_id, published_at__isnull=False, superseded_at__isnull=True)

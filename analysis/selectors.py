@@ -8,9 +8,11 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from decimal import Decimal
+from typing import Any, cast
 
 from django.contrib.auth import get_user_model
-from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, prefetch_related_objects
+from django.db.models import Exists, F, Model, OrderBy, OuterRef, Prefetch, Q, QuerySet, prefetch_related_objects
 from django.http import Http404
 
 from analysis import money
@@ -20,13 +22,14 @@ from requests_app import businesstime, paging, permissions
 from requests_app.clocks import DUE_SOON, Calendars, Clock, ClockState, ClockStatus, calendar_by_id
 from requests_app.models import BusinessCalendar, Department, FeasibilityRequest, Status
 from requests_app.paging import Page
+from requests_app.roles import Actor
 from requests_app.selectors import get_request_for
 
 # ---------------------------------------------------------------------------------------------
 # Access (who may edit it is the rulebook's `s2o.assess_department`, asked by the view and the service)
 
 
-def get_assessment_for(user, pk: int, code: str) -> Assessment:
+def get_assessment_for(user: Actor, pk: int, code: str) -> Assessment:
     """The assessment of department `code` on request `pk`: 404 when the user may not see the
     request or the department was not routed."""
     req = get_request_for(user, pk)
@@ -115,7 +118,7 @@ def triage_queue(
     return TriageQueue(unacknowledged=replace(first, object_list=unacknowledged), in_analysis=replace(second, object_list=rows))
 
 
-def F_nulls_last(name: str):
+def F_nulls_last(name: str) -> OrderBy:
     from django.db.models import F
 
     return F(name).asc(nulls_last=True)
@@ -157,7 +160,7 @@ def assessment_missing(assessment: Assessment) -> list[str]:
     return missing
 
 
-def department_assessments(user) -> QuerySet[Assessment]:
+def department_assessments(user: Actor) -> QuerySet[Assessment]:
     """Assessments of the user's departments (or handed to them) on requests still in analysis."""
     mine = Assessment.objects.filter(Q(department__members=user) | Q(owner=user)).values("pk")
     return Assessment.objects.filter(pk__in=mine, request__status__in=[Status.IN_ANALYSIS, Status.WAITING_ON_SALES])
@@ -194,7 +197,7 @@ def assessment_status_q(status: str, *, now: datetime) -> Q:
 
 
 def department_queue(
-    *, user, now: datetime, assessments: QuerySet[Assessment] | None = None, sort: str = "due",
+    *, user: Actor, now: datetime, assessments: QuerySet[Assessment] | None = None, sort: str = "due",
     page: str | None = None, done_page: str | None = None, per_page: int = paging.PER_PAGE,
 ) -> DepartmentQueue:
     """Assessments of the user's departments on requests still in analysis: to do first (by
@@ -208,7 +211,7 @@ def department_queue(
         "department", "owner", "request", "request__customer", "request__requested_by"
     )
     if sort == "-submitted":
-        order = (F("request__submitted_at").desc(), F("pk").desc())
+        order: tuple[OrderBy, ...] = (F("request__submitted_at").desc(), F("pk").desc())
     elif sort == "-due":
         order = (F("due_at").desc(nulls_last=True), F("request__answer_due").desc(nulls_last=True), F("pk").desc())
     else:
@@ -235,7 +238,7 @@ def department_queue(
 _CONSTRAINT_FIELDS = ("id", "code", "label", "sort_order")
 
 
-def assessments_of(req: FeasibilityRequest, *, viewer=None) -> list[Assessment]:
+def assessments_of(req: FeasibilityRequest, *, viewer: Actor | None = None) -> list[Assessment]:
     """The request's assessments with their constraints, in one query: each assessment row is
     joined to its constraints (one row per constraint, or one without), and `a.constraints.all()`
     answers from what was read, as after a `prefetch_related` (which would be a second query on
@@ -255,7 +258,7 @@ def assessments_of(req: FeasibilityRequest, *, viewer=None) -> list[Assessment]:
     for row in rows:
         assessment = assessments.setdefault(row.pk, row)
         found = constraints.setdefault(row.pk, [])
-        if row._constraint_id is not None:
+        if row._constraint_id is not None:  # type: ignore[attr-defined]  # annotated by the query above
             values = [getattr(row, f"_constraint_{name}") for name in _CONSTRAINT_FIELDS]
             found.append(ConstraintCategory.from_db(row._state.db, list(_CONSTRAINT_FIELDS), values))
     for pk, assessment in assessments.items():
@@ -266,12 +269,13 @@ def assessments_of(req: FeasibilityRequest, *, viewer=None) -> list[Assessment]:
     return list(assessments.values())
 
 
-def _set_prefetched(obj, name: str, items: list) -> None:
+def _set_prefetched(obj: Model, name: str, items: list) -> None:
     """Make `obj.<name>.all()` return `items` without a query, the way prefetch_related stores them."""
     queryset = getattr(obj, name).all()
     queryset._result_cache = items
     queryset._prefetch_done = True
-    obj._prefetched_objects_cache = {**getattr(obj, "_prefetched_objects_cache", {}), name: queryset}
+    # Django's own per-instance cache of prefetch_related, which the stubs do not declare.
+    obj._prefetched_objects_cache = {**getattr(obj, "_prefetched_objects_cache", {}), name: queryset}  # type: ignore[attr-defined]
 
 
 def draft_answer(req: FeasibilityRequest) -> Answer | None:
@@ -287,9 +291,9 @@ def published_answers(req: FeasibilityRequest) -> list[Answer]:
     if memo is not None:
         return memo
     if req.pk is None or req.status == Status.DRAFT:  # nothing is published before submission
-        req._s2o_published_answers = []
+        req._s2o_published_answers = []  # type: ignore[attr-defined]  # a memo, read above
         return []
-    joined = {
+    joined: dict[str, tuple[str, type[Model]]] = {
         "_alt_": ("alternatives", Alternative),
         "_altc_": ("alternatives__works_around", ConstraintCategory),
         "_altu_": ("alternatives__accepted_by", get_user_model()),
@@ -308,7 +312,7 @@ def published_answers(req: FeasibilityRequest) -> list[Answer]:
     for row in rows:
         answer = answers.setdefault(row.pk, row)
         found = alternatives.setdefault(row.pk, [])
-        alternative = _joined(row, "_alt_", Alternative)
+        alternative = cast("Alternative | None", _joined(row, "_alt_", Alternative))
         if alternative is None:
             continue
         alternative.answer = answer
@@ -318,11 +322,11 @@ def published_answers(req: FeasibilityRequest) -> list[Answer]:
     for pk, answer in answers.items():
         answer.request = req
         _set_prefetched(answer, "alternatives", alternatives[pk])
-    memo = req._s2o_published_answers = list(answers.values())
+    memo = req._s2o_published_answers = list(answers.values())  # type: ignore[attr-defined]  # a memo, read above
     return memo
 
 
-def _joined(row, prefix: str, model):
+def _joined(row: Model, prefix: str, model: type[Model]) -> Any:
     """The `model` instance whose columns were read into `row` as `<prefix><column>`, or None
     when the outer join found none."""
     fields = model._meta.concrete_fields
@@ -343,14 +347,13 @@ def alternatives_from_assessments(req: FeasibilityRequest, assessments: list[Ass
     cost delta only when they are of one kind (`money.combined`); otherwise it is left to the lead.
     """
     done = [a for a in assessments if a.is_done]
+    asked = cast(Decimal, req.quantity)  # a submitted request always has its quantity
     if not done:
         return "", []
     if all(a.verdict == Verdict.CAN for a in done):
         return Decision.YES, []
-    with_quantity = [a for a in done if a.quantity_feasible is not None]
-    feasible = min(a.quantity_feasible for a in with_quantity) if with_quantity else None
-    with_date = [a for a in done if a.earliest_full_date is not None]
-    earliest = max(a.earliest_full_date for a in with_date) if with_date else None
+    feasible = min((a.quantity_feasible for a in done if a.quantity_feasible is not None), default=None)
+    earliest = max((a.earliest_full_date for a in done if a.earliest_full_date is not None), default=None)
     cost = suggested_cost(done)
     cost_fields = (
         {"cost_delta": cost.amount, "cost_basis": cost.basis, "currency": cost.currency}
@@ -358,12 +361,12 @@ def alternatives_from_assessments(req: FeasibilityRequest, assessments: list[Ass
     )
     limiting = [a for a in done if a.verdict != Verdict.CAN]
     counts = Counter(c for a in limiting for c in a.constraints.all())
-    if all(a.verdict != Verdict.CANNOT for a in done) and (feasible is None or feasible >= req.quantity):
+    if all(a.verdict != Verdict.CANNOT for a in done) and (feasible is None or feasible >= asked):
         return Decision.YES_WITH_CONDITIONS, []
     unit = req.unit
     alternatives = []
-    if feasible and feasible < req.quantity:
-        rest = req.quantity - feasible
+    if feasible and feasible < asked:
+        rest = asked - feasible
         conditions = f"{feasible.normalize():f} {unit} by the requested date"
         if earliest:
             conditions += f"; the remaining {rest.normalize():f} {unit} by {earliest:%d %b %Y}"
@@ -375,8 +378,8 @@ def alternatives_from_assessments(req: FeasibilityRequest, assessments: list[Ass
     if earliest:
         late = [a for a in limiting if a.earliest_full_date == earliest]
         alternatives.append({
-            "quantity": req.quantity, "delivery_date": earliest, **cost_fields,
-            "conditions": f"The full {req.quantity.normalize():f} {unit} by {earliest:%d %b %Y}.",
+            "quantity": asked, "delivery_date": earliest, **cost_fields,
+            "conditions": f"The full {asked.normalize():f} {unit} by {earliest:%d %b %Y}.",
             "works_around": _main_constraint(late, counts), "recommended": not alternatives,
         })
     return (Decision.ALTERNATIVES if alternatives else Decision.NO), alternatives
@@ -468,7 +471,7 @@ def request_history(req: FeasibilityRequest, *, internals: bool) -> list[History
             lines.append(f"Revision asked: {answer.revision_reason}")
         entries.append(
             HistoryEntry(
-                at=answer.published_at, kind="answer", actor=answer.published_by,
+                at=cast(datetime, answer.published_at), kind="answer", actor=answer.published_by,  # published ones only
                 title=f"Answer {answer.number} published: {Decision(answer.decision).label}",
                 lines=tuple(lines), superseded=answer.superseded_at is not None,
             )
@@ -498,7 +501,7 @@ class OpsPanel:
     editable_assessments: list[Assessment]
 
 
-def ops_panel(*, req: FeasibilityRequest, user, assessments: list[Assessment] | None = None) -> OpsPanel:
+def ops_panel(*, req: FeasibilityRequest, user: Actor, assessments: list[Assessment] | None = None) -> OpsPanel:
     """Context for `templates/analysis/_ops_panel.html`; `assessments` as `assessments_of` read them
     for this user, when the caller has them already."""
     if assessments is None:

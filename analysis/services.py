@@ -13,15 +13,16 @@ to the input it concerns and keep the input.
 from __future__ import annotations
 
 import zoneinfo
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Model
 from django.utils import timezone
 
 from analysis import clocks as department_clocks
@@ -32,6 +33,10 @@ from requests_app.lifecycle import ConflictError, TransitionError
 from requests_app.middleware import user_time_zone
 from requests_app.models import ClockEvent, Department, FeasibilityRequest, RequestEvent, Status
 from requests_app.notifications import notify
+from requests_app.roles import Actor
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 Kind = RequestEvent.Kind
 
@@ -51,7 +56,7 @@ __all__ = [
 # Helpers: people and times
 
 
-def format_local(value: datetime, user) -> str:
+def format_local(value: datetime, user: Actor) -> str:
     """A time as the user reads it: in their own zone (Preferences), else the site's."""
     zone = user_time_zone(user) or zoneinfo.ZoneInfo(settings.TIME_ZONE)
     return timezone.localtime(value, zone).strftime("%a %d %b %Y, %H:%M %Z")
@@ -66,7 +71,7 @@ class PromiseError(ValidationError):
         self.proposal = proposal
 
 
-def _check_promise(req: FeasibilityRequest, *, due: datetime, now: datetime, actor) -> None:
+def _check_promise(req: FeasibilityRequest, *, due: datetime, now: datetime, actor: Actor) -> None:
     """Refuse an answer-by outside working time, too soon or too far ahead (DESIGN.md), in words
     for the lead and with the next acceptable time to offer."""
     minimum, horizon = clocks.promise_limits(clocks.policy_for(req))
@@ -101,14 +106,14 @@ def _check_promise(req: FeasibilityRequest, *, due: datetime, now: datetime, act
     raise PromiseError(message, proposal=problem.proposal)
 
 
-def _hours_text(value) -> str:
+def _hours_text(value: timedelta) -> str:
     minutes = round(value.total_seconds() / 60)
     whole, rest = divmod(minutes, 60)
     text = f"{whole} business hour{'s' if whole != 1 else ''}" if whole else ""
     if rest:
         text = f"{text} {rest} minutes".strip()
     return text
-def forecast_sentence(outlook: forecasts.Forecast, user) -> str:
+def forecast_sentence(outlook: forecasts.Forecast, user: Actor) -> str:
     """The acknowledgement's honest forecast, in the rep's zone (a notification holds 300 characters)."""
     if outlook.too_little_history or outlook.answer is None:
         return (f"Too few similar requests to forecast; the SLA answers by {format_local(outlook.sla_answer_at, user)}.")
@@ -116,8 +121,16 @@ def forecast_sentence(outlook: forecasts.Forecast, user) -> str:
             f"9 in 10 by {format_local(outlook.answer.p90_at, user)} ({outlook.count} in 90 days).")
 
 
+def _stamp_history(row: Model, actor: Actor | None, now: datetime) -> None:
+    """Who and when for the row's next history record: django-simple-history reads these two
+    attributes of the instance when it saves (no model fields, hence setattr)."""
+    setattr(row, "_history_user", actor)  # noqa: B010
+    setattr(row, "_history_date", now)  # noqa: B010
+
+
 def _notify_each(
-    users: Iterable, *, kind: str, request: FeasibilityRequest, text, actor=None, now: datetime,
+    users: Iterable[User | None], *, kind: str, request: FeasibilityRequest, text: Callable[..., str],
+    actor: Actor | None = None, now: datetime,
     email_template: str = "notification", email_data: dict | None = None,
 ) -> None:
     """One notification per user, with times written in that user's zone (`text(user)`)."""
@@ -144,9 +157,9 @@ def _departments(values: Iterable) -> list[Department]:
     return result
 
 
-def _check_owners(departments: Sequence[Department], owners: dict | None) -> dict[int, object]:
+def _check_owners(departments: Sequence[Department], owners: dict | None) -> dict[int, User]:
     """Owners keyed by department code (or Department); each must be a member of it."""
-    by_dept: dict[int, object] = {}
+    by_dept: dict[int, User] = {}
     for key, user in (owners or {}).items():
         if user is None:
             continue
@@ -160,7 +173,7 @@ def _check_owners(departments: Sequence[Department], owners: dict | None) -> dic
 
 
 def _route(
-    req: FeasibilityRequest, departments: Sequence[Department], owners: dict[int, object], *, actor, now: datetime
+    req: FeasibilityRequest, departments: Sequence[Department], owners: dict[int, User], *, actor: Actor, now: datetime
 ) -> list[Assessment]:
     """Create one assessment per newly routed department, start its clock, record and tell."""
     already = set(req.assessments.values_list("department_id", flat=True))
@@ -171,8 +184,7 @@ def _route(
     for dept in new:
         assessment = Assessment(request=req, department=dept, owner=owners.get(dept.pk), routed_at=now)
         department_clocks.start_department_clock(assessment, now=now)  # due at the policy's share, on the sweep's list
-        assessment._history_user = actor
-        assessment._history_date = now  # the history reads when it happened, not when it was recorded
+        _stamp_history(assessment, actor, now)  # the history reads when it happened, not when it was recorded
         assessment.save()
         created.append(assessment)
     names = ", ".join(d.name for d in new)
@@ -202,7 +214,7 @@ def _route(
 def request_acknowledge(
     *,
     request_id: int,
-    actor,
+    actor: Actor,
     departments: Iterable,
     owners: dict | None = None,
     answer_due: datetime | None = None,
@@ -258,7 +270,7 @@ def request_acknowledge(
 
 
 def request_route(
-    *, request_id: int, actor, departments: Iterable, owners: dict | None = None, now: datetime | None = None,
+    *, request_id: int, actor: Actor, departments: Iterable, owners: dict | None = None, now: datetime | None = None,
     expected_version: int | None = None,
 ) -> FeasibilityRequest:
     """Add departments to a request already in analysis (re-routing)."""
@@ -280,7 +292,7 @@ def request_route(
 
 
 def answer_by_extend(
-    *, request_id: int, actor, answer_due: datetime, reason: str, now: datetime | None = None,
+    *, request_id: int, actor: Actor, answer_due: datetime, reason: str, now: datetime | None = None,
     expected_version: int | None = None,
 ) -> FeasibilityRequest:
     """Move the promised answer-by later; always with a reason, always telling the rep."""
@@ -333,9 +345,9 @@ def assessment_validate(*, req: FeasibilityRequest, data: dict, constraints: Seq
     if qty is not None:
         if qty < 0:
             errors["quantity_feasible"] = "The feasible quantity cannot be negative."
-        elif qty > req.quantity:
+        elif req.quantity is not None and qty > req.quantity:
             errors["quantity_feasible"] = f"More than the {req.quantity.normalize():f} {req.unit} requested."
-    if verdict == Verdict.CANNOT and qty is not None and qty >= req.quantity:
+    if verdict == Verdict.CANNOT and qty is not None and req.quantity is not None and qty >= req.quantity:
         errors["verdict"] = "“Cannot” contradicts the full quantity being feasible by the requested date."
     if verdict == Verdict.CAN and qty is not None and 0 <= qty < req.quantity:
         errors["verdict"] = "“Can” means the full quantity by the requested date; with less, choose “with conditions”."
@@ -357,7 +369,7 @@ ASSESSMENT_FIELDS = ("verdict", "quantity_feasible", "earliest_full_date", "cost
 
 
 def assessment_save(
-    *, assessment_id: int, actor, data: dict, constraints: Sequence[ConstraintCategory], expected_version: int,
+    *, assessment_id: int, actor: Actor, data: dict, constraints: Sequence[ConstraintCategory], expected_version: int,
     now: datetime | None = None,
 ) -> Assessment:
     """Record (or correct) a department's assessment while the analysis is open.
@@ -393,12 +405,11 @@ def assessment_save(
         if first:
             assessment.assessed_at = now
             department_clocks.stop_department_clock(assessment, now=now)  # business seconds, met, off the sweep's list
-        assessment._history_user = actor
-        assessment._history_date = now  # the history reads when it happened, not when it was recorded
+        _stamp_history(assessment, actor, now)  # the history reads when it happened, not when it was recorded
         # m2m first, without its own history row: the save below snapshots it in one history row.
-        assessment.skip_history_when_saving = True
+        assessment.skip_history_when_saving = True  # type: ignore[attr-defined]  # simple_history's per-row switch
         assessment.constraints.set(constraints)
-        del assessment.skip_history_when_saving
+        del assessment.skip_history_when_saving  # type: ignore[attr-defined]
         assessment.save()
         rollups.refresh_constraint_hits([req.pk])  # the Pareto's rollup: verdict and constraints may have changed
         search.index_internal([req.pk])  # the notes, for Operations' and managers' searches
@@ -419,7 +430,7 @@ def assessment_save(
 # Answers
 
 
-def answer_validate(*, decision: str, justification: str, alternatives: Sequence[dict], today: date) -> None:
+def answer_validate(*, decision: str, justification: str, alternatives: Sequence[Mapping[str, Any]], today: date) -> None:
     """Rules for a publishable answer (DESIGN.md), as field-keyed errors."""
     errors: dict[str, str] = {}
     if not decision:
@@ -443,7 +454,7 @@ ALTERNATIVE_FIELDS = ("quantity", "delivery_date", "price", "cost_delta", "cost_
                       "works_around", "recommended")
 
 
-def _draft_for(req: FeasibilityRequest, *, actor, expected_version: int | None, now: datetime) -> Answer:
+def _draft_for(req: FeasibilityRequest, *, actor: Actor, expected_version: int | None, now: datetime) -> Answer:
     """The open draft, version-checked; or a new one numbered after every earlier answer. The
     caller holds the request's row lock, which every writer of its answers takes first."""
     draft = Answer.objects.filter(request=req, published_at__isnull=True).order_by("-number").first()
@@ -452,8 +463,7 @@ def _draft_for(req: FeasibilityRequest, *, actor, expected_version: int | None, 
             raise ConflictError("The draft you were editing was published by someone else meanwhile.")
         number = (Answer.objects.filter(request=req).aggregate(n=Max("number"))["n"] or 0) + 1
         draft = Answer(request=req, number=number, composed_by=actor)
-        draft._history_user = actor
-        draft._history_date = now
+        _stamp_history(draft, actor, now)
         draft.save()
         return draft
     if expected_version is None:
@@ -466,12 +476,12 @@ def _draft_for(req: FeasibilityRequest, *, actor, expected_version: int | None, 
     return draft
 
 
-def _store_alternatives(answer: Answer, alternatives: Sequence[dict], actor, *, now: datetime) -> None:
+def _store_alternatives(answer: Answer, alternatives: Sequence[dict], actor: Actor, *, now: datetime) -> None:
     """Update alternatives in place by id, add new ones, delete removed ones (each a history row)."""
     existing = {a.pk: a for a in answer.alternatives.all()}
     keep: set[int] = set()
     for position, data in enumerate(alternatives):
-        alt = existing.get(data.get("id")) if data.get("id") else None
+        alt = existing.get(data["id"]) if data.get("id") else None
         if alt is None:
             alt = Alternative(answer=answer)
         for name in ALTERNATIVE_FIELDS:
@@ -484,19 +494,17 @@ def _store_alternatives(answer: Answer, alternatives: Sequence[dict], actor, *, 
         if not alt.currency:
             alt.currency = answer.request.currency
         alt.position = position
-        alt._history_user = actor
-        alt._history_date = now
+        _stamp_history(alt, actor, now)
         alt.save()
         keep.add(alt.pk)
     for pk, alt in existing.items():
         if pk not in keep:
-            alt._history_user = actor
-            alt._history_date = now
+            _stamp_history(alt, actor, now)
             alt.delete()
 
 
 def answer_save_draft(
-    *, request_id: int, actor, decision: str, summary: str, justification: str, alternatives: Sequence[dict],
+    *, request_id: int, actor: Actor, decision: str, summary: str, justification: str, alternatives: Sequence[dict],
     expected_version: int | None, now: datetime | None = None,
 ) -> Answer:
     """Save the lead's draft answer (not visible to Sales). `expected_version` is the draft's
@@ -520,15 +528,14 @@ def answer_save_draft(
         draft.summary = summary
         draft.justification = justification
         draft.composed_by = actor
-        draft._history_user = actor
-        draft._history_date = now
+        _stamp_history(draft, actor, now)
         draft.save()
         _store_alternatives(draft, alternatives, actor, now=now)
     return draft
 
 
 def answer_publish(
-    *, request_id: int, actor, expected_version: int | None, decision: str | None = None, summary: str = "",
+    *, request_id: int, actor: Actor, expected_version: int | None, decision: str | None = None, summary: str = "",
     justification: str = "", alternatives: Sequence[dict] | None = None, now: datetime | None = None,
 ) -> Answer:
     """Publish the draft answer (saving the given content first, if any): ANSWERED, the answer
@@ -542,9 +549,10 @@ def answer_publish(
                 alternatives=alternatives or [], expected_version=expected_version, now=now,
             )
         else:
-            draft = Answer.objects.filter(request_id=request_id, published_at__isnull=True).order_by("-number").first()
-            if draft is None:
+            found = Answer.objects.filter(request_id=request_id, published_at__isnull=True).order_by("-number").first()
+            if found is None:
                 raise TransitionError("There is no draft answer to publish.")
+            draft = found
             lifecycle.check_version(
                 draft, expected_version, "The draft answer was changed by someone else; review it before publishing."
             )
@@ -560,8 +568,7 @@ def answer_publish(
         draft.published_at = now
         draft.published_by = actor
         draft.version += 1
-        draft._history_user = actor
-        draft._history_date = now
+        _stamp_history(draft, actor, now)
         draft.save(update_fields=["published_at", "published_by", "version"])
         req = moved.request
         rollups.refresh_constraint_hits([req.pk])  # the Pareto's rollup: its alternatives now count
@@ -599,7 +606,7 @@ def _refusal(exc: Exception) -> str:
 def requests_acknowledge_bulk(
     *,
     request_ids: Sequence[int],
-    actor,
+    actor: Actor,
     departments: Sequence[Department],
     answer_due: datetime | None = None,
     reason: str = "",

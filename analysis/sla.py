@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 from functools import partial
+from typing import TYPE_CHECKING, Any, cast
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -51,6 +52,9 @@ from requests_app.models import (
     SlaPolicy,
     Status,
 )
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 log = logging.getLogger(__name__)
 
@@ -275,7 +279,7 @@ def _assessment_batch(ctx: _SweepContext, batch_size: int) -> tuple[int, list[in
     return len(rows), _insert_ledger(new_rows, now)
 
 
-def _request_recipients(ctx: _SweepContext, req, clock: str, kind: str, holders: Iterable[int]) -> list[int]:
+def _request_recipients(ctx: _SweepContext, req: FeasibilityRequest, clock: str, kind: str, holders: Iterable[int]) -> list[int]:
     """Who holds the clock (DESIGN.md): leads for acknowledge; routed departments, assessment
     owners and leads for the answer; managers for every escalation."""
     if kind == Kind.ESCALATION:
@@ -371,7 +375,7 @@ def _insert_ledger(rows: list[ReminderLedger], now: datetime) -> list[int]:
     )
 
 
-def _save_next_reminders(model, rows: list) -> None:
+def _save_next_reminders(model: type[FeasibilityRequest] | type[Assessment], rows: list) -> None:
     """Write each row's new `next_reminder_at` in one statement. Django's bulk_update builds a
     CASE per row and cost half the sweep's time in bench/sweep_bench.py; on PostgreSQL an
     UPDATE … FROM (VALUES …) does the same in a fraction. Elsewhere: one UPDATE per distinct value."""
@@ -532,18 +536,18 @@ def next_working(cal: businesstime.WorkCalendar, now: datetime) -> datetime | No
         return None
 
 
-def _name(user) -> str:
+def _name(user: User) -> str:
     return user.get_full_name() or user.get_username()
 
 
-def _local(instant: datetime | None, user) -> str:
+def _local(instant: datetime | None, user: User) -> str:
     if instant is None:
         return "later"
     zone = user_time_zone(user) or ZoneInfo(settings.TIME_ZONE)
     return instant.astimezone(zone).strftime("%a %d %b %H:%M %Z")
 
 
-def wants_email(user, ledger: ReminderLedger) -> bool:
+def wants_email(user: User, ledger: ReminderLedger) -> bool:
     """Everyone with an address gets escalations; reminders and digests respect the opt-out."""
     if not user.email:
         return False
@@ -555,7 +559,7 @@ def wants_email(user, ledger: ReminderLedger) -> bool:
     return profile.morning_digest if ledger.kind == Kind.DIGEST else profile.reminder_emails
 
 
-def _has_profile(user) -> bool:
+def _has_profile(user: User) -> bool:
     try:
         user.profile  # noqa: B018 — a missing reverse one-to-one raises
     except Exception:
@@ -573,7 +577,9 @@ def _mark_delivered(
     on our claim, so a slower duplicate records nothing twice."""
     now = timezone.now()
     everyone = [*delivered, *(u.pk for u in users if u.pk not in delivered)]
-    done = {"sent_at": now, "next_attempt_at": None} if next_at is None else {"next_attempt_at": next_at, "attempts": 0}
+    done: dict[str, Any] = (
+        {"sent_at": now, "next_attempt_at": None} if next_at is None else {"next_attempt_at": next_at, "attempts": 0}
+    )
     marked = ReminderLedger.objects.filter(pk=ledger.pk, sent_at__isnull=True, claimed_at=claimed_at).update(
         claimed_at=None, delivered_to=everyone, last_error="", **done,
     )
@@ -623,9 +629,9 @@ def compose(ledger: ReminderLedger, *, now: datetime) -> dict:
     """Words of one reminder, escalation or digest (shared by e-mail, in-app and timeline)."""
     if ledger.kind == Kind.DIGEST:
         return _compose_digest(ledger)
-    req = ledger.request
+    req = cast(FeasibilityRequest, ledger.request)  # a reminder or an escalation names its request
     if ledger.clock == LedgerClock.DEPARTMENT:
-        assessment = ledger.assessment
+        assessment = cast(Assessment, ledger.assessment)  # a department clock's row names its assessment
         assessment.request = req
         cal = department_clocks.department_calendar(assessment, req)
         state = assessment.get_clock_state(now, cal)
@@ -670,9 +676,10 @@ def due_today(*, date_text: str) -> list[dict]:
     rows = FeasibilityRequest.objects.filter(
         Q(status=Status.SUBMITTED, acknowledge_due__lt=end) | Q(status=Status.IN_ANALYSIS, answer_due__lt=end)
     ).select_related("customer")
-    items = []
+    items: list[dict[str, Any]] = []
     for req in rows.order_by("pk")[:500]:
-        due = req.acknowledge_due if req.status == Status.SUBMITTED else req.answer_due
+        # The running clock's due time, which the filter above requires.
+        due = cast(datetime, req.acknowledge_due if req.status == Status.SUBMITTED else req.answer_due)
         items.append({"request": req, "clock": "acknowledge" if req.status == Status.SUBMITTED else "answer",
                       "due_local": due.astimezone(zone).strftime("%H:%M" if due >= end - timedelta(days=1) else "%d %b %H:%M"),
                       "due": due, "overdue": due.astimezone(zone).date() < day})

@@ -6,10 +6,14 @@ The services ask the rulebook again; their `NotAllowed` is never caught here (it
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import cast
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.forms import BaseForm
+from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -17,17 +21,19 @@ from django.views.decorators.http import require_POST
 
 from analysis import forms, selectors, services
 from analysis.filters import DepartmentQueueFilter, QueueFilter
-from analysis.models import Assessment, Decision
+from analysis.forms import BaseAlternativeFormSet
+from analysis.models import Answer, Assessment, Decision
 from requests_app import clocks, permissions
 from requests_app import services as request_services
 from requests_app.lifecycle import ConflictError, TransitionError
 from requests_app.models import FeasibilityRequest
+from requests_app.roles import SignedInRequest
 from requests_app.selectors import get_request_for
 
 SERVICE_ERRORS = (ValidationError, ConflictError, TransitionError, ValueError)
 
 
-def wrong_state(request: HttpRequest, req, perm: str, what: str) -> HttpResponse | None:
+def wrong_state(request: SignedInRequest, req: FeasibilityRequest, perm: str, what: str) -> HttpResponse | None:
     """A page for an action the request's state does not allow (`permissions.WHEN`, the state rule
     its service applies): back to the request, saying why."""
     if permissions.WHEN[perm](req):
@@ -44,13 +50,13 @@ def assessment_version(assessment):
     return lambda: Assessment.objects.values_list("version", flat=True).get(pk=assessment.pk)
 
 
-def form_error(form, exc: Exception, *, current_version=None) -> None:
+def form_error(form: BaseForm, exc: Exception, *, current_version: Callable[[], int | None] | None = None) -> None:
     """Put a service's refusal on the form, next to the field it concerns where there is one.
 
     On a conflict the input is kept and the hidden version becomes the one just shown to the user
     (`current_version()`), so saving the kept input again is checked against what they now saw."""
     if isinstance(exc, ConflictError) and current_version is not None:
-        data = form.data.copy()
+        data = cast(QueryDict, form.data).copy()
         version = current_version()
         data["version"] = "" if version is None else str(version)
         form.data = data
@@ -69,7 +75,9 @@ def _query_without(params: QueryDict, *names: str) -> str:
     return query.urlencode()
 
 
-def _triage_page(request: HttpRequest, params: QueryDict, *, bulk_form=None, status: int = 200) -> HttpResponse:
+def _triage_page(
+    request: SignedInRequest, params: QueryDict, *, bulk_form: BaseForm | None = None, status: int = 200,
+) -> HttpResponse:
     filterset = QueueFilter(params or None, queryset=FeasibilityRequest.objects.all(), request=request)
     queue = selectors.triage_queue(
         now=timezone.now(), requests=filterset.qs, sort=filterset.sort_key,
@@ -82,20 +90,22 @@ def _triage_page(request: HttpRequest, params: QueryDict, *, bulk_form=None, sta
         "queue": queue, "can_act": can_act, "filter": filterset, "bulk_form": bulk_form,
         "filters_query": params.urlencode(), "ack_query": _query_without(params, "ack_page"),
         "query": _query_without(params, "page"),
-        "ticked": set(bulk_form.data.getlist("requests")) if bulk_form is not None and bulk_form.is_bound else set(),
+        "ticked": (
+            set(cast(QueryDict, bulk_form.data).getlist("requests")) if bulk_form is not None and bulk_form.is_bound else set()
+        ),
     }
     return render(request, "analysis/triage.html", context, status=status)
 
 
 @login_required
-def triage(request: HttpRequest) -> HttpResponse:
+def triage(request: SignedInRequest) -> HttpResponse:
     permissions.require(request.user, "s2o.view_triage")
     return _triage_page(request, request.GET)
 
 
 @login_required
 @require_POST
-def triage_acknowledge(request: HttpRequest) -> HttpResponse:
+def triage_acknowledge(request: SignedInRequest) -> HttpResponse:
     """Acknowledge the ticked requests with one routing and answer-by; each says how it went.
     Bad input shows triage again with the form as filled in (400), nothing acknowledged."""
     permissions.require(request.user, "s2o.acknowledge_request")
@@ -124,7 +134,7 @@ def triage_acknowledge(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def department_queue(request: HttpRequest) -> HttpResponse:
+def department_queue(request: SignedInRequest) -> HttpResponse:
     permissions.require(request.user, "s2o.view_department_queue")
     filterset = DepartmentQueueFilter(
         request.GET or None, queryset=selectors.department_assessments(request.user), request=request
@@ -141,7 +151,7 @@ def department_queue(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
+def acknowledge(request: SignedInRequest, pk: int) -> HttpResponse:
     req = get_request_for(request.user, pk)
     permissions.require(request.user, "s2o.acknowledge_request", req)
     if (back := wrong_state(request, req, "s2o.acknowledge_request", "acknowledging")) is not None:
@@ -168,7 +178,7 @@ def acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def route(request: HttpRequest, pk: int) -> HttpResponse:
+def route(request: SignedInRequest, pk: int) -> HttpResponse:
     req = get_request_for(request.user, pk)
     permissions.require(request.user, "s2o.route_request", req)
     if (back := wrong_state(request, req, "s2o.route_request", "adding departments")) is not None:
@@ -189,7 +199,7 @@ def route(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def extend_answer_by(request: HttpRequest, pk: int) -> HttpResponse:
+def extend_answer_by(request: SignedInRequest, pk: int) -> HttpResponse:
     req = get_request_for(request.user, pk)
     permissions.require(request.user, "s2o.extend_answer_by", req)
     if (back := wrong_state(request, req, "s2o.extend_answer_by", "moving the answer-by")) is not None:
@@ -212,7 +222,7 @@ def extend_answer_by(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def assessment_edit(request: HttpRequest, pk: int, code: str) -> HttpResponse:
+def assessment_edit(request: SignedInRequest, pk: int, code: str) -> HttpResponse:
     assessment = selectors.get_assessment_for(request.user, pk, code)
     permissions.require(request.user, "s2o.assess_department", assessment)
     req = assessment.request
@@ -235,7 +245,7 @@ def assessment_edit(request: HttpRequest, pk: int, code: str) -> HttpResponse:
 
 
 @login_required
-def answer_compose(request: HttpRequest, pk: int) -> HttpResponse:
+def answer_compose(request: SignedInRequest, pk: int) -> HttpResponse:
     req = get_request_for(request.user, pk)
     permissions.require(request.user, "s2o.answer_request", req)
     draft = selectors.draft_answer(req)
@@ -258,7 +268,7 @@ def answer_compose(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "analysis/answer_compose.html", context)
 
 
-def _answer_initial(draft) -> dict:
+def _answer_initial(draft: Answer | None) -> dict:
     if draft is None:
         return {}
     return {"decision": draft.decision, "summary": draft.summary, "justification": draft.justification, "version": draft.version}
@@ -278,7 +288,9 @@ def _prefilled(request, req, assessments):
     return forms.AnswerForm(initial=data), forms.alternative_formset(req, None, initial=alternatives)
 
 
-def _answer_save(request, req, form, formset, *, publish: bool) -> HttpResponse | None:
+def _answer_save(
+    request: SignedInRequest, req: FeasibilityRequest, form: BaseForm, formset: BaseAlternativeFormSet, *, publish: bool,
+) -> HttpResponse | None:
     data = form.cleaned_data
     kwargs = dict(
         request_id=req.pk, actor=request.user, decision=data["decision"], summary=data["summary"],
@@ -297,7 +309,7 @@ def _answer_save(request, req, form, formset, *, publish: bool) -> HttpResponse 
 
 
 @login_required
-def clarification_ask(request: HttpRequest, pk: int) -> HttpResponse:
+def clarification_ask(request: SignedInRequest, pk: int) -> HttpResponse:
     req = get_request_for(request.user, pk)
     permissions.require(request.user, "s2o.ask_clarification", req)
     if (back := wrong_state(request, req, "s2o.ask_clarification", "asking Sales")) is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -12,7 +13,7 @@ from typing import Any
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db.models import CharField, F, Value
+from django.db.models import CharField, F, Model, QuerySet, Value
 from django.forms.utils import flatatt
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import render
@@ -44,7 +45,7 @@ class FastSelect(forms.Widget):
     through a template and normalises the choices again on every form, which costs a few hundred
     milliseconds for the two thousand customers of the bench data."""
 
-    def __init__(self, attrs=None, options=()) -> None:
+    def __init__(self, attrs: dict[str, Any] | None = None, options: Sequence[tuple[str, str]] = ()) -> None:
         super().__init__(attrs)
         self.options = list(options)
 
@@ -64,11 +65,11 @@ class FastSelect(forms.Widget):
 def filter_choices() -> dict[str, list[tuple[int, str]]]:
     """Departments and sales teams for the filter bar (a few dozen): one UNION query. Customers
     and reps are pickers that search (`requests_app.pickers`): thousands of them are never shipped."""
-    text = CharField()
+    text: CharField[str, str] = CharField()
 
-    def rows(model, kind: str, label, alt=None, **where):
+    def rows(model: type[Model], kind: str, label: Any, alt: Any = None, **where: Any) -> QuerySet:
         return (
-            model.objects.filter(**where)
+            model._default_manager.filter(**where)
             .annotate(kind=Value(kind, output_field=text), label=label, alt=alt or Value("", output_field=text))
             .values_list("kind", "pk", "label", "alt")
             .order_by()
@@ -112,7 +113,8 @@ class DashboardFilterForm(forms.Form):
                 bound.field.widget, forms.Select | FastSelect) else "form-control form-control-sm"
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         for name, known in self.known_ids.items():
             if data.get(name) is not None and data[name] not in known:
                 self.add_error(name, "Select one of the listed values.")

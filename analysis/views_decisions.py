@@ -5,9 +5,11 @@ their e-mails have always found them."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -16,9 +18,11 @@ from analysis.forms import DecisionForm
 from analysis.models import Alternative
 from requests_app import permissions
 from requests_app.lifecycle import ConflictError, TransitionError
+from requests_app.models import FeasibilityRequest
+from requests_app.roles import SignedInRequest
 from requests_app.selectors import get_request_for
 
-DECIDE = {
+DECIDE: dict[str, tuple[Callable[..., FeasibilityRequest], str]] = {
     "accept": (decisions.answer_accept, "Accepted — marked as won."),
     "decline": (decisions.answer_decline, "Declined."),
     "revise": (decisions.revision_request, "Revision requested — Operations re-opens the analysis."),
@@ -27,7 +31,7 @@ DECIDE = {
 
 @login_required
 @require_POST
-def decide(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+def decide(request: SignedInRequest, pk: int, action: str) -> HttpResponse:
     """accept (the YES) · decline (all, with reason) · revise (with new information). Bad input
     (no reason, too long, a NUL character) re-renders the decision with what was typed; nothing is saved."""
     if action not in DECIDE:
@@ -54,7 +58,7 @@ def decide(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def alternative_accept(request: HttpRequest, pk: int, alternative_pk: int) -> HttpResponse:
+def alternative_accept(request: SignedInRequest, pk: int, alternative_pk: int) -> HttpResponse:
     req = get_request_for(request.user, pk)
     permissions.require(request.user, "s2o.accept_alternative", req)
     get_object_or_404(Alternative, pk=alternative_pk, answer__request=req)

@@ -16,10 +16,12 @@ from django.views.decorators.http import require_POST
 
 from analysis import forecasts, improvements, metrics, precedents
 from analysis.forms_learning import ActionForm, MoveForm
+from analysis.metrics.figures import ParetoRow
 from analysis.models import ConstraintCategory, ImprovementAction
 from analysis.views import SERVICE_ERRORS, form_error
 from requests_app import permissions
 from requests_app.models import Customer, FeasibilityRequest, Priority, Product
+from requests_app.roles import SignedInRequest
 from requests_app.selectors import get_request_for
 
 
@@ -49,8 +51,9 @@ def precedent_json(p: precedents.Precedent) -> dict:
     """One precedent as the JSON endpoint gives it: only what the reader may read of it."""
     r = p.request
     return {
-        "reference": r.reference, "url": r.get_absolute_url(), "title": r.title, "customer": r.customer.name,
-        "part": r.product.sku if r.product_id else r.part_description, "quantity": str(r.quantity), "unit": r.unit,
+        "reference": r.reference, "url": r.get_absolute_url(), "title": r.title,
+        "customer": r.customer.name if r.customer else "",
+        "part": r.product.sku if r.product is not None else r.part_description, "quantity": str(r.quantity), "unit": r.unit,
         "answered_at": r.answered_at.isoformat() if r.answered_at else None, "score": p.score, "reasons": p.reasons,
         "decision": p.answer.decision if p.answer else None, "summary": p.answer.summary if p.answer else "",
         "alternatives": [
@@ -77,7 +80,7 @@ def precedent_json(p: precedents.Precedent) -> dict:
 
 
 @login_required
-def precedents_lookup(request: HttpRequest) -> HttpResponse:
+def precedents_lookup(request: SignedInRequest) -> HttpResponse:
     """Similar earlier requests for what the filing form holds so far: JSON, or the panel's HTML
     (`format=html`, what the form shows as the rep types)."""
     permissions.require(request.user, "s2o.view_precedents")
@@ -114,7 +117,7 @@ class ForecastQueryForm(forms.Form):
 
 
 @login_required
-def forecast_lookup(request: HttpRequest) -> HttpResponse:
+def forecast_lookup(request: SignedInRequest) -> HttpResponse:
     """When to expect the acknowledgement and the answer for what the filing form holds, if filed now."""
     permissions.require(request.user, "s2o.view_precedents")
     form = ForecastQueryForm(request.GET)
@@ -147,7 +150,9 @@ def improvements_page(request: HttpRequest) -> HttpResponse:
     open_by = improvements.open_actions_by_constraint()
     listed = {row.code for row in rows}
     extra = ConstraintCategory.objects.filter(code__in=set(open_by) - listed)
-    constraints = [(row.code, row.label, row, open_by.get(row.code, [])) for row in rows]
+    constraints: list[tuple[str, str, ParetoRow | None, list[ImprovementAction]]] = [
+        (row.code, row.label, row, open_by.get(row.code, [])) for row in rows
+    ]
     constraints += [(c.code, c.label, None, open_by[c.code]) for c in extra]
     actions = ImprovementAction.objects.select_related("constraint", "owner")[:200]
     context = {"constraints": constraints, "actions": actions,
@@ -156,7 +161,7 @@ def improvements_page(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def improvement_new(request: HttpRequest) -> HttpResponse:
+def improvement_new(request: SignedInRequest) -> HttpResponse:
     permissions.require(request.user, "s2o.manage_improvements")
     if not request.GET.get("constraint"):
         messages.info(request, "Pick the constraint the action is about: each row of the Pareto has its own button.")
@@ -209,7 +214,7 @@ def _detail(request: HttpRequest, action: ImprovementAction, form: MoveForm, sta
 
 @login_required
 @require_POST
-def improvement_move(request: HttpRequest, pk: int) -> HttpResponse:
+def improvement_move(request: SignedInRequest, pk: int) -> HttpResponse:
     permissions.require(request.user, "s2o.manage_improvements")
     action = get_object_or_404(ImprovementAction.objects.select_related("constraint", "owner", "created_by"), pk=pk)
     form = MoveForm(request.POST)

@@ -8,10 +8,13 @@ edit creates a new version for clocks started afterwards; running clocks keep th
 from __future__ import annotations
 
 from functools import wraps
+from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -19,6 +22,7 @@ from analysis.forms_sla import BusinessCalendarForm, ClosureForm, SlaPolicyForm
 from requests_app import permissions, services_sla
 from requests_app.lifecycle import ConflictError
 from requests_app.models import BusinessCalendar, CompanyClosure, SlaChange, SlaPolicy
+from requests_app.roles import SignedInRequest
 
 CHANGES_SHOWN = 50
 
@@ -26,7 +30,7 @@ CHANGES_SHOWN = 50
 def manager_required(view):
     @login_required
     @wraps(view)
-    def wrapper(request, *args, **kwargs):
+    def wrapper(request: SignedInRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         permissions.require(request.user, "s2o.manage_sla")
         return view(request, *args, **kwargs)
 
@@ -43,7 +47,7 @@ def sla_policies(request):
     return render(request, "analysis/sla_policies.html", context)
 
 
-def _refusal_on_form(form, exc: Exception) -> None:
+def _refusal_on_form(form: forms.BaseForm, exc: Exception) -> None:
     """A service's refusal next to the field it concerns (or at the top), the input kept."""
     if isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
         for name, errors in exc.message_dict.items():
@@ -53,7 +57,7 @@ def _refusal_on_form(form, exc: Exception) -> None:
 
 
 @manager_required
-def sla_policy_edit(request, pk: int):
+def sla_policy_edit(request: SignedInRequest, pk: int) -> HttpResponse:
     policy = get_object_or_404(SlaPolicy, pk=pk)
     if policy.retired_at is not None and request.method != "POST":
         return redirect("analysis:sla_policy_edit", pk=SlaPolicy.objects.current().get(priority=policy.priority).pk)
@@ -75,7 +79,7 @@ def sla_policy_edit(request, pk: int):
 
 
 @manager_required
-def sla_calendar_edit(request, pk: int | None = None):
+def sla_calendar_edit(request: SignedInRequest, pk: int | None = None) -> HttpResponse:
     calendar = get_object_or_404(BusinessCalendar, pk=pk) if pk else BusinessCalendar()
     form = BusinessCalendarForm(request.POST or None, instance=calendar)
     if request.method == "POST" and form.is_valid():
@@ -93,7 +97,7 @@ def sla_calendar_edit(request, pk: int | None = None):
 
 
 @manager_required
-def sla_closure_add(request, pk: int):
+def sla_closure_add(request: SignedInRequest, pk: int) -> HttpResponse:
     calendar = get_object_or_404(BusinessCalendar, pk=pk)
     closure_form = ClosureForm(request.POST or None, instance=CompanyClosure(calendar=calendar))
     if request.method == "POST" and closure_form.is_valid():
@@ -116,7 +120,7 @@ def sla_closure_add(request, pk: int):
 
 @manager_required
 @require_POST
-def sla_closure_delete(request, pk: int, closure_pk: int):
+def sla_closure_delete(request: SignedInRequest, pk: int, closure_pk: int) -> HttpResponse:
     calendar = get_object_or_404(BusinessCalendar, pk=pk)
     if services_sla.closure_delete(actor=request.user, calendar_id=calendar.pk, closure_id=closure_pk):
         messages.success(request, "Closure removed.")

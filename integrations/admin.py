@@ -2,6 +2,8 @@
 and inbound e-mails are records to read, not to edit."""
 
 from django.contrib import admin
+from django.db.models import Model, QuerySet
+from django.http import HttpRequest
 from django.utils import timezone
 
 from integrations.models import ApiToken, InboundEmail, WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -16,11 +18,11 @@ class ApiTokenAdmin(admin.ModelAdmin):
     exclude = ["token_hash"]
     actions = ["revoke"]
 
-    def has_add_permission(self, request) -> bool:
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # tokens are made by their owner, who alone sees them once
 
     @admin.action(description="Revoke the selected tokens")
-    def revoke(self, request, queryset) -> None:
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
         count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
         self.message_user(request, f"{count} token(s) revoked.")
 
@@ -39,7 +41,7 @@ class WebhookAttemptInline(admin.TabularInline):
     can_delete = False
     readonly_fields = ["at", "status_code", "error", "response_excerpt", "duration_ms"]
 
-    def has_add_permission(self, request, obj=None) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from crispy_forms.helper import FormHelper
 from django import forms
 
@@ -21,7 +23,7 @@ class ApiTokenForm(forms.Form):
         error_messages={"max_length": "At most 100 characters (this name has %(show_value)d)."},
     )
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.helper = _helper()
 
@@ -39,7 +41,7 @@ class WebhookEndpointForm(forms.Form):
     )
     is_active = forms.BooleanField(required=False, initial=True, label="Send deliveries")
 
-    def __init__(self, *args, editing: bool = False, **kwargs) -> None:
+    def __init__(self, *args: Any, editing: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if editing:
             del self.fields["secret"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -205,7 +206,7 @@ AUTOMATIC_PRECEDENCE = {"bulk", "junk", "list", "auto_reply"}
 STALE_AFTER = timedelta(hours=1)
 
 
-def from_anymail(event) -> InboundMessage | None:  # an anymail.signals.AnymailInboundEvent
+def from_anymail(event: Any) -> InboundMessage | None:  # an anymail.signals.AnymailInboundEvent
     """Our view of an anymail inbound event; None for a stale one (a replayed old post)."""
     if event.timestamp is not None and event.timestamp < timezone.now() - STALE_AFTER:
         return None

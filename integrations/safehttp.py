@@ -97,19 +97,22 @@ class _PinnedHTTPConnection(http.client.HTTPConnection):
     def __init__(self, host: str, port: int, *, addresses: list[IPAddress], timeout: float) -> None:
         super().__init__(host, port, timeout=timeout)
         self._addresses = addresses
+        self._timeout = timeout
 
     def connect(self) -> None:
-        self.sock = _connect_checked(self._addresses, self.port, self.timeout)
+        self.sock = _connect_checked(self._addresses, self.port, self._timeout)
 
 
 class _PinnedHTTPSConnection(http.client.HTTPSConnection):
     def __init__(self, host: str, port: int, *, addresses: list[IPAddress], timeout: float) -> None:
-        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
+        self._tls = ssl.create_default_context()
+        super().__init__(host, port, timeout=timeout, context=self._tls)
         self._addresses = addresses
+        self._timeout = timeout
 
     def connect(self) -> None:
-        sock = _connect_checked(self._addresses, self.port, self.timeout)
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)  # verifies the host name
+        sock = _connect_checked(self._addresses, self.port, self._timeout)
+        self.sock = self._tls.wrap_socket(sock, server_hostname=self.host)  # verifies the host name
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,10 @@ from typing import Any
 from django.db.models import Count, Q, QuerySet
 
 from integrations.models import ApiToken, WebhookDelivery, WebhookEndpoint
+from requests_app.roles import Actor
 
 
-def tokens_of(user) -> QuerySet[ApiToken]:
+def tokens_of(user: Actor) -> QuerySet[ApiToken]:
     return ApiToken.objects.filter(user=user).order_by("revoked_at", "-created_at")
 
 

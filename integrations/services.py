@@ -18,7 +18,7 @@ import string
 import uuid
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -33,6 +33,7 @@ from requests_app import permissions
 from requests_app import services as request_services
 from requests_app.models import FeasibilityRequest, RequestEvent, Status
 from requests_app.notifications import RetryPolicy, error_text, publish_after_commit
+from requests_app.roles import Actor
 
 log = logging.getLogger(__name__)
 
@@ -51,24 +52,24 @@ def _hash(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def token_create(*, user, name: str, now: datetime | None = None) -> tuple[ApiToken, str]:
-    """A new token for `user`; returns the row and the token itself, which is never stored."""
+def token_create(*, actor: Actor, name: str, now: datetime | None = None) -> tuple[ApiToken, str]:
+    """A new token of `actor`'s own; returns the row and the token itself, which is never stored."""
     name = " ".join(name.split())
     if not name:
         raise ValidationError({"name": "Name the token after what will use it, e.g. “CRM sync”."})
     if len(name) > 100:
         raise ValidationError({"name": f"At most 100 characters (this name has {len(name)})."})
-    if ApiToken.objects.filter(user=user, revoked_at__isnull=True).count() >= MAX_ACTIVE_TOKENS:
+    if ApiToken.objects.filter(user=actor, revoked_at__isnull=True).count() >= MAX_ACTIVE_TOKENS:
         raise ValidationError({"name": f"You have {MAX_ACTIVE_TOKENS} active tokens; revoke one you no longer use first."})
     prefix = "".join(secrets.choice(PREFIX_ALPHABET) for _ in range(10))
     raw = f"{TOKEN_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
-    token = ApiToken.objects.create(user=user, name=name, prefix=prefix, token_hash=_hash(raw), created_at=now or timezone.now())
+    token = ApiToken.objects.create(user=actor, name=name, prefix=prefix, token_hash=_hash(raw), created_at=now or timezone.now())
     return token, raw
 
 
-def token_revoke(*, user, token_id: int, now: datetime | None = None) -> ApiToken:
-    """Revoke one of the user's own tokens (someone else's is not found: ids must not leak)."""
-    token = ApiToken.objects.get(pk=token_id, user=user)
+def token_revoke(*, actor: Actor, token_id: int, now: datetime | None = None) -> ApiToken:
+    """Revoke one of `actor`'s own tokens (someone else's is not found: ids must not leak)."""
+    token = ApiToken.objects.get(pk=token_id, user=actor)
     ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=now or timezone.now())
     token.refresh_from_db()
     return token
@@ -100,7 +101,7 @@ class IdempotencyKeyReused(Exception):
 
 
 def request_file_once(
-    *, actor, key: str | None, fingerprint: str, data: dict, submit: bool, now: datetime | None = None,
+    *, actor: Actor, key: str | None, fingerprint: str, data: dict, submit: bool, now: datetime | None = None,
 ) -> request_services.Filed:
     """File a request (`request_file`, the filing form's service) at most once per `key` of `actor`.
 
@@ -123,7 +124,8 @@ def request_file_once(
                     "This Idempotency-Key was already used to file a request with a different body. "
                     "Use a new key for a new request; repeat the first body to retry it."
                 ) from None
-            return request_services.Filed(record.request, False)
+            # The key's row names its request once the filing that inserted it committed.
+            return request_services.Filed(cast(FeasibilityRequest, record.request), False)
         filed = request_services.request_file(actor=actor, data=data, token=uuid.uuid4(), submit=submit, now=now)
         record.request = filed.request
         record.save(update_fields=["request"])
@@ -146,7 +148,7 @@ def _clean_endpoint(url: str, events: Iterable[str]) -> tuple[str, list[str]]:
     return url, chosen
 
 
-def endpoint_create(*, actor, url: str, events: Iterable[str], description: str = "", secret: str = "",
+def endpoint_create(*, actor: Actor, url: str, events: Iterable[str], description: str = "", secret: str = "",
                     now: datetime | None = None) -> WebhookEndpoint:
     """Register an endpoint; without a secret one is generated (shown to the manager once)."""
     permissions.require(actor, "s2o.manage_webhooks")
@@ -158,7 +160,7 @@ def endpoint_create(*, actor, url: str, events: Iterable[str], description: str 
                                           created_by=actor, created_at=now or timezone.now())
 
 
-def endpoint_update(*, actor, endpoint_id: int, url: str, events: Iterable[str], description: str,
+def endpoint_update(*, actor: Actor, endpoint_id: int, url: str, events: Iterable[str], description: str,
                     is_active: bool) -> WebhookEndpoint:
     permissions.require(actor, "s2o.manage_webhooks")
     url, chosen = _clean_endpoint(url, events)
@@ -331,7 +333,7 @@ def next_retry_at(delivery_ids: Iterable[int]) -> datetime | None:
     )
 
 
-def delivery_resend(*, actor, delivery_id: int, now: datetime | None = None) -> WebhookDelivery:
+def delivery_resend(*, actor: Actor, delivery_id: int, now: datetime | None = None) -> WebhookDelivery:
     """Send an event again (a manager's button): a new delivery of the same event and body."""
     permissions.require(actor, "s2o.manage_webhooks")
     original = WebhookDelivery.objects.select_related("endpoint").get(pk=delivery_id)

@@ -5,6 +5,7 @@ nothing of them; and anymail's inbound signal, for replies by e-mail."""
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from anymail.signals import inbound
 from django.db import transaction
@@ -31,7 +32,7 @@ def raise_webhook_event(sender: type[RequestEvent], instance: RequestEvent, crea
 
 
 @receiver(inbound, dispatch_uid="s2o-replies-by-email")
-def receive_reply(sender: object, event, esp_name: str, **kwargs: object) -> None:
+def receive_reply(sender: object, event: Any, esp_name: str, **kwargs: object) -> None:
     message = inbound_mail.from_anymail(event)
     if message is not None:
         inbound_mail.reply_receive(message)

@@ -6,7 +6,9 @@ redirect or render."""
 from __future__ import annotations
 
 from functools import wraps
+from typing import Any
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -21,11 +23,12 @@ from integrations import selectors, services
 from integrations.forms import ApiTokenForm, WebhookEndpointForm
 from integrations.models import ApiToken, WebhookDelivery, WebhookEndpoint
 from requests_app import paging, permissions
+from requests_app.roles import SignedInRequest
 
 PAGE_SIZE = 25
 
 
-def _errors_to_form(form, exc: ValidationError) -> None:
+def _errors_to_form(form: forms.BaseForm, exc: ValidationError) -> None:
     """A service's refusal next to the input it concerns; the user's input stays in the form."""
     pairs = exc.message_dict.items() if hasattr(exc, "error_dict") else [(None, exc.messages)]
     for field, errors in pairs:
@@ -40,12 +43,12 @@ def _errors_to_form(form, exc: ValidationError) -> None:
 @never_cache
 @login_required
 @require_POST
-def token_create(request: HttpRequest) -> HttpResponse:
+def token_create(request: SignedInRequest) -> HttpResponse:
     """Create a token and show it this once (never stored, never shown again, never cached)."""
     form = ApiTokenForm(request.POST)
     if form.is_valid():
         try:
-            token, raw = services.token_create(user=request.user, name=form.cleaned_data["name"])
+            token, raw = services.token_create(actor=request.user, name=form.cleaned_data["name"])
         except ValidationError as exc:
             _errors_to_form(form, exc)
         else:
@@ -55,9 +58,9 @@ def token_create(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+def token_revoke(request: SignedInRequest, pk: int) -> HttpResponse:
     try:
-        token = services.token_revoke(user=request.user, token_id=pk)
+        token = services.token_revoke(actor=request.user, token_id=pk)
     except ApiToken.DoesNotExist:
         raise Http404("No such token.") from None
     messages.success(request, f"Token “{token.name}” revoked: it no longer opens the API.")
@@ -71,7 +74,7 @@ def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
 def webhooks_managed(view):
     @login_required
     @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         permissions.require(request.user, "s2o.manage_webhooks")
         return view(request, *args, **kwargs)
 
@@ -85,7 +88,7 @@ def webhook_list(request: HttpRequest) -> HttpResponse:
 
 @never_cache
 @webhooks_managed
-def webhook_create(request: HttpRequest) -> HttpResponse:
+def webhook_create(request: SignedInRequest) -> HttpResponse:
     form = WebhookEndpointForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -98,7 +101,7 @@ def webhook_create(request: HttpRequest) -> HttpResponse:
 
 
 @webhooks_managed
-def webhook_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def webhook_detail(request: SignedInRequest, pk: int) -> HttpResponse:
     endpoint = get_object_or_404(WebhookEndpoint, pk=pk)
     initial = {"url": endpoint.url, "description": endpoint.description, "events": endpoint.events,
                "is_active": endpoint.is_active}
@@ -125,7 +128,7 @@ def delivery_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @webhooks_managed
 @require_POST
-def delivery_resend(request: HttpRequest, pk: int) -> HttpResponse:
+def delivery_resend(request: SignedInRequest, pk: int) -> HttpResponse:
     delivery = get_object_or_404(WebhookDelivery, pk=pk)
     try:
         copy = services.delivery_resend(actor=request.user, delivery_id=delivery.pk)

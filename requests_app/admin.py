@@ -1,4 +1,8 @@
+from typing import Any
+
 from django.contrib import admin
+from django.db.models import Model
+from django.http import HttpRequest
 from import_export.admin import ImportMixin
 from import_export.formats.base_formats import CSV, XLSX
 from simple_history.admin import SimpleHistoryAdmin
@@ -33,35 +37,35 @@ class ReadOnlyInline(admin.TabularInline):
     can_delete = False
     show_change_link = False
 
-    def has_add_permission(self, request, obj=None) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
 
 class EventInline(ReadOnlyInline):
     model = RequestEvent
     fields = ["at", "kind", "actor", "from_status", "to_status", "message"]
-    readonly_fields = fields
+    readonly_fields = fields  # type: ignore[assignment]  # the same names; the stubs type the two lists apart
 
 
 class CommentInline(ReadOnlyInline):
     model = Comment
     fields = ["created_at", "author", "kind", "body"]
-    readonly_fields = fields
+    readonly_fields = fields  # type: ignore[assignment]  # the same names; the stubs type the two lists apart
 
 
 class AttachmentInline(ReadOnlyInline):
     model = Attachment
     fields = ["uploaded_at", "original_name", "content_type", "size", "uploaded_by"]
-    readonly_fields = fields
+    readonly_fields = fields  # type: ignore[assignment]  # the same names; the stubs type the two lists apart
 
 
 class PauseInline(ReadOnlyInline):
     model = Pause
     fields = ["started_at", "ended_at", "business_seconds"]
-    readonly_fields = fields
+    readonly_fields = fields  # type: ignore[assignment]  # the same names; the stubs type the two lists apart
 
 
 @admin.register(FeasibilityRequest)
@@ -160,7 +164,7 @@ class EmailStateFilter(admin.SimpleListFilter):
     title = "e-mail"
     parameter_name = "email"
 
-    def lookups(self, request, model_admin) -> list[tuple[str, str]]:
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
         return [("sent", "Sent"), ("retrying", "Failing, will retry"), ("failed", "Given up"), ("pending", "Pending"),
                 ("none", "No e-mail")]
 
@@ -218,7 +222,7 @@ class ExchangeRateAdmin(SimpleHistoryAdmin):
     fields = ["currency", "valid_from", "rate", "reporting_currency", "updated_by", "updated_at"]
     readonly_fields = ["reporting_currency", "updated_by", "updated_at"]
 
-    def save_model(self, request, obj, form, change) -> None:
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         obj.reporting_currency = exchange_rates.reporting_currency()
         obj.updated_by = request.user
         super().save_model(request, obj, form, change)

@@ -14,7 +14,7 @@ It replaces Django's ModelBackend in AUTHENTICATION_BACKENDS (authentication is 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
@@ -23,11 +23,14 @@ from django.db.models import Count, Exists, IntegerField, OuterRef, Subquery
 from requests_app import roles
 from requests_app.models import Notification, Role
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
 _ROLE_COLUMN = "_s2o_has_role_"
 UNREAD_ATTR = "_s2o_unread_notifications"
 
 
-def user_with_page_facts(user_id: Any):
+def user_with_page_facts(user_id: Any) -> User:
     """The user (active or not: `user_can_authenticate` decides) with profile, roles and unread count."""
     model = get_user_model()
     memberships = model.groups.through.objects.filter(user_id=OuterRef("pk"))
@@ -49,7 +52,7 @@ def user_with_page_facts(user_id: Any):
 class PageUserBackend(ModelBackend):
     """Django's ModelBackend (passwords, is_active) whose get_user reads the page's facts too."""
 
-    def get_user(self, user_id: Any):
+    def get_user(self, user_id: Any) -> User | None:
         try:
             user = user_with_page_facts(user_id)
         except get_user_model().DoesNotExist:

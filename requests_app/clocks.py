@@ -204,7 +204,8 @@ def policy_for(req: FeasibilityRequest) -> SlaPolicy:
     """The policy version of the request's clocks; a draft (no clock yet) reads the current one."""
     if req.sla_policy_id is None:
         return current_policy(req.priority)
-    return cached(("policy", req.sla_policy_id), lambda: req.sla_policy)  # type: ignore[arg-type,return-value]
+    # The foreign key is set (checked above), so the related row is a policy, never None.
+    return cached(("policy", req.sla_policy_id), lambda: req.sla_policy)  # type: ignore[return-value]
 
 
 def pauses_of(req: FeasibilityRequest) -> list[tuple[datetime, datetime | None]]:

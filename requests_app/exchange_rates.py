@@ -197,7 +197,7 @@ def _attach_stored(result: RateImport) -> None:
     keys = {(row.currency, row.valid_from) for row in result.rows if not row.errors}
     if not keys:
         return
-    stored = {
+    stored: dict[tuple[str, date | None], Decimal] = {
         (currency, day): rate
         for currency, day, rate in ExchangeRate.objects.filter(
             reporting_currency=reporting_currency(),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 import django_filters
 from django import forms
@@ -62,7 +63,7 @@ class RequestFilter(django_filters.FilterSet):
         model = FeasibilityRequest
         fields = ["q", "status", "customer", "priority", "submitted_from", "submitted_to", "scope", "waiting_on", "sort"]
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         user = getattr(self.request, "user", None)
         if not roles.is_sales(user):  # "mine / my team's" means something to Sales only

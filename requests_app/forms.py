@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import uuid
 import zoneinfo
+from collections.abc import Iterable
 from datetime import date
+from typing import TYPE_CHECKING, Any, cast
 
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Column, Field, Layout, Row
@@ -12,13 +14,19 @@ from django import forms
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import MaxLengthValidator
+from django.http import QueryDict
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
 from requests_app import lifecycle, pickers
 from requests_app.models import FeasibilityRequest, Outcome, Profile
 from requests_app.pickers import PickerField
-from requests_app.services import MAX_FILES_PER_REQUEST, REASON_NEEDED, REQUEST_FIELDS
+from requests_app.services import MAX_FILES_PER_REQUEST, REASON_NEEDED, REQUEST_FIELDS, StagedFile
+
+if TYPE_CHECKING:
+    FormMixinBase = forms.BaseForm  # the mixins below are only ever mixed into forms
+else:
+    FormMixinBase = object
 
 MAX_FILES = MAX_FILES_PER_REQUEST
 
@@ -43,7 +51,8 @@ def check_upload(upload: UploadedFile) -> str | None:
     if ext not in allowed:
         return f"“{name}”: files of this type cannot be attached (allowed: {', '.join(allowed)})."
     if (upload.size or 0) > settings.S2O_ATTACHMENT_MAX_BYTES:
-        return f"“{name}” is {filesizeformat(upload.size)}; the limit is {filesizeformat(settings.S2O_ATTACHMENT_MAX_BYTES)}."
+        size, limit = filesizeformat(upload.size or 0), filesizeformat(settings.S2O_ATTACHMENT_MAX_BYTES)
+        return f"“{name}” is {size}; the limit is {limit}."
     if not upload.size:
         return f"“{name}” is empty."
     upload.seek(0)
@@ -66,13 +75,13 @@ LIMIT_MESSAGES = {
 }
 
 
-class Limits:
+class Limits(FormMixinBase):
     """Limits said, never applied silently: a browser `maxlength` cuts a pasted title at 200
     characters without a word, so the form refuses what is too long instead, with a message that
     says how long it is and what fits, and keeps the input. Free text without a limit gets
     `LONG_TEXT_LIMIT`; numbers too big for their column get a plain message, not a database error."""
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for field in self.fields.values():
             if isinstance(field, forms.CharField) and not field.widget.is_hidden:
@@ -134,7 +143,7 @@ class RequestForm(Limits, forms.ModelForm):
             "description": forms.Textarea(attrs={"rows": 5}),
         }
 
-    def __init__(self, *args, staged=(), draft: bool = False, **kwargs) -> None:
+    def __init__(self, *args: Any, staged: Iterable[StagedFile] = (), draft: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # A draft needs only its title ("Save as draft" parks a half-written request); submitting,
         # or editing a submitted request, needs the rest.
@@ -155,13 +164,14 @@ class RequestForm(Limits, forms.ModelForm):
                 self.fields["priority"].help_text = "Fixed once submitted: the answer times were promised for it."
         self.set_staged(staged, keep_all=not self.is_bound)
 
-    def set_staged(self, staged, *, keep_all: bool) -> None:
+    def set_staged(self, staged: Iterable[StagedFile], *, keep_all: bool) -> None:
         """Show files kept from an earlier invalid submit as ticked "still attached" boxes."""
         self.staged = list(staged)
-        self.fields["keep_staged"].choices = [(f.key, f"{f.name} ({filesizeformat(f.size)})") for f in self.staged]
+        keep = cast(forms.MultipleChoiceField, self.fields["keep_staged"])
+        keep.choices = [(f.key, f"{f.name} ({filesizeformat(f.size)})") for f in self.staged]
         keys = [f.key for f in self.staged]
         if keep_all and self.is_bound:
-            self.data = self.data.copy()
+            self.data = cast(QueryDict, self.data).copy()
             self.data.setlist("keep_staged", keys)
         elif keep_all:
             self.initial["keep_staged"] = keys
@@ -215,8 +225,9 @@ class RequestForm(Limits, forms.ModelForm):
             raise forms.ValidationError(errors)
         return files
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         customer, new_customer = data.get("customer"), (data.get("new_customer") or "").strip()
         if customer and new_customer:
             self.add_error("new_customer", "Pick an existing customer or type a new one, not both.")
@@ -254,7 +265,7 @@ class OnceForm(Limits, forms.Form):
 
     token = forms.UUIDField(widget=forms.HiddenInput, required=False)
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if not self.is_bound:
             self.initial.setdefault("token", uuid.uuid4())
@@ -291,15 +302,17 @@ class CloseForm(Limits, forms.Form):
     )
     reason = text_field("What happened?", max_length=2000, rows=2, required=False)
 
-    def __init__(self, *args, status: str, outcomes: list[Outcome], **kwargs) -> None:
+    def __init__(self, *args: Any, status: str, outcomes: list[Outcome], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.status = status
-        self.fields["outcome"].choices = [("", "Choose an outcome…")] + [(o.value, OUTCOME_MEANINGS[o]) for o in outcomes]
+        outcome = cast(forms.ChoiceField, self.fields["outcome"])
+        outcome.choices = [("", "Choose an outcome…")] + [(o.value, OUTCOME_MEANINGS[o]) for o in outcomes]
         if any(lifecycle.outcome_needs_reason(status, o) for o in outcomes):
             self.fields["reason"].label = "What happened? (required: Operations has not answered yet)"
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         outcome = data.get("outcome")
         if outcome and lifecycle.outcome_needs_reason(self.status, outcome) and not (data.get("reason") or "").strip():
             self.add_error("reason", REASON_NEEDED[Outcome(outcome)])
@@ -372,9 +385,10 @@ class PreferencesForm(forms.ModelForm):
         fields = ["time_zone", "reminder_emails", "morning_digest"]
         labels = {"reminder_emails": "Send me reminder e-mails", "morning_digest": "Send me a morning digest"}
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["time_zone"].choices = time_zone_choices(self.instance.time_zone if self.instance else "")
+        zone = cast(forms.ChoiceField, self.fields["time_zone"])
+        zone.choices = time_zone_choices(self.instance.time_zone if self.instance else "")
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.disable_csrf = True

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from django.utils import timezone
 
 from requests_app.models import FeasibilityRequest, Outcome, RequestEvent, Status
+from requests_app.roles import Actor
 
 Kind = RequestEvent.Kind
 
@@ -108,14 +110,20 @@ def check_transition(from_status: str, to_status: str, kind: str) -> None:
 CONFLICT = "This request was changed by someone else while you were working on it."
 
 
-def check_version(row: FeasibilityRequest | object, expected_version: int | None, message: str = CONFLICT) -> None:
+class Versioned(Protocol):
+    """A row with an optimistic-lock counter: a request, an assessment, an answer."""
+
+    version: int
+
+
+def check_version(row: Versioned, expected_version: int | None, message: str = CONFLICT) -> None:
     """The optimistic lock, one definition for every versioned row (a request, an assessment, an
     answer): a form loaded at `expected_version` may write `row` only if nobody wrote it since.
 
     The caller holds the request's row lock (`lock()`; every writer of a request's assessments and
     answers takes it first), so reading and comparing is race-free; it moves `row.version` on when
     it saves. None means there is no form to check (a command, a task, a first draft)."""
-    if expected_version is not None and row.version != expected_version:  # type: ignore[attr-defined]
+    if expected_version is not None and row.version != expected_version:
         raise ConflictError(message)
 
 
@@ -129,7 +137,7 @@ def transition(
     *,
     to: str,
     kind: str,
-    actor,
+    actor: Actor,
     now: datetime | None = None,
     expected_version: int | None = None,
     message: str = "",
@@ -180,7 +188,8 @@ def transition(
 
 
 def record_event(
-    req: FeasibilityRequest, *, kind: str, actor=None, now: datetime | None = None, message: str = "", data: dict | None = None
+    req: FeasibilityRequest, *, kind: str, actor: Actor | None = None, now: datetime | None = None, message: str = "",
+    data: dict | None = None,
 ) -> RequestEvent:
     """An event that does not change the state (comment, routing, reminder sent, …)."""
     return RequestEvent.objects.create(

@@ -11,6 +11,8 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 
+from requests_app.roles import Actor
+
 _LAST_SEEN = "s2o_last_seen"
 
 
@@ -40,7 +42,7 @@ class UserTimezoneMiddleware:
         return self.get_response(request)
 
 
-def user_time_zone(user) -> zoneinfo.ZoneInfo | None:
+def user_time_zone(user: Actor) -> zoneinfo.ZoneInfo | None:
     """The user's display zone, or None for the site's TIME_ZONE."""
     from requests_app.models import Profile
 

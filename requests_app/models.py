@@ -24,6 +24,7 @@ from simple_history.models import HistoricalRecords
 if TYPE_CHECKING:
     from requests_app.businesstime import WorkCalendar
     from requests_app.clocks import ClockState
+    from requests_app.roles import Actor
 
 
 class Role(models.TextChoices):
@@ -348,7 +349,7 @@ class RequestQuerySet(models.QuerySet["FeasibilityRequest"]):
     def open(self) -> RequestQuerySet:
         return self.filter(status__in=Status.open_values())
 
-    def visible_to(self, user) -> RequestQuerySet:
+    def visible_to(self, user: Actor) -> RequestQuerySet:
         """Requests the user may read (one scoping rule: `selectors.request_scope_q`).
 
         EXISTS predicates on the row, not joins: team and department memberships never duplicate

@@ -16,18 +16,23 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import F, Q
 from django.template import Context
+from django.template.backends.django import Template as DjangoTemplate
 from django.template.loader import get_template, render_to_string
 from django.utils import timezone
 
 from requests_app import replies
 from requests_app.models import FeasibilityRequest, Notification
+from requests_app.roles import Actor
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +40,7 @@ EMAIL_LEASE = timedelta(minutes=5)
 
 
 def notify(
-    users: Iterable,
+    users: Iterable[User | None],
     *,
     kind: str,
     message: str,
@@ -43,7 +48,7 @@ def notify(
     url: str = "",
     email_template: str = "",
     email_data: dict | None = None,
-    exclude=None,
+    exclude: Actor | None = None,
     now: datetime | None = None,
 ) -> list[Notification]:
     """Create one notification per distinct active user (minus `exclude`, usually the actor).
@@ -274,7 +279,8 @@ def email_context(notification: Notification) -> dict[str, Any]:
 def render_text(template_name: str, context: dict[str, Any]) -> str:
     """A plain-text template without HTML escaping: a title "Bolts & nuts for O'Brien" must read
     so in a subject or a text body, not "Bolts &amp; nuts for O&#x27;Brien"."""
-    return get_template(template_name).template.render(Context(context, autoescape=False))
+    template = cast(DjangoTemplate, get_template(template_name))  # the project's one engine is Django's
+    return template.template.render(Context(context, autoescape=False))
 
 
 @dataclass(frozen=True)
@@ -325,7 +331,7 @@ def resend_pending_emails(*, now: datetime | None = None, grace: timedelta = tim
     return len(ids)
 
 
-def mark_read(user, ids: Iterable[int] | None = None, *, now: datetime | None = None) -> int:
+def mark_read(user: Actor, ids: Iterable[int] | None = None, *, now: datetime | None = None) -> int:
     qs = Notification.objects.filter(user=user, read_at__isnull=True)
     if ids is not None:
         qs = qs.filter(pk__in=list(ids))

@@ -21,14 +21,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.safestring import SafeString
 
 from requests_app.models import FeasibilityRequest
+from requests_app.roles import SignedInRequest
 
 # A panel renders its HTML for this HTTP request and request row ("" to show nothing).
-Panel = Callable[[HttpRequest, FeasibilityRequest], SafeString | str]
+Panel = Callable[[SignedInRequest, FeasibilityRequest], SafeString | str]
 Allowed = Callable[[Any], bool]
 
 
@@ -70,7 +70,7 @@ def register_filing_aid(name: str, url_name: str, allowed: Allowed, *, order: in
     _filing_aids[name] = _Entry(name, order, (url_name, allowed))
 
 
-def panels_for(request: HttpRequest, req: FeasibilityRequest) -> list[str]:
+def panels_for(request: SignedInRequest, req: FeasibilityRequest) -> list[str]:
     """Every registered panel's HTML for this request, in order, empty ones left out."""
     rendered = (entry.value(request, req) for entry in _sorted(_panels))
     return [html for html in rendered if html]

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from django import forms
 from django.contrib.auth import get_user_model
@@ -25,6 +25,8 @@ from django.db.models import Case, IntegerField, Model, Q, QuerySet, Value, When
 from django.urls import reverse
 
 from requests_app.models import Customer, Product, Role
+
+M = TypeVar("M", bound=Model)
 
 LIMIT = 20
 MAX_QUERY = 100
@@ -49,12 +51,12 @@ class Source:
         return reverse("requests_app:pick", args=[self.name])
 
 
-def _one(queryset: QuerySet) -> Model | None:
+def _one(queryset: QuerySet[M]) -> M | None:
     found = list(queryset[:2])
     return found[0] if len(found) == 1 else None
 
 
-def _customer(rows: QuerySet, text: str) -> Customer | None:
+def _customer(rows: QuerySet[Customer], text: str) -> Customer | None:
     # The exact name first (what the picker posts; names are unique), then the ERP code, then a
     # name typed in another case.
     return (rows.filter(name=text).first() or _one(rows.filter(code__iexact=text).exclude(code=""))

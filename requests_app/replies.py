@@ -16,6 +16,8 @@ from datetime import timedelta
 from django.conf import settings
 from django.core import signing
 
+from requests_app.models import Notification
+
 SALT = "s2o.requests.email-reply"
 LOCAL_PREFIX = "reply+"
 COMMENT, CLARIFICATION = "c", "q"
@@ -61,7 +63,7 @@ def reply_address(*, request_id: int, user_id: int, intent: str) -> str | None:
     return f"{LOCAL_PREFIX}{reply_token(request_id=request_id, user_id=user_id, intent=intent)}@{domain}"
 
 
-def reply_address_for(notification) -> str | None:  # a requests_app.models.Notification
+def reply_address_for(notification: Notification) -> str | None:
     intent = INTENT_BY_KIND.get(notification.kind)
     if intent is None or not notification.request_id:
         return None

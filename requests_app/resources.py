@@ -12,7 +12,10 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from import_export import fields, resources, widgets
+from import_export.results import Result
+from tablib import Dataset
 
 from requests_app.models import Customer, Product, SalesTeam
 
@@ -27,8 +30,9 @@ class _MasterDataResource(resources.ModelResource):
 
     required: tuple[str, ...] = ()
 
-    def import_data(self, dataset, dry_run: bool = False, raise_errors: bool = False, use_transactions: bool | None = None,
-                    collect_failed_rows: bool = False, rollback_on_validation_errors: bool = False, **kwargs: Any):
+    def import_data(self, dataset: Dataset, dry_run: bool = False, raise_errors: bool = False,
+                    use_transactions: bool | None = None,
+                    collect_failed_rows: bool = False, rollback_on_validation_errors: bool = False, **kwargs: Any) -> Result:
         """All or nothing: one bad row (an error or an invalid value) and no row of the file is saved,
         from the admin and the command alike."""
         return super().import_data(dataset, dry_run=dry_run, raise_errors=raise_errors, use_transactions=True,
@@ -59,7 +63,7 @@ class CustomerResource(_MasterDataResource):
         report_skipped = True
         clean_model_instances = True
 
-    def get_instance(self, instance_loader, row: dict[str, Any]) -> Customer | None:
+    def get_instance(self, instance_loader: Any, row: dict[str, Any]) -> Customer | None:
         code = _text(row, "code")
         found = Customer.objects.filter(code=code).first()
         if found is None:
@@ -95,7 +99,7 @@ class UsernamesWidget(widgets.ManyToManyWidget):
     def __init__(self) -> None:
         super().__init__(get_user_model(), field="username", separator=";")
 
-    def clean(self, value: Any, row: dict[str, Any] | None = None, **kwargs: Any):
+    def clean(self, value: Any, row: dict[str, Any] | None = None, **kwargs: Any) -> QuerySet[Any]:
         names = sorted({n.strip() for n in str(value or "").split(self.separator) if n.strip()})
         users = get_user_model().objects.filter(username__in=names).order_by("username")
         unknown = sorted(set(names) - {u.username for u in users})

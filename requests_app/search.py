@@ -31,6 +31,7 @@ from django.db.models import Q, QuerySet
 
 from requests_app import roles
 from requests_app.models import Customer, FeasibilityRequest
+from requests_app.roles import AnyUser
 
 CONFIG = "english"
 MAX_WORDS = 8
@@ -119,7 +120,7 @@ def index_all(*, batch: int = 20_000) -> int:
         done, last = done + len(ids), ids[-1]
 
 
-def reads_internals(user) -> bool:
+def reads_internals(user: AnyUser | None) -> bool:
     """Whether the department notes of the requests this user sees are searched for them: the
     rulebook's `s2o.read_internals` (Operations and managers) over requests they may see, which
     the searched queryset already is."""
@@ -131,7 +132,7 @@ def prefix_query(words: list[str]) -> SearchQuery:
     return SearchQuery(" & ".join(f"{word}:*" for word in words), search_type="raw", config=CONFIG)
 
 
-def search_q(text: str, *, user) -> Q | None:
+def search_q(text: str, *, user: AnyUser | None) -> Q | None:
     """The condition a search adds to a request queryset, or None when there is nothing to search."""
     words = split_words(text)
     if not words:
@@ -176,7 +177,7 @@ def _fallback_q(words: list[str], *, internals: bool) -> Q:
     return condition
 
 
-def search_requests(queryset: QuerySet[FeasibilityRequest], text: str, *, user) -> QuerySet[FeasibilityRequest]:
+def search_requests(queryset: QuerySet[FeasibilityRequest], text: str, *, user: AnyUser | None) -> QuerySet[FeasibilityRequest]:
     """`queryset` (already limited to what `user` may see) narrowed to the requests matching `text`."""
     condition = search_q(text, user=user)
     return queryset if condition is None else queryset.filter(condition)

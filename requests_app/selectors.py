@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, cast
 
-from django.db.models import Case, Exists, F, OuterRef, Prefetch, Q, When
+from django.db.models import Case, Exists, F, Model, OrderBy, OuterRef, Prefetch, Q, QuerySet, When
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
 from requests_app import businesstime, roles
 from requests_app.clocks import DUE_SOON, Calendars, ClockState, ClockStatus, breached_q, calendar_by_id
-from requests_app.models import BusinessCalendar, Department, FeasibilityRequest, RequestEvent, SalesTeam, Status
+from requests_app.models import BusinessCalendar, Department, FeasibilityRequest, Notification, RequestEvent, SalesTeam, Status
+from requests_app.roles import Actor
 
 
 class ProbedExists(Exists):
@@ -30,7 +32,7 @@ class ProbedExists(Exists):
     template = "EXISTS(%(subquery)s OFFSET 0)"
 
 
-def request_scope_q(user) -> Q:
+def request_scope_q(user: Actor) -> Q:
     """The one scoping rule for requests (shared/RELIABILITY.md rule 8).
 
     - leads and managers: every submitted request;
@@ -55,8 +57,8 @@ def request_scope_q(user) -> Q:
     if roles.is_ops(user):
         # The assessment model belongs to `analysis`, which this app never imports: reached
         # through the reverse relation.
-        assessment = FeasibilityRequest._meta.get_field("assessments").related_model
-        routed = assessment.objects.filter(
+        assessment = cast("type[Model]", FeasibilityRequest._meta.get_field("assessments").related_model)
+        routed = assessment._default_manager.filter(
             request_id=OuterRef("pk"),
             department_id__in=Department.members.through.objects.filter(user_id=user.pk).values("department_id"),
         )
@@ -64,11 +66,11 @@ def request_scope_q(user) -> Q:
     return scope
 
 
-def visible_requests(user):
+def visible_requests(user: Actor) -> QuerySet[FeasibilityRequest]:
     return FeasibilityRequest.objects.visible_to(user)
 
 
-def get_request_for(user, pk: int) -> FeasibilityRequest:
+def get_request_for(user: Actor, pk: int) -> FeasibilityRequest:
     """Fetch one request the user may see, or 404 (never 403: ids must not leak)."""
     try:
         req = visible_requests(user).select_related("customer", "product", "requested_by", "sales_team").get(pk=pk)
@@ -81,7 +83,7 @@ def get_request_for(user, pk: int) -> FeasibilityRequest:
 _SEEN_BY = "_s2o_seen_by"
 
 
-def seen_by(req: FeasibilityRequest, user) -> None:
+def seen_by(req: FeasibilityRequest, user: Actor) -> None:
     """Remember that `user` may read this row (it was fetched through their scope): the rulebook's
     `can_see`, asked again and again by one page's actions and panels, need not query it again."""
     seen = getattr(req, _SEEN_BY, None)
@@ -91,11 +93,11 @@ def seen_by(req: FeasibilityRequest, user) -> None:
     seen.add(user.pk)
 
 
-def known_visible(req: FeasibilityRequest, user) -> bool:
+def known_visible(req: FeasibilityRequest, user: Actor) -> bool:
     return user.pk in getattr(req, _SEEN_BY, ())
 
 
-def get_request_by_reference_for(user, reference: str) -> FeasibilityRequest:
+def get_request_by_reference_for(user: Actor, reference: str) -> FeasibilityRequest:
     """One request the user may see by its reference (S2O-2026-00042), or 404 like `get_request_for`."""
     if not isinstance(reference, str) or not reference or len(reference) > 20 or "\x00" in reference:
         raise Http404("No such request.")
@@ -107,7 +109,7 @@ def get_request_by_reference_for(user, reference: str) -> FeasibilityRequest:
         raise Http404("No such request.") from None
 
 
-def unread_notification_count(user) -> int:
+def unread_notification_count(user: Actor) -> int:
     """The navigation's badge: read with the user when they signed in through `auth.PageUserBackend`."""
     from requests_app.auth import UNREAD_ATTR
     from requests_app.models import Notification
@@ -122,12 +124,12 @@ def unread_notification_count(user) -> int:
 # Pages
 
 
-def request_list(*, user):
+def request_list(*, user: Actor) -> QuerySet[FeasibilityRequest]:
     """The rows of "My requests" (everything the user may see), in one query however many rows."""
     return visible_requests(user).select_related("customer", "product", "requested_by", "sales_team")
 
 
-def sales_acts_q(user) -> Q:
+def sales_acts_q(user: Actor) -> Q:
     """Requests on which `user` acts for Sales: the rulebook's `acts_for_sales` in SQL (the author,
     and a sales manager on every submitted request of a team they belong to)."""
     if not getattr(user, "is_authenticated", False):
@@ -143,7 +145,7 @@ AWAITING_SALES = (Status.WAITING_ON_SALES, Status.ANSWERED)
 AWAITING_OPERATIONS = (Status.SUBMITTED, Status.IN_ANALYSIS)
 
 
-def due_first():
+def due_first() -> tuple[OrderBy, ...]:
     """Order by the due time of the clock that runs (acknowledge while submitted, else answer-by),
     soonest first; rows without one (drafts) last, newest first."""
     due = Case(When(status=Status.SUBMITTED, then=F("acknowledge_due")), default=F("answer_due"))
@@ -197,7 +199,7 @@ class Section:
     more: bool
 
 
-def _section(queryset, *, size: int, now: datetime, calendars: Calendars) -> Section:
+def _section(queryset: QuerySet[FeasibilityRequest], *, size: int, now: datetime, calendars: Calendars) -> Section:
     rows = list(queryset[: size + 1])
     return Section(rows=with_clock_states(rows[:size], now=now, calendars=calendars), more=len(rows) > size)
 
@@ -212,7 +214,7 @@ class SalesHome:
 HOME_SECTION_SIZE = 10
 
 
-def sales_home(*, user, now: datetime, size: int = HOME_SECTION_SIZE) -> SalesHome:
+def sales_home(*, user: Actor, now: datetime, size: int = HOME_SECTION_SIZE) -> SalesHome:
     """A Sales person's own work first. Three bounded queries (plus the questions' text and each
     calendar once), whatever the number of requests the person can see."""
     from requests_app.models import Comment
@@ -294,7 +296,7 @@ def request_detail_parts(req: FeasibilityRequest, *, internals: bool) -> dict[st
     }
 
 
-def notifications_for(user):
+def notifications_for(user: Actor) -> QuerySet[Notification]:
     from requests_app.models import Notification
 
     return Notification.objects.filter(user=user).select_related("request")
@@ -307,19 +309,21 @@ CSV_HEADER = [
 ]
 
 
-def request_csv_rows(queryset):
+def request_csv_rows(queryset: QuerySet[FeasibilityRequest]) -> Iterator[list[Any]]:
     """The CSV export's rows (header first), read in chunks; times in the current zone."""
 
-    def when(value):
+    def when(value: datetime | None) -> str:
         return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else ""
 
     yield CSV_HEADER
     for req in queryset.select_related("customer", "product", "requested_by", "sales_team").iterator(chunk_size=500):
         yield [
             req.reference or "", req.title, req.get_status_display(), req.get_outcome_display() if req.outcome else "",
-            req.customer.name if req.customer_id else "", req.product.sku if req.product_id else req.part_description,
+            req.customer.name if req.customer is not None else "",
+            req.product.sku if req.product is not None else req.part_description,
             req.quantity, req.unit, req.requested_date, req.target_price if req.target_price is not None else "",
             req.deal_value if req.deal_value is not None else "", req.currency, req.get_priority_display(),
-            req.requested_by.get_full_name() or req.requested_by.username, req.sales_team.name if req.sales_team_id else "",
+            req.requested_by.get_full_name() or req.requested_by.username,
+            req.sales_team.name if req.sales_team is not None else "",
             when(req.submitted_at), when(req.acknowledged_at), when(req.answer_due), when(req.answered_at), when(req.closed_at),
         ]

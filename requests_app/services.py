@@ -14,6 +14,7 @@ import zoneinfo
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -22,6 +23,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from requests_app import lifecycle, permissions, roles, search
@@ -41,6 +43,10 @@ from requests_app.models import (
     Status,
 )
 from requests_app.notifications import notify
+from requests_app.roles import Actor
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 Kind = RequestEvent.Kind
 
@@ -69,13 +75,13 @@ __all__ = ["ConflictError", "TransitionError"]
 # People to tell
 
 
-def routed_members(req: FeasibilityRequest):
+def routed_members(req: FeasibilityRequest) -> QuerySet[User]:
     """Members of the departments the request is routed to (through `analysis`'s assessments,
     by relation name only: no import of `analysis`)."""
     return get_user_model().objects.filter(departments__assessments__request=req, is_active=True).distinct()
 
 
-def sales_side(req: FeasibilityRequest):
+def sales_side(req: FeasibilityRequest) -> QuerySet[User]:
     """The requester and the sales managers of the request's team."""
     users = get_user_model().objects.filter(pk=req.requested_by_id)
     if req.sales_team_id:
@@ -137,11 +143,11 @@ class Staging:
     refused: int  # uploads not kept: over the request's or the user's limit
 
 
-def _staging_dir(token: uuid.UUID | str, user) -> str:
+def _staging_dir(token: uuid.UUID | str | None, user: Actor) -> str:
     return f"staging/{int(user.pk)}/{uuid.UUID(str(token)).hex}"
 
 
-def _staging_index(token, user) -> str:
+def _staging_index(token: uuid.UUID | str | None, user: Actor) -> str:
     return f"{_staging_dir(token, user)}/index.json"
 
 
@@ -160,7 +166,7 @@ def _read_index(path: str) -> dict:
         return {}
 
 
-def staged_files(*, token, user) -> list[StagedFile]:
+def staged_files(*, token: uuid.UUID | str | None, user: Actor) -> list[StagedFile]:
     """Files staged under this form token by this user (someone else's token shows nothing)."""
     try:
         path = _staging_index(token, user)
@@ -172,7 +178,7 @@ def staged_files(*, token, user) -> list[StagedFile]:
     return [StagedFile(**item) for item in index.get("files", [])]
 
 
-def _staged_elsewhere(*, token, user) -> tuple[int, int]:
+def _staged_elsewhere(*, token: uuid.UUID | str | None, user: Actor) -> tuple[int, int]:
     """(files, bytes) this user keeps staged under their other form tokens."""
     files = size = 0
     own = uuid.UUID(str(token)).hex
@@ -183,7 +189,7 @@ def _staged_elsewhere(*, token, user) -> tuple[int, int]:
     return files, size
 
 
-def _write_staging_index(token, user, files: Sequence[StagedFile]) -> None:
+def _write_staging_index(token: uuid.UUID | str | None, user: Actor, files: Sequence[StagedFile]) -> None:
     path = _staging_index(token, user)
     if default_storage.exists(path):
         default_storage.delete(path)
@@ -192,7 +198,9 @@ def _write_staging_index(token, user, files: Sequence[StagedFile]) -> None:
         default_storage.save(path, ContentFile(json.dumps(payload).encode()))
 
 
-def staging_add(*, token, user, uploads: Iterable[UploadedFile], remove: Iterable[str] = ()) -> Staging:
+def staging_add(
+    *, token: uuid.UUID | str | None, user: Actor, uploads: Iterable[UploadedFile], remove: Iterable[str] = (),
+) -> Staging:
     """Keep valid uploads of an invalid form (and drop the ones the rep unticked), up to the
     request's file limit and the user's staged total; the rest is refused, not stored."""
     remove = set(remove)
@@ -211,13 +219,14 @@ def staging_add(*, token, user, uploads: Iterable[UploadedFile], remove: Iterabl
             refused += 1
             continue
         key = uuid.uuid4().hex
-        ext = upload.name.rsplit(".", 1)[-1].lower() if "." in upload.name else "bin"
+        name = upload.name or ""
+        ext = name.rsplit(".", 1)[-1].lower() if "." in name else "bin"
         upload.seek(0)
         path = default_storage.save(f"{_staging_dir(token, user)}/{key}.{ext}", upload)
         kept.append(
             StagedFile(
                 key=key,
-                name=upload.name,
+                name=name,
                 size=size,
                 content_type=getattr(upload, "content_type", "") or "application/octet-stream",
                 path=path,
@@ -253,7 +262,7 @@ def staging_purge(*, older_than: datetime) -> int:
     return purged
 
 
-def staging_clear(*, token, user) -> None:
+def staging_clear(*, token: uuid.UUID | str | None, user: Actor) -> None:
     try:
         directory = _staging_dir(token, user)
     except (ValueError, TypeError, AttributeError):
@@ -285,7 +294,7 @@ def customer_resolve(*, customer: Customer | None, new_customer_name: str = "", 
         return Customer.objects.get(name__iexact=name)
 
 
-def customer_create(*, actor, name: str, code: str = "") -> Customer:
+def customer_create(*, actor: Actor, name: str, code: str = "") -> Customer:
     """A new customer (master data). Names are unique whatever their case, as `customer_resolve`
     finds them; an ERP code, when given, is unique too."""
     permissions.require(actor, "s2o.add_customer")
@@ -306,7 +315,7 @@ def customer_create(*, actor, name: str, code: str = "") -> Customer:
         raise ValidationError({"name": f"A customer named “{name}” or with code “{code}” exists already."}) from None
 
 
-def product_create(*, actor, sku: str, name: str, unit: str = "pcs") -> Product:
+def product_create(*, actor: Actor, sku: str, name: str, unit: str = "pcs") -> Product:
     """A new catalogue part (master data); its part number is unique."""
     permissions.require(actor, "s2o.add_product")
     sku, name, unit = sku.strip(), " ".join(name.split()), unit.strip() or "pcs"
@@ -329,7 +338,7 @@ def product_create(*, actor, sku: str, name: str, unit: str = "pcs") -> Product:
 def attachments_add(
     *,
     req: FeasibilityRequest,
-    actor,
+    actor: Actor,
     uploads: Iterable[UploadedFile] = (),
     staged: Iterable[StagedFile] = (),
     now: datetime | None = None,
@@ -345,7 +354,7 @@ def attachments_add(
         upload.seek(0)
         attachment = Attachment(
             request=req,
-            original_name=upload.name[:255],
+            original_name=(upload.name or "")[:255],
             content_type=(getattr(upload, "content_type", "") or "application/octet-stream")[:100],
             size=upload.size or 0,
             uploaded_by=actor,
@@ -374,7 +383,7 @@ def attachments_add(
     return created
 
 
-def _sales_team_of(user) -> SalesTeam | None:
+def _sales_team_of(user: Actor) -> SalesTeam | None:
     return SalesTeam.objects.filter(members=user).order_by("pk").first()
 
 
@@ -386,7 +395,7 @@ class Filed:
 
 def request_file(
     *,
-    actor,
+    actor: Actor,
     data: dict,
     token: uuid.UUID,
     submit: bool,
@@ -418,7 +427,7 @@ def request_file(
                 submit_token=token,
                 **{name: data[name] for name in REQUEST_FIELDS if name in data},
             )
-            if not req.unit and req.product_id:
+            if not req.unit and req.product is not None:
                 req.unit = req.product.unit
             req.save()
             attachments_add(req=req, actor=actor, uploads=uploads, staged=staged, now=now)
@@ -436,7 +445,7 @@ def request_file(
     return Filed(req, True)
 
 
-def _already_filed(existing: FeasibilityRequest, actor) -> Filed:
+def _already_filed(existing: FeasibilityRequest, actor: Actor) -> Filed:
     if existing.requested_by_id != actor.pk:  # a token is a random UUID: never someone else's
         raise permissions.NotAllowed("This form was already used.")
     return Filed(existing, False)
@@ -447,7 +456,7 @@ def _and_list(items: list[str]) -> str:
 
 
 def request_submit(
-    *, request_id: int, actor, now: datetime | None = None, expected_version: int | None = None
+    *, request_id: int, actor: Actor, now: datetime | None = None, expected_version: int | None = None
 ) -> FeasibilityRequest:
     """DRAFT → SUBMITTED: give it its reference, start the clocks, tell the Operations leads."""
     now = now or timezone.now()
@@ -483,7 +492,7 @@ def request_submit(
 def request_update(
     *,
     req: FeasibilityRequest,
-    actor,
+    actor: Actor,
     data: dict,
     expected_version: int,
     uploads: Sequence[UploadedFile] = (),
@@ -532,7 +541,7 @@ def request_update(
     return current
 
 
-def request_copy(*, request_id: int, actor, now: datetime | None = None) -> FeasibilityRequest:
+def request_copy(*, request_id: int, actor: Actor, now: datetime | None = None) -> FeasibilityRequest:
     """"File again": a new draft of the actor's with what an earlier request asked, for when what
     blocked it has changed. A requested date already past moves as far ahead of today as it was
     ahead of the original's filing (at least a week)."""
@@ -542,7 +551,7 @@ def request_copy(*, request_id: int, actor, now: datetime | None = None) -> Feas
     permissions.require(actor, "s2o.copy_request", original)
     today = timezone.localdate(now)
     requested = original.requested_date
-    if requested <= today:
+    if requested is not None and requested <= today:
         filed = timezone.localdate(original.submitted_at or original.created_at)
         requested = today + max(requested - filed, timedelta(days=7))
     with transaction.atomic():
@@ -564,7 +573,7 @@ def request_copy(*, request_id: int, actor, now: datetime | None = None) -> Feas
 # Conversation
 
 
-def _comment_sent_before(token: uuid.UUID | None, actor) -> Comment | None:
+def _comment_sent_before(token: uuid.UUID | None, actor: Actor) -> Comment | None:
     """The comment this form token already stored (a double click, a retried POST), if any."""
     if token is None:
         return None
@@ -575,7 +584,7 @@ def _comment_sent_before(token: uuid.UUID | None, actor) -> Comment | None:
 
 
 def comment_add(
-    *, req: FeasibilityRequest, actor, body: str, token: uuid.UUID | None = None, now: datetime | None = None
+    *, req: FeasibilityRequest, actor: Actor, body: str, token: uuid.UUID | None = None, now: datetime | None = None
 ) -> Comment:
     """A plain comment; the other side is told (Sales ↔ Operations). A closed request takes none.
 
@@ -598,7 +607,7 @@ def comment_add(
         return earlier
 
 
-def _comment_store(*, req: FeasibilityRequest, actor, body: str, token: uuid.UUID | None, now: datetime) -> Comment:
+def _comment_store(*, req: FeasibilityRequest, actor: Actor, body: str, token: uuid.UUID | None, now: datetime) -> Comment:
     with transaction.atomic():
         comment = Comment.objects.create(request=req, author=actor, kind=Comment.Kind.COMMENT, body=body, created_at=now,
                                          token=token)
@@ -619,7 +628,7 @@ def _comment_store(*, req: FeasibilityRequest, actor, body: str, token: uuid.UUI
 
 
 def clarification_ask(
-    *, request_id: int, actor, question: str, now: datetime | None = None, expected_version: int | None = None
+    *, request_id: int, actor: Actor, question: str, now: datetime | None = None, expected_version: int | None = None
 ) -> FeasibilityRequest:
     """Operations asks Sales a question: the request waits on Sales and its answer clock pauses
     (`clocks.on_transition` opens a Pause row)."""
@@ -654,7 +663,7 @@ def clarification_ask(
 
 
 def clarification_answer(
-    *, request_id: int, actor, body: str, token: uuid.UUID | None = None, now: datetime | None = None
+    *, request_id: int, actor: Actor, body: str, token: uuid.UUID | None = None, now: datetime | None = None
 ) -> FeasibilityRequest:
     """Sales replies: back to where the question came from (SUBMITTED or IN_ANALYSIS), and the
     answer clock resumes with answer_due moved by the paused business time. The same reply form
@@ -718,12 +727,12 @@ REASON_NEEDED: dict[str, str] = {
 }
 
 
-def request_withdraw(*, request_id: int, actor, reason: str = "", now: datetime | None = None) -> FeasibilityRequest:
+def request_withdraw(*, request_id: int, actor: Actor, reason: str = "", now: datetime | None = None) -> FeasibilityRequest:
     return request_close(request_id=request_id, actor=actor, outcome=Outcome.WITHDRAWN, reason=reason, now=now)
 
 
 def request_close(
-    *, request_id: int, actor, outcome: str, reason: str = "", now: datetime | None = None, kind: str | None = None,
+    *, request_id: int, actor: Actor, outcome: str, reason: str = "", now: datetime | None = None, kind: str | None = None,
     data: dict | None = None,
 ) -> FeasibilityRequest:
     """Record the outcome and close (DESIGN.md "Outcome"; the rules are `lifecycle.OUTCOME_KINDS`).
@@ -778,7 +787,7 @@ def request_close(
 # Preferences and notifications
 
 
-def profile_update(*, actor, time_zone: str, reminder_emails: bool, morning_digest: bool) -> Profile:
+def profile_update(*, actor: Actor, time_zone: str, reminder_emails: bool, morning_digest: bool) -> Profile:
     """The acting user's own preferences (everyone has theirs; nobody edits another's)."""
     profile, _ = Profile.objects.get_or_create(user=actor)
     profile.time_zone = time_zone

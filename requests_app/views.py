@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from typing import Any, cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.forms import BaseForm
 from django.http import (
     FileResponse,
     Http404,
@@ -12,6 +15,7 @@ from django.http import (
     HttpResponse,
     HttpResponseBadRequest,
     JsonResponse,
+    QueryDict,
     StreamingHttpResponse,
 )
 from django.shortcuts import get_object_or_404, redirect, render
@@ -32,6 +36,7 @@ from requests_app.forms import (
 )
 from requests_app.lifecycle import ConflictError, TransitionError
 from requests_app.models import FeasibilityRequest, Profile, Status
+from requests_app.roles import Actor, SignedInRequest
 from requests_app.selectors import get_request_for
 
 
@@ -73,11 +78,11 @@ def server_error(request: HttpRequest) -> HttpResponse:
 PAGE_SIZE = 25
 
 
-def _filtered(request: HttpRequest) -> RequestFilter:
+def _filtered(request: SignedInRequest) -> RequestFilter:
     return RequestFilter(request.GET or None, queryset=selectors.request_list(user=request.user), request=request)
 
 
-def _list_heading(user, scope: str = "") -> str:
+def _list_heading(user: Actor, scope: str = "") -> str:
     if roles.sees_everything(user):
         return "All requests"
     if roles.is_sales(user):
@@ -86,7 +91,7 @@ def _list_heading(user, scope: str = "") -> str:
 
 
 @login_required
-def my_work(request: HttpRequest) -> HttpResponse:
+def my_work(request: SignedInRequest) -> HttpResponse:
     """A Sales person's home: what needs their action, then their open requests, then their team's."""
     permissions.require(request.user, "s2o.file_request")
     home = selectors.sales_home(user=request.user, now=timezone.now())
@@ -101,7 +106,7 @@ def my_work(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def request_list(request: HttpRequest) -> HttpResponse:
+def request_list(request: SignedInRequest) -> HttpResponse:
     filterset = _filtered(request)
     page = paging.paginate(filterset.qs, request.GET.get("page"), per_page=PAGE_SIZE)
     rows = selectors.with_clock_states(page.object_list, now=timezone.now())
@@ -117,13 +122,13 @@ def request_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def request_export(request: HttpRequest) -> StreamingHttpResponse:
+def request_export(request: SignedInRequest) -> StreamingHttpResponse:
     """The filtered list as CSV, streamed: memory stays flat however many rows match."""
     rows = selectors.request_csv_rows(_filtered(request).qs)
     return csv_export.streaming_csv_response(rows, filename=f"s2o-requests-{timezone.localdate():%Y%m%d}.csv")
 
 
-def _staged_form(request: HttpRequest, form: RequestForm) -> RequestForm:
+def _staged_form(request: SignedInRequest, form: RequestForm) -> RequestForm:
     """Keep what the rep attached to an invalid form (valid files only) under the form's token."""
     token = request.POST.get("token")
     previous = services.staged_files(token=token, user=request.user)
@@ -145,7 +150,7 @@ def _staged_form(request: HttpRequest, form: RequestForm) -> RequestForm:
 
 
 @login_required
-def request_create(request: HttpRequest) -> HttpResponse:
+def request_create(request: SignedInRequest) -> HttpResponse:
     permissions.require(request.user, "s2o.file_request")
     if request.method != "POST":
         form = RequestForm(initial={"token": uuid.uuid4()})
@@ -169,7 +174,7 @@ def request_create(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def request_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def request_edit(request: SignedInRequest, pk: int) -> HttpResponse:
     req = get_request_for(request.user, pk)
     permissions.require(request.user, "s2o.edit_request", req)
     if not req.is_editable:  # a form that could not be saved is not shown: 403 saying why
@@ -192,13 +197,13 @@ def request_edit(request: HttpRequest, pk: int) -> HttpResponse:
         except (ConflictError, TransitionError) as exc:
             form.add_error(None, f"{exc} Your input is kept below: review the request in another tab, then save again.")
             # Saving again after that review is deliberate: it is checked against the version seen now.
-            form.data = form.data.copy()
-            form.data["version"] = FeasibilityRequest.objects.values_list("version", flat=True).get(pk=req.pk)
+            form.data = cast(QueryDict, form.data).copy()
+            form.data["version"] = str(FeasibilityRequest.objects.values_list("version", flat=True).get(pk=req.pk))
     return render(request, "requests_app/request_form.html", {"form": _staged_form(request, form), "req": req}, status=400)
 
 
-def _act(request: HttpRequest, req: FeasibilityRequest, action, success: str, *, form_name: str = "",
-         form=None) -> HttpResponse:
+def _act(request: SignedInRequest, req: FeasibilityRequest, action: Callable[..., Any], success: str, *, form_name: str = "",
+         form: BaseForm | None = None) -> HttpResponse:
     """Run one service and go back to the request page saying how it went. An illegal move is a
     message; bad input re-renders the page with the form as typed (400), nothing saved."""
     try:
@@ -218,13 +223,13 @@ def _act(request: HttpRequest, req: FeasibilityRequest, action, success: str, *,
 
 @login_required
 @require_POST
-def request_submit(request: HttpRequest, pk: int) -> HttpResponse:
+def request_submit(request: SignedInRequest, pk: int) -> HttpResponse:
     req = get_request_for(request.user, pk)
     return _act(request, req, lambda: services.request_submit(request_id=req.pk, actor=request.user),
                 "Your request is submitted to Operations.")
 
 
-def _detail_page(request: HttpRequest, req: FeasibilityRequest, *, status: int = 200, **bound) -> HttpResponse:
+def _detail_page(request: SignedInRequest, req: FeasibilityRequest, *, status: int = 200, **bound: Any) -> HttpResponse:
     """The request page; `bound` replaces a blank form by the one the user just sent (with its errors)."""
     user = request.user
     actions = permissions.offers(user, req)
@@ -245,12 +250,12 @@ def _detail_page(request: HttpRequest, req: FeasibilityRequest, *, status: int =
 
 
 @login_required
-def request_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def request_detail(request: SignedInRequest, pk: int) -> HttpResponse:
     return _detail_page(request, get_request_for(request.user, pk))
 
 
 @login_required
-def attachment_download(request: HttpRequest, pk: int, attachment_pk: int) -> FileResponse:
+def attachment_download(request: SignedInRequest, pk: int, attachment_pk: int) -> FileResponse:
     """Only through this view: scope-checked, served as a download, never sniffed as HTML."""
     req = get_request_for(request.user, pk)
     attachment = get_object_or_404(req.attachments, pk=attachment_pk)
@@ -263,7 +268,7 @@ def attachment_download(request: HttpRequest, pk: int, attachment_pk: int) -> Fi
 
 @login_required
 @require_POST
-def comment_add(request: HttpRequest, pk: int) -> HttpResponse:
+def comment_add(request: SignedInRequest, pk: int) -> HttpResponse:
     req = get_request_for(request.user, pk)
     permissions.require(request.user, "s2o.comment_request", req)
     form = CommentForm(request.POST)
@@ -276,7 +281,7 @@ def comment_add(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def clarification_reply(request: HttpRequest, pk: int) -> HttpResponse:
+def clarification_reply(request: SignedInRequest, pk: int) -> HttpResponse:
     req = get_request_for(request.user, pk)
     permissions.require(request.user, "s2o.reply_clarification", req)
     form = ClarificationReplyForm(request.POST, auto_id="reply_%s")
@@ -290,7 +295,7 @@ def clarification_reply(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def request_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
+def request_withdraw(request: SignedInRequest, pk: int) -> HttpResponse:
     req = get_request_for(request.user, pk)
     permissions.require(request.user, "s2o.withdraw_request", req)
     form = WithdrawForm(request.POST, auto_id="withdraw_%s")
@@ -303,7 +308,7 @@ def request_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def request_close(request: HttpRequest, pk: int) -> HttpResponse:
+def request_close(request: SignedInRequest, pk: int) -> HttpResponse:
     req = get_request_for(request.user, pk)
     permissions.require(request.user, "s2o.close_request", req)
     form = CloseForm(request.POST, auto_id="close_%s", status=req.status,
@@ -317,7 +322,7 @@ def request_close(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def notification_list(request: HttpRequest) -> HttpResponse:
+def notification_list(request: SignedInRequest) -> HttpResponse:
     if request.method == "POST":
         raw = request.POST.getlist("id")
         # isdecimal, not isdigit: "²" is a digit that int() refuses.
@@ -331,7 +336,7 @@ def notification_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
+def notification_open(request: SignedInRequest, pk: int) -> HttpResponse:
     notification = get_object_or_404(selectors.notifications_for(request.user), pk=pk)
     notifications.mark_read(request.user, [notification.pk])
     return redirect(notification.url if url_has_allowed_host_and_scheme(notification.url, None) else "requests_app:notifications")
@@ -348,7 +353,7 @@ def picker_search(request: HttpRequest, source: str) -> JsonResponse:
 
 
 @login_required
-def preferences(request: HttpRequest) -> HttpResponse:
+def preferences(request: SignedInRequest) -> HttpResponse:
     profile, _ = Profile.objects.get_or_create(user=request.user)
     form = PreferencesForm(request.POST or None, instance=profile)
     if request.method == "POST" and form.is_valid():
@@ -360,7 +365,7 @@ def preferences(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def request_file_again(request: HttpRequest, pk: int) -> HttpResponse:
+def request_file_again(request: SignedInRequest, pk: int) -> HttpResponse:
     """"File again": a new draft copied from this request, opened for editing."""
     req = get_request_for(request.user, pk)
     permissions.require(request.user, "s2o.copy_request", req)

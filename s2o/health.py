@@ -37,7 +37,7 @@ def check_broker(url: str | None = None) -> str | None:
     url = url or settings.CELERY_BROKER_URL
     scheme = urlparse(url).scheme
     if scheme == "filesystem":
-        folder = Path(settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("data_folder_in", ""))
+        folder = Path(str(settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("data_folder_in", "")))
         try:
             folder.mkdir(parents=True, exist_ok=True)
             probe = folder / ".healthz"

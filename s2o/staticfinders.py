@@ -9,7 +9,7 @@ icons that static/css/icons.css draws, so the list of icons lives in one place.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from django.conf import settings
@@ -53,7 +53,8 @@ class NpmFinder(BaseFinder):
         self.files: dict[str, tuple[str, list[str]]] = packages()
         for prefix, (folder, _names) in self.files.items():
             storage = FileSystemStorage(location=Path(settings.NODE_MODULES) / folder)
-            storage.prefix = prefix  # collectstatic puts the files under this prefix
+            # collectstatic puts the files under this prefix (it reads the attribute, which the stubs do not declare).
+            storage.prefix = prefix  # type: ignore[attr-defined]
             self.storages[prefix] = storage
 
     def check(self, **kwargs: object) -> list[CheckMessage]:
@@ -67,7 +68,8 @@ class NpmFinder(BaseFinder):
             return []
         return [Error(f"Front-end files missing from node_modules: {', '.join(missing[:5])}", hint="Run npm ci.", id="s2o.E001")]
 
-    def find(self, path: str, find_all: bool = False, **kwargs: object) -> str | list[str]:
+    # Django calls it with a bool (never a literal) and takes [] for "not found", as its own finders return.
+    def find(self, path: str, find_all: bool = False, **kwargs: object) -> str | list[str]:  # type: ignore[override]
         for prefix, (_folder, names) in self.files.items():
             name = path.removeprefix(f"{prefix}/")
             if name != path and name in names and self.storages[prefix].exists(name):
@@ -75,7 +77,7 @@ class NpmFinder(BaseFinder):
                 return [found] if find_all else found
         return []
 
-    def list(self, ignore_patterns: list[str] | None) -> Iterator[tuple[str, FileSystemStorage]]:
+    def list(self, ignore_patterns: Iterable[str] | None) -> Iterator[tuple[str, FileSystemStorage]]:
         for prefix, (_folder, names) in self.files.items():
             for name in names:
                 if self.storages[prefix].exists(name):
@@ -100,16 +102,17 @@ class SidecarFinder(BaseFinder):
         import drf_spectacular_sidecar
 
         self.storage = FileSystemStorage(location=Path(drf_spectacular_sidecar.__file__).parent / "static" / SIDECAR_PREFIX)
-        self.storage.prefix = SIDECAR_PREFIX
+        self.storage.prefix = SIDECAR_PREFIX  # type: ignore[attr-defined]  # read by collectstatic, as above
 
-    def find(self, path: str, find_all: bool = False, **kwargs: object) -> str | list[str]:
+    # Django calls it with a bool (never a literal) and takes [] for "not found", as its own finders return.
+    def find(self, path: str, find_all: bool = False, **kwargs: object) -> str | list[str]:  # type: ignore[override]
         name = path.removeprefix(f"{SIDECAR_PREFIX}/")
         if name != path and name in SIDECAR_FILES and self.storage.exists(name):
             found = self.storage.path(name)
             return [found] if find_all else found
         return []
 
-    def list(self, ignore_patterns: list[str] | None) -> Iterator[tuple[str, FileSystemStorage]]:
+    def list(self, ignore_patterns: Iterable[str] | None) -> Iterator[tuple[str, FileSystemStorage]]:
         for name in SIDECAR_FILES:
             if self.storage.exists(name):
                 yield name, self.storage

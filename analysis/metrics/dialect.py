@@ -20,11 +20,14 @@ import math
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import connection, transaction
 from django.db.models import Aggregate, Expression, FloatField, TextField
 from django.utils import timezone
+
+if TYPE_CHECKING:
+    from django.db.models.sql.compiler import _AsSqlType  # the stubs' (sql, params) pair
 
 WORK_MEM = "64MB"
 
@@ -98,7 +101,7 @@ class Percentile(Aggregate):
         self.fraction = float(fraction)
         super().__init__(expression, fraction=repr(self.fraction), **extra)
 
-    def as_sqlite(self, compiler: Any, connection: Any, **extra_context: Any) -> tuple[str, list]:
+    def as_sqlite(self, compiler: Any, connection: Any, **extra_context: Any) -> _AsSqlType:
         _register_sqlite_aggregates()
         return _on_sqlite(self, "S2O_PERCENTILE", "%(function)s(%(expressions)s, %(fraction)s)", compiler, connection,
                           **extra_context)
@@ -119,14 +122,14 @@ class Percentiles(Aggregate):
         self.fractions = tuple(float(p) for p in fractions)
         super().__init__(expression, fractions=", ".join(repr(p) for p in self.fractions), **extra)
 
-    def as_sqlite(self, compiler: Any, connection: Any, **extra_context: Any) -> tuple[str, list]:
+    def as_sqlite(self, compiler: Any, connection: Any, **extra_context: Any) -> _AsSqlType:
         _register_sqlite_aggregates()
         return _on_sqlite(self, "S2O_PERCENTILES", "%(function)s(%(expressions)s, '[%(fractions)s]')", compiler,
                           connection, **extra_context)
 
 
 def _on_sqlite(aggregate: Aggregate, function: str, template: str, compiler: Any, connection: Any,
-               **extra_context: Any) -> tuple[str, list]:
+               **extra_context: Any) -> _AsSqlType:
     """The aggregate as SQLite's registered function: a copy with that function and template (given
     as arguments they would clash with the template Django builds for a FILTER clause)."""
     clone = aggregate.copy()

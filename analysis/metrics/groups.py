@@ -27,7 +27,7 @@ KEYS = (("team", "sales_team_id"), ("rep", "requested_by_id"), ("customer", "cus
 
 def groups(f: DashboardFilter) -> tuple[list[GroupRow], list[GroupRow], list[GroupRow]]:
     """(teams, reps, customers), each sorted by requests, most first."""
-    flag = BooleanField()
+    flag: BooleanField[bool, bool] = BooleanField()
     window = requests_in(f, f.start, f.end).annotate(
         ca=ExpressionWrapper(Q(status=Status.CLOSED, answered_at__isnull=False), output_field=flag),
         fl=ExpressionWrapper(Q(outcome__in=FILLED), output_field=flag),

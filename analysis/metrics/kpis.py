@@ -115,7 +115,8 @@ def period_and_trend(
 ) -> tuple[RequestFigures, RequestFigures, list[TrendWeek]]:
     """Figures for the period, the previous period, and each week of the trend (module docstring)."""
     aggregates = _request_aggregates(now, soon)
-    text, moment = CharField(), DateTimeField()
+    text: CharField[str, str] = CharField()
+    moment: DateTimeField[datetime, datetime] = DateTimeField()
     # The trend shows fewer figures: the others are NULL columns (a UNION needs the same columns),
     # which spares a percentile sort and nine counts per week.
     weekly = {"filed", "answer_p", "answered", "ack_met", "ack_counted", "answer_met_n", "answer_counted"}

@@ -139,7 +139,8 @@ def _minutes_query(targets: list[tuple[int, int, int, set[int]]], ranges: dict[i
     if not targets:
         return {}
     minute_t = DayMinute._meta.db_table
-    branches, params = [], []
+    branches: list[str] = []
+    params: list[Any] = []
     for i, (label, kind, scope, needed) in enumerate(targets):
         first, after = ranges[label]
         branches.append(f"""

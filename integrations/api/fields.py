@@ -5,8 +5,9 @@ NaN and Infinity by its JSON parser and DecimalField.)"""
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, cast
 
+from django.db.models import QuerySet
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -35,9 +36,10 @@ class RelatedId(serializers.PrimaryKeyRelatedField):
         pk = data
         if not 1 <= pk <= MAX_ID:
             self.fail("does_not_exist", model=self.model_name, pk_value=pk)
+        queryset = cast(QuerySet, self.get_queryset())  # a writable related field always has one
         try:
-            return self.get_queryset().get(pk=pk)
-        except self.get_queryset().model.DoesNotExist:
+            return queryset.get(pk=pk)
+        except queryset.model.DoesNotExist:
             self.fail("does_not_exist", model=self.model_name, pk_value=pk)
 
 

@@ -8,12 +8,13 @@ import re
 from django.http import Http404
 
 from requests_app.models import FeasibilityRequest
+from requests_app.roles import Actor
 from requests_app.selectors import get_request_by_reference_for, get_request_for
 
 ID = re.compile(r"[0-9]{1,9}")
 
 
-def request_for(user, ref: str) -> FeasibilityRequest:
+def request_for(user: Actor, ref: str) -> FeasibilityRequest:
     """`ref` is a reference (S2O-2026-00042) or an id (drafts have no reference yet)."""
     if ID.fullmatch(ref):
         return get_request_for(user, int(ref))

@@ -30,6 +30,7 @@ from requests_app.models import (
     Comment,
     Currency,
     Customer,
+    Department,
     FeasibilityRequest,
     Notification,
     Outcome,
@@ -75,7 +76,7 @@ class ClockSerializer(serializers.Serializer):
 class NullableChoice(serializers.ChoiceField):
     """A choice not made yet (a pending verdict, an open request's outcome) reads null, not ""."""
 
-    def __init__(self, choices, **kwargs):  # type: ignore[no-untyped-def]
+    def __init__(self, choices: Any, **kwargs: Any) -> None:
         super().__init__(choices, allow_null=True, read_only=True, **kwargs)
 
     def to_representation(self, value: Any) -> Any:
@@ -141,10 +142,12 @@ class AssessmentSerializer(serializers.ModelSerializer):
     """A department's assessment as Sales reads it: the verdict, what is feasible and when, and
     the constraints. Operations and managers also get the internals (`AssessmentInternalSerializer`)."""
 
-    department = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    department: serializers.SlugRelatedField[Department] = serializers.SlugRelatedField(slug_field="code", read_only=True)
     department_name = serializers.CharField(source="department.name", read_only=True)
     verdict = NullableChoice(Verdict.choices, help_text="Null until the department has assessed.")
-    constraints = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
+    constraints: serializers.SlugRelatedField[ConstraintCategory] = serializers.SlugRelatedField(
+        slug_field="code", many=True, read_only=True,
+    )
 
     class Meta:
         model = Assessment
@@ -173,7 +176,9 @@ class AssessmentInternalSerializer(AssessmentSerializer):
 
 
 class AlternativeSerializer(serializers.ModelSerializer):
-    works_around = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    works_around: serializers.SlugRelatedField[ConstraintCategory] = serializers.SlugRelatedField(
+        slug_field="code", read_only=True, allow_null=True,
+    )
     number = serializers.SerializerMethodField(help_text="1, 2, … as the answer lists them.")
 
     class Meta:
@@ -209,7 +214,8 @@ class AnswerSerializer(serializers.ModelSerializer):
     def get_alternatives(self, answer: Answer) -> list[dict[str, Any]]:
         internal = self.context.get("internals", False)
         cls = AlternativeInternalSerializer if internal else AlternativeSerializer
-        return cls(answer.alternatives.all(), many=True, context=self.context).data
+        # The stubs type a serializer's data as a dict, also with many=True (a list at run time).
+        return cls(answer.alternatives.all(), many=True, context=self.context).data  # type: ignore[return-value]
 
 
 class DraftAnswerSerializer(serializers.ModelSerializer):
@@ -383,7 +389,8 @@ class DraftAnswerWriteSerializer(serializers.Serializer):
     decision = serializers.ChoiceField(choices=Decision.choices, required=False, allow_blank=True)
     summary = text(5000)
     justification = text(5000)
-    alternatives = AlternativeWriteSerializer(many=True, required=False, max_length=20)
+    # With many=True the serializer is a ListSerializer, which takes max_length (the stubs do not know).
+    alternatives = AlternativeWriteSerializer(many=True, required=False, max_length=20)  # type: ignore[call-arg]
     version = version_field(required=False, allow_null=True,
                             help_text="The draft's `version` you read; null to start a new draft.")
 

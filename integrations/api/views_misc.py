@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from django.db.models import Q
+from typing import TYPE_CHECKING, Any
+
+from django.db.models import Model, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -17,16 +19,20 @@ from analysis import metrics
 from analysis.views_dashboard import DashboardFilterForm, default_work_calendar, filter_choices
 from integrations.api import serializers as s
 from integrations.api.schema import READ_ERRORS, WRITE_ERRORS
+from integrations.authentication import caller
 from integrations.models import ApiToken
 from requests_app import notifications, permissions, roles, selectors
 from requests_app import services as request_services
-from requests_app.models import Customer, Product
+from requests_app.models import Customer, Notification, Product
+
+if TYPE_CHECKING:
+    from integrations.authentication import SignedInApiRequest
 
 
 @extend_schema(summary="Who the token or session belongs to", responses={200: s.MeSerializer, **READ_ERRORS})
 @api_view(["GET"])
 def me(request: Request) -> Response:
-    user = request.user
+    user = caller(request)
     return Response(s.MeSerializer({
         "username": user.get_username(), "name": user.get_full_name() or user.get_username(),
         "roles": sorted(roles.user_roles(user)), "departments": list(user.departments.values_list("code", flat=True)),
@@ -42,13 +48,13 @@ class MasterDataViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     lookup_value_regex = "[^/]+"  # a malformed id reaches get_object: a JSON 404, not the site's HTML page
     search_fields: tuple[str, ...] = ()
 
-    def initial(self, request: Request, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
         if request.method == "GET":
             permissions.require(request.user, self.read_perm)
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
-        qs = self.queryset.all()
+    def get_queryset(self) -> QuerySet:
+        qs = super().get_queryset()
         q = self.request.query_params.get("q", "")
         if len(q) > 200 or "\x00" in q:
             raise ValidationError({"q": ["Search for at most 200 characters of text."]})
@@ -59,9 +65,9 @@ class MasterDataViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
             qs = qs.filter(cond)
         return qs
 
-    def get_object(self):  # type: ignore[no-untyped-def]
+    def get_object(self) -> Model:
         pk = str(self.kwargs["pk"])
-        found = self.queryset.filter(pk=int(pk)).first() if pk.isdecimal() and len(pk) < 10 else None
+        found = super().get_queryset().filter(pk=int(pk)).first() if pk.isdecimal() and len(pk) < 10 else None
         if found is None:
             raise Http404
         return found
@@ -82,10 +88,10 @@ class CustomerViewSet(mixins.CreateModelMixin, MasterDataViewSet):
     serializer_class = s.CustomerSerializer
     search_fields = ("name", "code")
 
-    def create(self, request: Request) -> Response:
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data = s.CustomerCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        customer = request_services.customer_create(actor=request.user, **data.validated_data)
+        customer = request_services.customer_create(actor=caller(request), **data.validated_data)
         return Response(s.CustomerSerializer(customer).data, status=status.HTTP_201_CREATED)
 
 
@@ -101,10 +107,10 @@ class ProductViewSet(mixins.CreateModelMixin, MasterDataViewSet):
     serializer_class = s.ProductSerializer
     search_fields = ("sku", "name")
 
-    def create(self, request: Request) -> Response:
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data = s.ProductCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        product = request_services.product_create(actor=request.user, **data.validated_data)
+        product = request_services.product_create(actor=caller(request), **data.validated_data)
         return Response(s.ProductSerializer(product).data, status=status.HTTP_201_CREATED)
 
 
@@ -119,10 +125,11 @@ MARKED = inline_serializer("Marked", fields={"marked": serializers.IntegerField(
 class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = s.NotificationSerializer
     lookup_value_regex = "[^/]+"
+    request: SignedInApiRequest
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self) -> QuerySet[Notification]:
         if getattr(self, "swagger_fake_view", False):
-            return selectors.notifications_for(None).none()
+            return Notification.objects.none()
         qs = selectors.notifications_for(self.request.user)
         unread = self.request.query_params.get("unread")
         if unread not in (None, "true", "false"):
@@ -132,7 +139,7 @@ class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     @extend_schema(summary="Mark one notification read", request=None,
                    responses={200: s.NotificationSerializer, **WRITE_ERRORS})
     @action(detail=True, methods=["post"])
-    def read(self, request: Request, pk: str) -> Response:
+    def read(self, request: SignedInApiRequest, pk: str) -> Response:
         notification = self._own(pk)
         notifications.mark_read(request.user, [notification.pk])
         notification.refresh_from_db()
@@ -140,10 +147,10 @@ class NotificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     @extend_schema(summary="Mark every notification read", request=None, responses={200: MARKED, **WRITE_ERRORS})
     @action(detail=False, methods=["post"], url_path="read-all")
-    def read_all(self, request: Request) -> Response:
+    def read_all(self, request: SignedInApiRequest) -> Response:
         return Response({"marked": notifications.mark_read(request.user, None, now=timezone.now())})
 
-    def _own(self, pk: str):  # type: ignore[no-untyped-def]
+    def _own(self, pk: str) -> Notification:
         if not pk.isdecimal() or len(pk) > 9:
             raise Http404
         notification = selectors.notifications_for(self.request.user).filter(pk=int(pk)).first()
@@ -170,7 +177,8 @@ def dashboard(request: Request) -> Response:
     choices = filter_choices()
     form = DashboardFilterForm(request.query_params or None, choices=choices, today=timezone.localdate())
     if form.is_bound and not form.is_valid():
-        raise ValidationError({("non_field_errors" if k == "__all__" else k): v for k, v in form.errors.items()})
+        errors = {("non_field_errors" if k == "__all__" else k): [str(e) for e in v] for k, v in form.errors.items()}
+        raise ValidationError(errors)
     board = metrics.dashboard(form.dashboard_filter(), now=timezone.now(), work_calendar=default_work_calendar(),
                               known_departments=choices["department"])
     return Response(board.as_json())

@@ -7,6 +7,8 @@ pages, with the same optimistic lock (`version`, 409 when stale)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -22,6 +24,9 @@ from integrations.api.schema import READ_ERRORS, WRITE_ERRORS
 from integrations.api.views_requests import REF, _valid
 from requests_app import permissions
 
+if TYPE_CHECKING:
+    from integrations.authentication import SignedInApiRequest
+
 DEPARTMENT = OpenApiParameter("department", OpenApiTypes.STR, OpenApiParameter.PATH,
                               description="The department's code: procurement, stores, manufacturing, shipping.")
 # One schema for both readers: the internal fields are optional in it, absent for Sales.
@@ -34,7 +39,7 @@ class OperationsActions:
     def _assessment_data(self, request: Request, req, assessments) -> list[dict]:  # type: ignore[no-untyped-def]
         internal = permissions.allowed(request.user, "s2o.read_internals", req)
         cls = s.AssessmentInternalSerializer if internal else s.AssessmentSerializer
-        return cls(assessments, many=True).data
+        return cls(assessments, many=True).data  # type: ignore[return-value]  # a list with many=True (see serializers)
 
     @extend_schema(summary="The departments' assessments (internals for Operations and managers only)",
                    parameters=[REF], responses={200: ASSESSMENT(many=True), **READ_ERRORS})
@@ -50,7 +55,7 @@ class OperationsActions:
                    responses={200: s.AssessmentInternalSerializer, **WRITE_ERRORS})
     @action(detail=True, methods=["get", "put"], url_path=r"assessments/(?P<department>[^/]+)", pagination_class=None,
             filter_backends=[])
-    def assessment(self, request: Request, reference: str, department: str) -> Response:
+    def assessment(self, request: SignedInApiRequest, reference: str, department: str) -> Response:
         req = self.get_object()  # type: ignore[attr-defined]
         found = ops_selectors.get_assessment_for(request.user, req.pk, department[:32])
         if request.method == "GET":
@@ -80,7 +85,7 @@ class OperationsActions:
     @extend_schema(methods=["put"], summary="Save the draft answer (operations leads)", parameters=[REF],
                    request=s.DraftAnswerWriteSerializer, responses={200: s.DraftAnswerSerializer, **WRITE_ERRORS})
     @action(detail=True, methods=["get", "put"], url_path="answer-draft", pagination_class=None, filter_backends=[])
-    def answer_draft(self, request: Request, reference: str) -> Response:
+    def answer_draft(self, request: SignedInApiRequest, reference: str) -> Response:
         req = self.get_object()  # type: ignore[attr-defined]
         if request.method == "GET":
             draft = ops_selectors.draft_answer(req) if permissions.allowed(request.user, "s2o.answer_request", req) \
@@ -101,7 +106,7 @@ class OperationsActions:
     @extend_schema(summary="Publish the draft answer (operations leads): the rep is told", parameters=[REF],
                    request=s.PublishSerializer, responses={200: s.AnswerSerializer, **WRITE_ERRORS})
     @action(detail=True, methods=["post"], url_path="answer-draft/publish", filter_backends=[])
-    def answer_publish(self, request: Request, reference: str) -> Response:
+    def answer_publish(self, request: SignedInApiRequest, reference: str) -> Response:
         req = self.get_object()  # type: ignore[attr-defined]
         permissions.require(request.user, "s2o.answer_request", req)
         version = _valid(s.PublishSerializer, request)["version"]

@@ -9,8 +9,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
@@ -31,6 +32,9 @@ from requests_app import services as request_services
 from requests_app.filters import RequestFilter
 from requests_app.models import FeasibilityRequest, Outcome
 from requests_app.selectors import INTERNAL_ACTOR_KINDS
+
+if TYPE_CHECKING:
+    from integrations.authentication import SignedInApiRequest
 
 IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")  # printable ASCII, no spaces
 
@@ -60,15 +64,16 @@ class RequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     filterset_class = RequestFilter
     lookup_field = "reference"
     lookup_value_regex = "[^/]+"
+    request: SignedInApiRequest
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self) -> QuerySet[FeasibilityRequest]:
         if getattr(self, "swagger_fake_view", False):
             return FeasibilityRequest.objects.none()
         qs = selectors.request_list(user=self.request.user)
         # The page's default order (newest first) unless `sort` asks for another.
         return qs if "sort" in self.request.query_params else qs.order_by("-submitted_at", "-id")
 
-    def filter_queryset(self, queryset):  # type: ignore[no-untyped-def]
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
         # The page's form sends every field, empty ones included; an API call names only the filters it
         # means, so an empty one is a mistake worth saying (e.g. a date the client failed to format).
         empty = sorted(name for name in RequestFilter.base_filters if name in self.request.query_params
@@ -90,7 +95,7 @@ class RequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
                                                                   "first time with this Idempotency-Key."),
                    422: ERRORS[422], **WRITE_ERRORS},
     )
-    def create(self, request: Request) -> Response:
+    def create(self, request: SignedInApiRequest) -> Response:
         serializer = s.RequestCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
@@ -131,7 +136,7 @@ class RequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     @extend_schema(methods=["post"], summary="Add a comment", parameters=[REF], request=s.BodySerializer,
                    responses={201: s.CommentSerializer, **WRITE_ERRORS})
     @action(detail=True, methods=["get", "post"], pagination_class=None, filter_backends=[])
-    def comments(self, request: Request, reference: str) -> Response:
+    def comments(self, request: SignedInApiRequest, reference: str) -> Response:
         req = self.get_object()
         if request.method == "GET":
             return Response(s.CommentSerializer(req.comments.select_related("author"), many=True).data)
@@ -146,7 +151,7 @@ class RequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     @extend_schema(summary="Submit a draft", parameters=[REF], request=None,
                    responses={200: s.RequestSerializer, **WRITE_ERRORS})
     @action(detail=True, methods=["post"], filter_backends=[])
-    def submit(self, request: Request, reference: str) -> Response:
+    def submit(self, request: SignedInApiRequest, reference: str) -> Response:
         req = self.get_object()
         request_services.request_submit(request_id=req.pk, actor=request.user)
         return _request_response(req, request)
@@ -154,7 +159,7 @@ class RequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     @extend_schema(summary="Answer Operations' clarification question", parameters=[REF], request=s.BodySerializer,
                    responses={200: s.RequestSerializer, **WRITE_ERRORS})
     @action(detail=True, methods=["post"], filter_backends=[])
-    def reply(self, request: Request, reference: str) -> Response:
+    def reply(self, request: SignedInApiRequest, reference: str) -> Response:
         req = self.get_object()
         body = _valid(s.BodySerializer, request)["body"]
         with service_errors(field="body"):
@@ -164,7 +169,7 @@ class RequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     @extend_schema(summary="Withdraw the request", parameters=[REF], request=s.ReasonSerializer,
                    responses={200: s.RequestSerializer, **WRITE_ERRORS})
     @action(detail=True, methods=["post"], filter_backends=[])
-    def withdraw(self, request: Request, reference: str) -> Response:
+    def withdraw(self, request: SignedInApiRequest, reference: str) -> Response:
         req = self.get_object()
         reason = _valid(s.ReasonSerializer, request)["reason"]
         with service_errors(field="reason"):
@@ -174,7 +179,7 @@ class RequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     @extend_schema(summary="Record the outcome (lost, evaporated)", parameters=[REF], request=s.OutcomeSerializer,
                    responses={200: s.RequestSerializer, **WRITE_ERRORS})
     @action(detail=True, methods=["post"], filter_backends=[])
-    def outcome(self, request: Request, reference: str) -> Response:
+    def outcome(self, request: SignedInApiRequest, reference: str) -> Response:
         req = self.get_object()
         data = _valid(s.OutcomeSerializer, request)
         with service_errors(field="reason"):
@@ -185,7 +190,7 @@ class RequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     @extend_schema(summary="Decide on the answer: accept it (a yes), decline it, or ask for a revision",
                    parameters=[REF], request=s.DecisionSerializer, responses={200: s.RequestSerializer, **WRITE_ERRORS})
     @action(detail=True, methods=["post"], filter_backends=[])
-    def decision(self, request: Request, reference: str) -> Response:
+    def decision(self, request: SignedInApiRequest, reference: str) -> Response:
         req = self.get_object()
         data = _valid(s.DecisionSerializer, request)
         service = {"accept": decisions.answer_accept, "decline": decisions.answer_decline,
@@ -197,7 +202,7 @@ class RequestViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     @extend_schema(summary="Accept one alternative of the current answer", parameters=[REF],
                    request=s.AcceptAlternativeSerializer, responses={200: s.RequestSerializer, **WRITE_ERRORS})
     @action(detail=True, methods=["post"], url_path="accept-alternative", filter_backends=[])
-    def accept_alternative(self, request: Request, reference: str) -> Response:
+    def accept_alternative(self, request: SignedInApiRequest, reference: str) -> Response:
         req = self.get_object()
         data = _valid(s.AcceptAlternativeSerializer, request)
         permissions.require(request.user, "s2o.accept_alternative", req)  # as the page: who, before which

@@ -40,7 +40,8 @@ def weekday_names(days: Any) -> str:
 
 def page_calendars(context: template.Context) -> Calendars:
     """The render's calendar cache (shared by every badge of one page)."""
-    return context.render_context.setdefault("s2o_calendars", Calendars())
+    # django-stubs types BaseContext.setdefault for the template loader's own values only.
+    return context.render_context.setdefault("s2o_calendars", Calendars())  # type: ignore[arg-type,return-value]
 
 
 def page_now(context: template.Context) -> Any:

@@ -8,13 +8,16 @@ under the sentence (a reason, a question, a summary), where there is one."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django import template
 from django.utils import formats, timezone
 from django.utils.dateparse import parse_datetime
 
 from requests_app.models import Outcome, RequestEvent
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 register = template.Library()
 Kind = RequestEvent.Kind
@@ -37,7 +40,8 @@ def _who(event: RequestEvent, viewer: Any) -> str:
         return "S2O"
     if viewer is not None and getattr(viewer, "pk", None) == event.actor_id:
         return "You"
-    return event.actor.get_full_name() or event.actor.get_username()
+    actor = cast("User", event.actor)  # actor_id is set (checked above)
+    return actor.get_full_name() or actor.get_username()
 
 
 def _clock(data: dict) -> str:

@@ -10,7 +10,7 @@ from integrations import services
 
 
 def token_for(user, name: str = "CRM sync") -> str:
-    return services.token_create(user=user, name=name)[1]
+    return services.token_create(actor=user, name=name)[1]
 
 
 def api(user=None, *, token: str | None = None) -> APIClient:

@@ -7,8 +7,9 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from analysis import rollups
 
@@ -16,10 +17,10 @@ from analysis import rollups
 class Command(BaseCommand):
     help = "Check the Pareto's constraint-hit rollup against its definition, or rebuild it (--rebuild)."
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--rebuild", action="store_true", help="Recompute every row from assessments and answers.")
 
-    def handle(self, *args, rebuild: bool, **options) -> None:
+    def handle(self, *args: Any, rebuild: bool, **options: Any) -> None:
         started = time.monotonic()
         if rebuild:
             written = rollups.rebuild_constraint_hits()

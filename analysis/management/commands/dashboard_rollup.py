@@ -8,9 +8,10 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
 from analysis import dashboard_rollup
@@ -19,10 +20,10 @@ from analysis import dashboard_rollup
 class Command(BaseCommand):
     help = "Check the dashboard's day rollup against the requests and assessments, or rebuild it (--rebuild)."
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--rebuild", action="store_true", help="Reinstall the triggers and recompute every row.")
 
-    def handle(self, *args, rebuild: bool, **options) -> None:
+    def handle(self, *args: Any, rebuild: bool, **options: Any) -> None:
         if connection.vendor != "postgresql":
             raise CommandError("The day rollup exists on PostgreSQL only; on SQLite the dashboard reads live.")
         started = time.monotonic()

@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
+from typing import Any
 
 from django.contrib.auth.models import Group, User
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
+from django.db.backends.utils import CursorWrapper
 from django.utils import timezone
 
 from analysis import rollups
@@ -204,7 +206,7 @@ WHERE r.id BETWEEN %(first)s AND %(last)s
 class Command(BaseCommand):
     help = "Create N realistic feasibility requests over the last two years directly in PostgreSQL (bench data)."
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("count", type=int)
         parser.add_argument("--customers", type=int, default=2000)
         parser.add_argument("--reps", type=int, default=80)
@@ -215,8 +217,8 @@ class Command(BaseCommand):
                             help="Give the requests already there realistic wording, bench parts, their first promise "
                                  "and search documents, and add improvement actions (for databases made before).")
 
-    def handle(self, *args, count: int, customers: int, reps: int, teams: int, batch: int, seed: float,
-               enrich_existing: bool = False, **options):
+    def handle(self, *args: Any, count: int, customers: int, reps: int, teams: int, batch: int, seed: float,
+               enrich_existing: bool = False, **options: Any) -> None:
         if connection.vendor != "postgresql":
             raise CommandError("generate_requests writes with PostgreSQL's generate_series; it does not run on SQLite.")
         if count < 1 and not enrich_existing:
@@ -280,7 +282,7 @@ class Command(BaseCommand):
             "policies": ", ".join(f"('{p}', {float(a)}, {float(b)})" for p, a, b in policies),  # our own rows
         }
 
-    def _batch(self, cursor, n: int, people: dict) -> None:
+    def _batch(self, cursor: CursorWrapper, n: int, people: dict) -> None:
         now = timezone.now()
 
         def last_id(table: str) -> int:
@@ -301,12 +303,12 @@ class Command(BaseCommand):
         rollups.rebuild_constraint_hits(first_request_id=after_request + 1)
         self._words(cursor, people, first=after_request + 1, last=last_id("requests_app_feasibilityrequest"))
 
-    def _words(self, cursor, people: dict, *, first: int, last: int) -> None:
+    def _words(self, cursor: CursorWrapper, people: dict, *, first: int, last: int) -> None:
         """Realistic wording, parts and the first promise, then the search documents, of ids [first, last]."""
         cursor.execute(TEXT_SQL, {"parts": people["parts"], "n_parts": people["n_parts"], "first": first, "last": last})
         search.index_range(first, last)
 
-    def _enrich(self, cursor, people: dict, *, batch: int, started: float) -> None:
+    def _enrich(self, cursor: CursorWrapper, people: dict, *, batch: int, started: float) -> None:
         cursor.execute("SELECT COALESCE(MIN(id), 0), COALESCE(MAX(id), 0) FROM requests_app_feasibilityrequest")
         low, high = cursor.fetchone()
         for first in range(low, high + 1, batch):

@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.management.base import BaseCommand
 
 from analysis import search
@@ -13,6 +15,6 @@ from analysis import search
 class Command(BaseCommand):
     help = "Rebuild the full-text search documents of every request (PostgreSQL; nothing to do on SQLite)."
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         done = search.reindex_all()
         self.stdout.write(f"{done} requests indexed.")

@@ -18,21 +18,24 @@ from __future__ import annotations
 
 import random
 import time
+import typing
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import User
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils import timezone
 
 from analysis import money, selectors
 from analysis.decisions import alternative_accept, answer_accept, answer_decline, revision_request
-from analysis.models import Assessment, ConstraintCategory, CostBasis, Decision, Verdict
+from analysis.models import Answer, Assessment, ConstraintCategory, CostBasis, Decision, Verdict
 from analysis.services import answer_publish, assessment_save, request_acknowledge
 from requests_app import businesstime, clocks
 from requests_app.models import (
@@ -52,6 +55,8 @@ from requests_app.models import (
 )
 from requests_app.roles import ensure_role_groups
 from requests_app.services import clarification_answer, clarification_ask, request_close, request_file, request_withdraw
+
+K = TypeVar("K")
 
 SEED = 2026
 REQUEST_COUNT = 300
@@ -131,18 +136,18 @@ class Cast:
     departments: dict[str, Department]
     customers: list[Customer]
     products: list[Product]
-    constraints: dict[str, object]
+    constraints: dict[str, ConstraintCategory]
     members: dict[str, User] = field(default_factory=dict)
 
 
 class Command(BaseCommand):
     help = "Create demo users for every role and a few hundred requests in every state (embedded mode only; idempotent)."
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--force", action="store_true", help="Run even when DEBUG is off (never on a real installation).")
         parser.add_argument("--requests", type=int, default=REQUEST_COUNT, help=f"How many requests (default {REQUEST_COUNT}).")
 
-    def handle(self, *args, force: bool = False, requests: int = REQUEST_COUNT, **options) -> None:
+    def handle(self, *args: Any, force: bool = False, requests: int = REQUEST_COUNT, **options: Any) -> None:
         if not settings.DEVELOPMENT and not force:
             raise CommandError(
                 "seed_demo creates logins with a published password, so it runs only in embedded mode (DEBUG=1, the default). "
@@ -230,7 +235,7 @@ def finish_demo_users(cast: Cast) -> None:
 # Requests: a plan per request, then its life played through the services
 
 
-def weighted(rng: random.Random, weights: dict) -> object:
+def weighted(rng: random.Random, weights: Mapping[K, float]) -> K:
     return rng.choices(list(weights), weights=list(weights.values()))[0]
 
 
@@ -251,7 +256,7 @@ class Story:
 
     # -- the request itself ------------------------------------------------------------------
 
-    def file(self, *, submitted: datetime, target: str):
+    def file(self, *, submitted: datetime, target: str) -> FeasibilityRequest:
         rng = self.rng
         author = self.cast.users[weighted(rng, SALES_USERS)]
         customer = rng.choice(self.cast.customers)
@@ -292,7 +297,7 @@ class Story:
         rng, cast = self.rng, self.cast
         lead = cast.users["opslead"]
         policy = clocks.policy_for(req)  # read once per priority inside reference_data_cached()
-        at = req.submitted_at
+        at = typing.cast(datetime, req.submitted_at)  # played only once submitted
         if target == Status.SUBMITTED:
             return
         if rng.random() < 0.04 and target == Status.CLOSED:  # withdrawn before Operations acknowledged
@@ -354,12 +359,14 @@ class Story:
         if verdict != Verdict.CAN:
             codes = {weighted(rng, CONSTRAINT_WEIGHTS) for _ in range(rng.choice([1, 1, 2]))}
             constraints = [self.cast.constraints[c] for c in sorted(codes)]
-        qty = req.quantity
+        asked = typing.cast(Decimal, req.quantity)  # a submitted request has its quantity and date
+        qty = asked
         if verdict == Verdict.CAN_WITH_CONDITIONS:
-            qty = (req.quantity * Decimal(rng.choice([60, 75, 90, 100])) / 100).quantize(Decimal("1"))
+            qty = (asked * Decimal(rng.choice([60, 75, 90, 100])) / 100).quantize(Decimal("1"))
         elif verdict == Verdict.CANNOT:
-            qty = (req.quantity * Decimal(rng.choice([0, 25, 40, 50])) / 100).quantize(Decimal("1"))
-        earliest = max(req.requested_date, self.today(at)) + timedelta(days=0 if verdict == Verdict.CAN else rng.randint(7, 45))
+            qty = (asked * Decimal(rng.choice([0, 25, 40, 50])) / 100).quantize(Decimal("1"))
+        wait = timedelta(days=0 if verdict == Verdict.CAN else rng.randint(7, 45))
+        earliest = max(typing.cast(date, req.requested_date), self.today(at)) + wait
         data = {"verdict": verdict, "quantity_feasible": qty, "earliest_full_date": earliest, "cost_impact": None,
                 "cost_currency": req.currency, "cost_basis": ""}
         if verdict == Verdict.CAN:
@@ -405,7 +412,7 @@ class Story:
             reason = "Customer went to a competitor." if outcome == Outcome.LOST else "The project was cancelled."
             request_close(request_id=req.pk, actor=user, outcome=outcome, reason=reason, now=at)
 
-    def publish(self, req: FeasibilityRequest, at: datetime, lead: User):
+    def publish(self, req: FeasibilityRequest, at: datetime, lead: User) -> Answer:
         """The answer the departments' verdicts support: the composer's own suggestion (decision,
         alternatives, the constraint each works around), priced, with the cost the lead works out
         when the departments' costs are of different kinds; a "No" only when a department cannot."""
@@ -417,7 +424,7 @@ class Story:
             decision, alternatives = Decision.NO, []
         limiting = [a for a in assessments if a.verdict != Verdict.CAN]
         if decision == Decision.YES_WITH_CONDITIONS:
-            cost = lead_cost(limiting, req.quantity)
+            cost = lead_cost(limiting, typing.cast(Decimal, req.quantity))
             alternatives = [{
                 "quantity": req.quantity, "delivery_date": req.requested_date, "recommended": True,
                 "conditions": "; ".join(
@@ -437,7 +444,7 @@ class Story:
             Decision.YES_WITH_CONDITIONS: "Yes, with the conditions below.",
             Decision.ALTERNATIVES: "Not as asked; here is what we can do instead.",
             Decision.NO: "No: we cannot deliver this.",
-        }[decision]
+        }[Decision(decision)]
         justification = ""
         if decision == Decision.NO:
             justification = " ".join(
@@ -455,13 +462,16 @@ def lead_cost(assessments: list[Assessment], quantity: Decimal) -> money.Cost | 
     costs = [a for a in assessments if a.cost_impact is not None]
     if not costs:
         return None
-    total = sum((a.cost_impact * (quantity if a.cost_basis == CostBasis.PER_UNIT else 1) for a in costs), Decimal(0))
+    total = sum(
+        (typing.cast(Decimal, a.cost_impact) * (quantity if a.cost_basis == CostBasis.PER_UNIT else Decimal(1)) for a in costs),
+        Decimal(0),
+    )
     return money.Cost(total.quantize(Decimal("0.01")), costs[0].cost_currency, CostBasis.TOTAL)
 
 
-def submission_time(rng: random.Random, cal, now: datetime, target: str) -> datetime:
+def submission_time(rng: random.Random, cal: businesstime.WorkCalendar, now: datetime, target: str) -> datetime:
     """Open requests are recent; answered ones a few weeks old; closed ones anywhere in six months."""
-    ages = {
+    ages: dict[str, tuple[float, float]] = {
         Status.DRAFT: (0.1, 12), Status.SUBMITTED: (0.05, 2), Status.WAITING_ON_SALES: (3, 12),
         Status.IN_ANALYSIS: (2, 14), Status.ANSWERED: (16, 40), Status.CLOSED: (30, HISTORY_DAYS),
     }

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
 
 from analysis import sla
 
@@ -10,12 +12,12 @@ from analysis import sla
 class Command(BaseCommand):
     help = "Decide due SLA reminders and escalations, and re-enqueue (or deliver) what is unsent."
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--deliver", action="store_true", help="Deliver in this process instead of enqueuing to Celery.")
         parser.add_argument("--digests", action="store_true", help="Also decide today's morning digests.")
         parser.add_argument("--batch-size", type=int, default=sla.BATCH_SIZE)
 
-    def handle(self, *args, deliver: bool, digests: bool, batch_size: int, **options) -> None:
+    def handle(self, *args: Any, deliver: bool, digests: bool, batch_size: int, **options: Any) -> None:
         how = sla.deliver_inline if deliver else sla.enqueue_deliveries
         result = sla.sla_sweep(batch_size=batch_size, deliver=how)
         digest_count = sla.send_morning_digests(deliver=how) if digests else 0

@@ -54,7 +54,7 @@ class Command(BaseCommand):
         self.stdout.write(summary + (" (dry run: nothing saved)." if dry_run else "."))
 
     @staticmethod
-    def _invalid(result) -> list[str]:
+    def _invalid(result: Any) -> list[str]:
         lines = []
         for row in result.invalid_rows:
             for field, messages in row.error_dict.items():
@@ -63,5 +63,5 @@ class Command(BaseCommand):
         return lines
 
     @staticmethod
-    def _errors(result) -> list[str]:
+    def _errors(result: Any) -> list[str]:
         return [f"Row {number + 1}: {error.error}" for number, errors in result.row_errors() for error in errors]
