@@ -80,13 +80,13 @@ from analysis.metrics.figures import (
 from analysis.metrics.filters import DEFAULT_PERIOD_DAYS, TREND_WEEKS, DashboardFilter
 from analysis.metrics.groups import groups
 from analysis.metrics.kpis import KPI_FIELDS, kpis, period_and_trend
-from analysis.metrics.lists import LIST_LIMIT, breached_and_at_risk, due_soon_until
+from analysis.metrics.lists import LIST_LIMIT, breached_and_at_risk
 from analysis.metrics.pareto import pareto
 
 __all__ = [
     "DEFAULT_PERIOD_DAYS", "KPI_FIELDS", "LIST_LIMIT", "TREND_WEEKS", "WORK_MEM",
     "Dashboard", "DashboardFilter", "DepartmentRow", "GroupRow", "Kpi", "ListedRequest", "ParetoRow",
     "Percentile", "Percentiles", "RequestFigures", "TrendWeek",
-    "breached_and_at_risk", "dashboard", "departments", "due_soon_until", "groups", "kpis", "pareto",
+    "breached_and_at_risk", "dashboard", "departments", "groups", "kpis", "pareto",
     "percentile_cont", "percentiles", "period_and_trend",
 ]

@@ -22,9 +22,9 @@ from analysis.metrics.figures import (
 from analysis.metrics.filters import DashboardFilter
 from analysis.metrics.groups import groups
 from analysis.metrics.kpis import kpis, period_and_trend
-from analysis.metrics.lists import breached_and_at_risk, due_soon_until
+from analysis.metrics.lists import breached_and_at_risk
 from analysis.metrics.pareto import pareto
-from requests_app import businesstime
+from requests_app import businesstime, clocks
 from requests_app.exchange_rates import reporting_currency
 
 
@@ -95,7 +95,8 @@ def dashboard(
     """Every part of the dashboard. KPI cards, trend and departments come from the day rollup where it
     can answer (`rollup.usable`: PostgreSQL, no filter but the dates), live otherwise; `use_rollup`
     forces one way (tests compare both)."""
-    soon = due_soon_until(now, work_calendar)
+    # "Due in the next 24 business hours" is the clocks' UPCOMING horizon (badges' "due soon" is DUE_SOON).
+    soon = clocks.upcoming_until(now, work_calendar)
     with dialect.big_queries():
         if rollup.usable(f) if use_rollup is None else use_rollup:
             current, previous, trend, dept_rows = rollup.figures(f, now=now, soon=soon, known=known_departments)

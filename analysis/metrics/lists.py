@@ -10,15 +10,9 @@ from django.urls import reverse
 
 from analysis.metrics.figures import ListedRequest
 from analysis.metrics.filters import DashboardFilter, requests_in
-from requests_app import businesstime, clocks
 from requests_app.models import Status
 
 LIST_LIMIT = 50
-
-
-def due_soon_until(now: datetime, work_calendar: businesstime.WorkCalendar) -> datetime:
-    """'Next 24 business hours' as one instant: now + 24 h of the default calendar."""
-    return clocks.upcoming_until(now, work_calendar)
 
 
 def breached_and_at_risk(
