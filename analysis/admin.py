@@ -1,9 +1,11 @@
 """Admin for Operations' records. Departments and teams are registered by requests_app; SLA policies and
 calendars by admin_sla."""
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin
+from django.db.models import Model, QuerySet
+from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
 from analysis import (
@@ -26,7 +28,7 @@ class ConstraintCategoryAdmin(admin.ModelAdmin):
     list_editable = ["sort_order"]
     ordering = ["sort_order", "code"]
 
-    def get_readonly_fields(self, request, obj=None):
+    def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> list[str]:
         return ["code"] if obj is not None else []
 
 
@@ -35,23 +37,23 @@ class RefreshesConstraintHits(_AdminBase):
     (analysis.rollups), in the admin's transaction: after the related objects (constraints,
     alternatives) are saved, and for every request touched by a deletion or a change of request."""
 
-    def save_model(self, request, obj, form, change):
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         # Moved to another request (raw id field): the old request loses these hits. Kept on the
         # object, not on this admin, which every thread shares.
         obj._hits_also_refresh = form.initial.get("request") if change and "request" in form.changed_data else None
         super().save_model(request, obj, form, change)
 
-    def save_related(self, request, form, formsets, change):
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         super().save_related(request, form, formsets, change)
         obj = form.instance
         rollups.refresh_constraint_hits([pk for pk in (obj.request_id, getattr(obj, "_hits_also_refresh", None)) if pk])
 
-    def delete_model(self, request, obj):
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
         request_id = obj.request_id
         super().delete_model(request, obj)
         rollups.refresh_constraint_hits([request_id])
 
-    def delete_queryset(self, request, queryset):
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
         request_ids = list(queryset.values_list("request_id", flat=True))
         super().delete_queryset(request, queryset)
         rollups.refresh_constraint_hits(request_ids)
@@ -71,7 +73,7 @@ class AssessmentAdmin(RefreshesConstraintHits, SimpleHistoryAdmin):
     derived_fields = ["routed_at", "due_at", "sla_policy", "assessed_by", "assessed_at", "assessment_seconds", "met",
                       "next_reminder_at", "version"]
 
-    def get_readonly_fields(self, request, obj=None):
+    def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None) -> list[str]:
         # An assessment belongs to the request it was routed for (its clock and the dashboard's copy
         # of the request's submission time depend on it); only a new one picks its request.
         return ["request", *self.derived_fields] if obj is not None else self.derived_fields
@@ -108,11 +110,11 @@ class ReminderLedgerAdmin(admin.ModelAdmin):
     search_fields = ["request__reference", "scope", "last_error"]
     list_select_related = ["request"]
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None):
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False

@@ -6,14 +6,18 @@ or a subquery on one (no join that multiplies rows), the due state is the clock 
 
 from __future__ import annotations
 
+from typing import Any
+
 import django_filters
 from django import forms
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from analysis.models import Assessment
 from analysis.selectors import assessment_status_q
 from requests_app import search as request_search
 from requests_app.models import Customer, Department, FeasibilityRequest, Priority
+from requests_app.roles import SignedInRequest
 from requests_app.selectors import DUE_STATES, clock_status_q
 
 SORTS = [("due", "Due soonest first"), ("-due", "Due latest first"), ("-submitted", "Newest first")]
@@ -38,17 +42,17 @@ class QueueFilter(django_filters.FilterSet):
         model = FeasibilityRequest
         fields = ["q", "priority", "customer", "department", "due", "sort"]
 
-    def search(self, queryset, name, value):
+    def search(self, queryset: QuerySet[Any], name: str, value: Any) -> QuerySet[Any]:
         """Full-text search (`requests_app.search`), with the department notes for Operations."""
         return request_search.search_requests(queryset, value, user=getattr(self.request, "user", None))
 
-    def routed_to(self, queryset, name, value):
+    def routed_to(self, queryset: QuerySet[Any], name: str, value: Any) -> QuerySet[Any]:
         return queryset.filter(pk__in=Assessment.objects.filter(department=value).values("request_id"))
 
-    def due_state(self, queryset, name, value):
+    def due_state(self, queryset: QuerySet[Any], name: str, value: Any) -> QuerySet[Any]:
         return queryset.filter(clock_status_q(value, now=timezone.now()))
 
-    def keep(self, queryset, name, value):
+    def keep(self, queryset: QuerySet[Any], name: str, value: Any) -> QuerySet[Any]:
         return queryset  # ordering is per section: see `sort_key`
 
     @property
@@ -58,7 +62,7 @@ class QueueFilter(django_filters.FilterSet):
         return value or "due"
 
 
-def _my_departments(request):
+def _my_departments(request: SignedInRequest | None) -> QuerySet[Department]:
     return Department.objects.filter(members=request.user).order_by("name") if request else Department.objects.none()
 
 
@@ -82,17 +86,17 @@ class DepartmentQueueFilter(django_filters.FilterSet):
         model = Assessment
         fields = ["q", "priority", "customer", "department", "due", "sort"]
 
-    def search(self, queryset, name, value):
+    def search(self, queryset: QuerySet[Any], name: str, value: Any) -> QuerySet[Any]:
         """The same full-text search as triage, over the assessments' requests."""
         condition = request_search.search_q(value, user=getattr(self.request, "user", None))
         if condition is None:
             return queryset
         return queryset.filter(request__in=FeasibilityRequest.objects.filter(condition).values("pk"))
 
-    def due_state(self, queryset, name, value):
+    def due_state(self, queryset: QuerySet[Any], name: str, value: Any) -> QuerySet[Any]:
         return queryset.filter(assessment_status_q(value, now=timezone.now()))
 
-    def keep(self, queryset, name, value):
+    def keep(self, queryset: QuerySet[Any], name: str, value: Any) -> QuerySet[Any]:
         return queryset
 
     @property

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, cast
 
@@ -65,7 +65,7 @@ class RoutingMixin(FormMixinBase):
         for dept in self.department_list:
             self.fields[f"owner_{dept.code}"] = owner_field(dept)
 
-    def clean_departments(self):
+    def clean_departments(self) -> Any:
         chosen = self.cleaned_data.get("departments")
         if not chosen:
             raise ValidationError("Choose at least one department that must assess this request.")
@@ -233,13 +233,13 @@ class AlternativeForm(Limits, forms.Form):
         self.fields["currency"].initial = currency
         cast(forms.ChoiceField, self.fields["cost_basis"]).choices = basis_choices(unit)
 
-    def clean_quantity(self):
+    def clean_quantity(self) -> Decimal:
         value = self.cleaned_data["quantity"]
         if value <= 0:
             raise ValidationError("The quantity must be more than zero.")
         return value
 
-    def clean_delivery_date(self):
+    def clean_delivery_date(self) -> date:
         value = self.cleaned_data["delivery_date"]
         if value < timezone.localdate():
             raise ValidationError("The delivery date cannot be in the past.")
@@ -388,7 +388,7 @@ class BulkAcknowledgeForm(forms.Form):
         help_text="Needed when the answer-by is later than a request's policy allows.",
     )
 
-    def clean_departments(self):
+    def clean_departments(self) -> list[Department]:
         chosen = self.cleaned_data.get("departments")
         if not chosen:
             raise ValidationError("Choose at least one department that must assess these requests.")

@@ -6,13 +6,13 @@ from typing import Any, cast
 
 from django import forms
 from django.contrib.auth import get_user_model
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from analysis.models import ImprovementAction
 from requests_app.models import Department, FeasibilityRequest, Role
 
 
-def operations_people():
+def operations_people() -> QuerySet[Any]:
     """Who may own an action: active Operations people and managers."""
     roles = [Role.OPS_MEMBER.value, Role.OPS_LEAD.value, Role.MANAGER.value]
     return (get_user_model().objects.filter(is_active=True).filter(Q(groups__name__in=roles) | Q(is_superuser=True))

@@ -7,7 +7,7 @@ The services ask the rulebook again; their `NotAllowed` is never caught here (it
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import cast
+from typing import Any, cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -42,11 +42,11 @@ def wrong_state(request: SignedInRequest, req: FeasibilityRequest, perm: str, wh
     return redirect(req.get_absolute_url())
 
 
-def request_version(req):
+def request_version(req: FeasibilityRequest) -> Callable[[], int]:
     return lambda: FeasibilityRequest.objects.values_list("version", flat=True).get(pk=req.pk)
 
 
-def assessment_version(assessment):
+def assessment_version(assessment: Assessment) -> Callable[[], int]:
     return lambda: Assessment.objects.values_list("version", flat=True).get(pk=assessment.pk)
 
 
@@ -274,7 +274,7 @@ def _answer_initial(draft: Answer | None) -> dict:
     return {"decision": draft.decision, "summary": draft.summary, "justification": draft.justification, "version": draft.version}
 
 
-def _prefilled(request, req, assessments):
+def _prefilled(request: SignedInRequest, req: FeasibilityRequest, assessments: list[Assessment]) -> Any:
     """Keep what the lead typed, replace the alternatives with the ones suggested by the assessments."""
     decision, alternatives = selectors.alternatives_from_assessments(req, assessments)
     post = request.POST

@@ -19,7 +19,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadReque
 from django.shortcuts import render
 from django.template.defaultfilters import date as date_format
 from django.utils import timezone
-from django.utils.safestring import mark_safe
+from django.utils.safestring import SafeString, mark_safe
 
 from analysis import metrics
 from requests_app import businesstime, csv_export, permissions, pickers, services_sla
@@ -49,7 +49,7 @@ class FastSelect(forms.Widget):
         super().__init__(attrs)
         self.options = list(options)
 
-    def render(self, name, value, attrs=None, renderer=None):
+    def render(self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None) -> SafeString:
         final = self.build_attrs(self.attrs, {**(attrs or {}), "name": name})
         selected = "" if value is None else str(value)
         # The standard library's html.escape (what Django's escape calls, minus its lazy-string

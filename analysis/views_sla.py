@@ -7,6 +7,7 @@ edit creates a new version for clocks started afterwards; running clocks keep th
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
@@ -27,7 +28,7 @@ from requests_app.roles import SignedInRequest
 CHANGES_SHOWN = 50
 
 
-def manager_required(view):
+def manager_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     @login_required
     @wraps(view)
     def wrapper(request: SignedInRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -38,7 +39,7 @@ def manager_required(view):
 
 
 @manager_required
-def sla_policies(request):
+def sla_policies(request: SignedInRequest) -> HttpResponse:
     context = {
         "policies": SlaPolicy.objects.current(),
         "calendars": BusinessCalendar.objects.prefetch_related("closures"),

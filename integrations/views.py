@@ -5,6 +5,7 @@ redirect or render."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
@@ -71,7 +72,7 @@ def token_revoke(request: SignedInRequest, pk: int) -> HttpResponse:
 # Webhooks (managers)
 
 
-def webhooks_managed(view):
+def webhooks_managed(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     @login_required
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:

@@ -1,7 +1,7 @@
 from typing import Any
 
 from django.contrib import admin
-from django.db.models import Model
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from import_export.admin import ImportMixin
 from import_export.formats.base_formats import CSV, XLSX
@@ -168,7 +168,7 @@ class EmailStateFilter(admin.SimpleListFilter):
         return [("sent", "Sent"), ("retrying", "Failing, will retry"), ("failed", "Given up"), ("pending", "Pending"),
                 ("none", "No e-mail")]
 
-    def queryset(self, request, queryset):
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         owed = queryset.exclude(email_template="").filter(email_sent_at__isnull=True)
         return {
             "sent": queryset.filter(email_sent_at__isnull=False),

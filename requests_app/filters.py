@@ -7,6 +7,7 @@ from typing import Any
 
 import django_filters
 from django import forms
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from requests_app import pickers, roles, search
@@ -69,7 +70,7 @@ class RequestFilter(django_filters.FilterSet):
         if not roles.is_sales(user):  # "mine / my team's" means something to Sales only
             del self.filters["scope"]
 
-    def filter_scope(self, queryset, name, value):
+    def filter_scope(self, queryset: QuerySet[Any], name: str, value: Any) -> QuerySet[Any]:
         user = self.request.user
         if value == "mine":
             return queryset.filter(requested_by=user)
@@ -77,25 +78,25 @@ class RequestFilter(django_filters.FilterSet):
             return queryset.filter(sales_team__in=user.sales_teams.values("pk")).exclude(requested_by=user)
         return queryset
 
-    def filter_waiting_on(self, queryset, name, value):
+    def filter_waiting_on(self, queryset: QuerySet[Any], name: str, value: Any) -> QuerySet[Any]:
         if value == "sales":
             return queryset.filter(status__in=AWAITING_SALES)
         if value == "operations":
             return queryset.filter(status__in=AWAITING_OPERATIONS)
         return queryset
 
-    def search(self, queryset, name, value):
+    def search(self, queryset: QuerySet[Any], name: str, value: Any) -> QuerySet[Any]:
         """Full-text search (`requests_app.search`): what the user may read of the requests they see."""
         user = getattr(self.request, "user", None)
         return search.search_requests(queryset, value, user=user)
 
-    def submitted_since(self, queryset, name, value):
+    def submitted_since(self, queryset: QuerySet[Any], name: str, value: Any) -> QuerySet[Any]:
         return queryset.filter(submitted_at__gte=_start_of(value))
 
-    def submitted_until(self, queryset, name, value):
+    def submitted_until(self, queryset: QuerySet[Any], name: str, value: Any) -> QuerySet[Any]:
         return queryset.filter(submitted_at__lt=_start_of(value + timedelta(days=1)))
 
-    def sort_by(self, queryset, name, value):
+    def sort_by(self, queryset: QuerySet[Any], name: str, value: Any) -> QuerySet[Any]:
         return queryset.order_by(*SORT_ORDER.get(value, ("-submitted_at", "-id")))
 
 

@@ -6,6 +6,7 @@ import uuid
 import zoneinfo
 from collections.abc import Iterable
 from datetime import date
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, cast
 
 from crispy_forms.helper import FormHelper
@@ -104,7 +105,7 @@ class MultipleFileInput(forms.ClearableFileInput):
 class MultipleFileField(forms.FileField):
     widget = MultipleFileInput
 
-    def clean(self, data, initial=None):
+    def clean(self, data: Any, initial: Any = None) -> list[UploadedFile]:
         files = data if isinstance(data, list | tuple) else ([data] if data else [])
         return [super(MultipleFileField, self).clean(f, initial) for f in files]
 
@@ -206,13 +207,13 @@ class RequestForm(Limits, forms.ModelForm):
             raise forms.ValidationError("The requested delivery date is in the past.")
         return value
 
-    def clean_target_price(self):
+    def clean_target_price(self) -> Decimal | None:
         value = self.cleaned_data.get("target_price")
         if value is not None and value < 0:
             raise forms.ValidationError("A price cannot be negative.")
         return value
 
-    def clean_deal_value(self):
+    def clean_deal_value(self) -> Decimal | None:
         value = self.cleaned_data.get("deal_value")
         if value is not None and value < 0:
             raise forms.ValidationError("A deal value cannot be negative.")
@@ -240,7 +241,7 @@ class RequestForm(Limits, forms.ModelForm):
             self.add_error("attachments", f"At most {MAX_FILES} files per request.")
         return data
 
-    def staged_to_keep(self):
+    def staged_to_keep(self) -> list[StagedFile]:
         keep = set(self.cleaned_data.get("keep_staged") or []) if hasattr(self, "cleaned_data") else set()
         return [f for f in self.staged if f.key in keep]
 

@@ -107,7 +107,7 @@ class BusinessCalendar(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def as_work_calendar(self):  # -> businesstime.WorkCalendar
+    def as_work_calendar(self) -> WorkCalendar:
         from requests_app.businesstime import WorkCalendar
 
         closures = tuple(self.closures.values_list("start_date", "end_date"))

@@ -119,7 +119,7 @@ class PickerInput(forms.TextInput):
         super().__init__({"autocomplete": "off", "spellcheck": "false", **(attrs or {})})
         self.source = source
 
-    def get_context(self, name, value, attrs):
+    def get_context(self, name: str, value: Any, attrs: dict[str, Any] | None) -> dict[str, Any]:
         context = super().get_context(name, value, attrs)
         context["widget"]["attrs"]["data-picker"] = self.source.url()
         context["widget"]["attrs"].setdefault("placeholder", f"Type to search a {self.source.noun}")

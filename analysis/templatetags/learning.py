@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from django import template
 
 from analysis import improvements
+
+if TYPE_CHECKING:
+    from analysis.metrics import Dashboard
 
 register = template.Library()
 
@@ -17,7 +22,7 @@ def open_improvement_actions() -> list[tuple[str, list]]:
 
 
 @register.simple_tag
-def promise_figures(board):
+def promise_figures(board: Dashboard) -> Any:
     """How often Operations kept its first promise over the dashboard's filter (`metrics.promises`)."""
     from analysis.metrics.promises import promises
 
