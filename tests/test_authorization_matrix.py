@@ -1,7 +1,8 @@
 """Every URL the resolver knows × every role, on objects that belong to someone else, with the
-expected outcome written by hand in the table below (DESIGN.md "Users and roles"). The list of
-URLs is read from the resolver, so a new URL without an entry here fails
-`test_every_url_has_an_entry`.
+expected outcome written by hand in the tables below (DESIGN.md "Users and roles"): the pages in
+`EXPECTED`, the API under /api/v1/ in `API_EXPECTED`. The list of URLs is read from the resolver,
+so a new URL without an entry here fails `test_every_url_has_an_entry` or
+`test_every_api_url_has_an_entry`.
 
 Outcomes: 200 (the page), "login" (sent to log in), "admin login" (sent to the admin's log-in),
 403 (in scope but not allowed, says why), 404 (out of scope: ids do not leak), 405 (wrong method).
@@ -24,7 +25,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from analysis.models import Assessment
+from analysis import improvements
+from analysis.models import Assessment, ConstraintCategory, ImprovementAction
 from integrations.models import ApiToken, WebhookDelivery, WebhookEndpoint
 from requests_app import services
 from requests_app.models import (
@@ -54,9 +56,16 @@ def walk(patterns, prefix="", namespace=""):
 
 
 def resolver_urls() -> dict[str, str]:
-    """url name → route, for every pattern outside the Django admin (which is one rule, below)."""
+    """url name → route, for every pattern outside the Django admin (which is one rule, below) and
+    the API (its own table)."""
     return {name: route for route, name in walk(get_resolver().url_patterns)
             if not route.startswith(("admin/", "api/v1/"))}
+
+
+def resolver_api_urls() -> dict[str, str]:
+    """url name → route, for every pattern of the API (the router adds format-suffix twins: one
+    entry per name)."""
+    return {name: route for route, name in walk(get_resolver().url_patterns) if route.startswith("api/v1/")}
 
 
 def admin_routes() -> list[str]:
@@ -81,13 +90,14 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "api-docs": ("get", "login 200 200 200 200 200 200 200 200 200"),
     "api-redoc": ("get", "login 200 200 200 200 200 200 200 200 200"),
     # The learning loop: forecasts, precedents and the pickers answer everyone with a role (each
-    # filtered to what they may see); improvement actions are Operations'. The action rows meet a
-    # request's id, which is no action: Operations gets 404, everyone else is refused before.
+    # filtered to what they may see); improvement actions are read by Operations and managers and
+    # moved by leads and managers (the manager's action on the Pareto's material row, POSTed a
+    # valid move to "in progress").
     # "File again" copies a request the reader may see into a new draft of their own (Sales only).
-    # The API under /api/v1/ has its own per-role tables (tests/integrations/test_api_*.py).
+    # The API under /api/v1/ has its own table below.
     "analysis:forecast": ("get", "login 200 200 200 200 200 200 200 200 403"),
-    "analysis:improvement_detail": ("get", "login 403 403 403 403 404 404 404 404 403"),
-    "analysis:improvement_move": ("post", "login 403 403 403 403 403 403 404 404 403"),
+    "analysis:improvement_detail": ("get", "login 403 403 403 403 200 200 200 200 403"),
+    "analysis:improvement_move": ("post", "login 403 403 403 403 403 403 302+ 302+ 403"),
     "analysis:improvement_new": ("get", "login 403 403 403 403 403 403 302 302 403"),
     "analysis:improvements": ("get", "login 403 403 403 403 200 200 200 200 403"),
     "analysis:precedents": ("get", "login 200 200 200 200 200 200 200 200 403"),
@@ -175,6 +185,11 @@ def world(rep, teammate, sales_manager, other_rep, ops_member, stores_member, op
         route(answered, "procurement")
         acknowledge(answered, ops_lead)
         answer = publish(answered, ops_lead, alternatives=2)
+        action = improvements.action_open(
+            actor=manager, constraint=ConstraintCategory.objects.get(code="material"), title="Second supplier for M8",
+            owner=manager, target_date=MONDAY_1000.date() + timedelta(days=30), expected_effect="Fewer material blocks",
+            request_ids=[answered.pk],
+        )
     calendar = BusinessCalendar.objects.get(is_default=True)
     closure = CompanyClosure.objects.create(calendar=calendar, start_date=MONDAY_1000.date() + timedelta(days=60),
                                             end_date=MONDAY_1000.date() + timedelta(days=61), reason="Stock-taking")
@@ -187,7 +202,7 @@ def world(rep, teammate, sales_manager, other_rep, ops_member, stores_member, op
         "notification": Notification.objects.create(user=rep, request=answered, kind="answered", message="Answered"),
         "token": ApiToken.objects.create(user=rep, name="CRM", prefix="abcd1234", token_hash="0" * 64),
         "policy": SlaPolicy.objects.filter(retired_at__isnull=True).order_by("pk").first(),
-        "calendar": calendar, "closure": closure, "endpoint": endpoint, "delivery": delivery,
+        "calendar": calendar, "closure": closure, "endpoint": endpoint, "delivery": delivery, "action": action,
     }
 
 
@@ -201,6 +216,8 @@ def kwargs_for(route: str, name: str, w: dict) -> dict:
             kwargs["pk"] = w["submitted"].pk
         elif name.startswith("analysis:sla_policy"):
             kwargs["pk"] = w["policy"].pk
+        elif name.startswith("analysis:improvement_"):
+            kwargs["pk"] = w["action"].pk
         elif name.startswith(("analysis:sla_calendar", "analysis:sla_closure")):
             kwargs["pk"] = w["calendar"].pk
         elif name.startswith("analysis:"):
@@ -235,7 +252,14 @@ def state(w: dict) -> tuple:
         RequestEvent.objects.count(), Assessment.objects.filter(assessed_at__isnull=False).count(),
         ApiToken.objects.filter(revoked_at__isnull=True).count(), WebhookDelivery.objects.count(),
         CompanyClosure.objects.count(), Notification.objects.filter(read_at__isnull=False).count(),
+        tuple(ImprovementAction.objects.order_by("pk").values_list("status", "version")),
     )
+
+
+# What a POST sends where an empty body would stop at the form before the permission matters.
+POST_BODIES = {
+    "analysis:improvement_move": lambda w: {"to": "in_progress", "note": "AUTHZ", "version": w["action"].version},
+}
 
 
 def outcome(response) -> object:
@@ -273,13 +297,14 @@ def test_each_role_on_each_url(client, request, world):
             with transaction.atomic():
                 before = state(world)
                 login_as(client, request, role)
-                got = str(outcome(getattr(client, method)(url, {})))
+                body = POST_BODIES[name](world) if name in POST_BODIES else {}
+                got = str(outcome(getattr(client, method)(url, body)))
                 if state(world) != before:
                     got += "+"
                 transaction.set_rollback(True)
             if got != wanted:
                 wrong.append(f"{name} as {role}: {got}, expected {wanted}")
-    assert wrong == []
+    assert wrong == [], "\n".join(wrong)
 
 
 def admin_url(route: str) -> str:
@@ -304,3 +329,88 @@ def test_the_admin_is_for_staff_only_at_every_url(client, request, world, role):
         assert outcome(response) == wanted, (admin_route, response.status_code)
     assert state(world) == before
 
+
+
+# ---------------------------------------------------------------------------------------------
+# The API, by hand, in the same columns. Every call carries the role's own token (anonymous: none,
+# 401). Writes send a body the action would accept, so what decides is who asks, not the form: the
+# author and team North's manager decide on rita's answered request ("200+": it changed), a team
+# mate may read it but not act (403), another team, an unrouted department and no role never see
+# it (404). Operations' writes meet the request in analysis, routed to procurement.
+
+API_EXPECTED: dict[str, tuple[str, str]] = {
+    "api:me": ("get", "401 200 200 200 200 200 200 200 200 200"),
+    "api:dashboard": ("get", "401 403 403 403 403 403 403 403 200 403"),
+    "api:request-list": ("get", "401 200 200 200 200 200 200 200 200 200"),
+    "api:request-detail": ("get", "401 200 200 200 404 200 404 200 200 404"),
+    "api:request-events": ("get", "401 200 200 200 404 200 404 200 200 404"),
+    "api:request-comments": ("get", "401 200 200 200 404 200 404 200 200 404"),
+    "api:request-answers": ("get", "401 200 200 200 404 200 404 200 200 404"),
+    "api:request-assessments": ("get", "401 200 200 200 404 200 404 200 200 404"),
+    "api:request-assessment": ("get", "401 200 200 200 404 200 404 200 200 404"),
+    "api:request-answer-draft": ("get", "401 404 404 404 404 404 404 404 404 404"),
+    "api:request-answer-publish": ("post", "401 403 403 403 404 403 404 409 403 404"),
+    "api:request-submit": ("post", "401 409 403 403 404 403 404 403 403 404"),  # the author's own
+    "api:request-reply": ("post", "401 409 403 409 404 403 404 403 403 404"),
+    "api:request-withdraw": ("post", "401 200+ 403 200+ 404 403 404 403 403 404"),
+    "api:request-outcome": ("post", "401 200+ 403 200+ 404 403 404 403 403 404"),
+    "api:request-decision": ("post", "401 200+ 403 200+ 404 403 404 403 403 404"),
+    "api:request-accept-alternative": ("post", "401 200+ 403 200+ 404 403 404 403 403 404"),
+    "api:customer-list": ("get", "401 200 200 200 200 200 200 200 200 403"),
+    "api:customer-detail": ("get", "401 200 200 200 200 200 200 200 200 403"),
+    "api:product-list": ("get", "401 200 200 200 200 200 200 200 200 403"),
+    "api:product-detail": ("get", "401 200 200 200 200 200 200 200 200 403"),
+    "api:notification-list": ("get", "401 200 200 200 200 200 200 200 200 200"),
+    "api:notification-read": ("post", "401 200+ 404 404 404 404 404 404 404 404"),
+    # Each marks their own: rita hers, the lead the ones the filings sent; rita's stays unread for the rest.
+    "api:notification-read-all": ("post", "401 200+ 200 200 200 200 200 200+ 200 200"),
+}
+
+
+def api_call(name: str, w: dict) -> tuple[str, dict]:
+    """The URL of an API pattern on someone else's objects, and the body a write sends."""
+    answered, analysing = w["answered"], w["analysing"]
+    kwargs: dict[str, object] = {}
+    route = resolver_api_urls()[name]
+    if "(?P<reference>" in route:
+        kwargs["reference"] = (analysing if name == "api:request-answer-publish" else answered).reference
+    if "(?P<department>" in route:
+        kwargs["department"] = "procurement"
+    if "(?P<pk>" in route:
+        kwargs["pk"] = {"api:customer-detail": w["customer"], "api:product-detail": w["product"],
+                        "api:notification-read": w["notification"]}[name].pk
+    body = {
+        "api:request-answer-publish": {"version": analysing.version},
+        "api:request-reply": {"body": "AUTHZ"},
+        "api:request-withdraw": {"reason": "AUTHZ"},
+        "api:request-outcome": {"outcome": "lost", "reason": "AUTHZ"},
+        "api:request-decision": {"action": "decline", "reason": "AUTHZ"},
+        "api:request-accept-alternative": {"alternative": w["alternative"].pk},
+    }.get(name, {})
+    return reverse(name, kwargs=kwargs), body
+
+
+def test_every_api_url_has_an_entry():
+    assert set(resolver_api_urls()) == set(API_EXPECTED), "an API URL was added or removed: give it its row"
+    assert all(len(row.split()) == len(ROLES) for _, row in API_EXPECTED.values())
+
+
+def test_each_role_on_each_api_url(request, world, customer, product):
+    from tests.integrations.api_support import api
+
+    world = {**world, "customer": customer, "product": product}
+    clients = {role: api(None if role == "anonymous" else request.getfixturevalue(role)) for role in ROLES}
+    wrong = []
+    for name, (method, row) in sorted(API_EXPECTED.items()):
+        url, body = api_call(name, world)
+        for role, wanted in zip(ROLES, row.split(), strict=True):
+            with transaction.atomic():
+                before = state(world)
+                response = getattr(clients[role], method)(url, body, format="json")
+                got = str(response.status_code)
+                if state(world) != before:
+                    got += "+"
+                transaction.set_rollback(True)
+            if got != wanted:
+                wrong.append(f"{name} as {role}: {got}, expected {wanted}")
+    assert wrong == [], "\n".join(wrong)
