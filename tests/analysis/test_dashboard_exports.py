@@ -87,3 +87,33 @@ def test_the_earliest_and_latest_dates_allowed_work(manager_client, db):
     assert manager_client.get(URL, {"date_from": "2000-01-01", "date_to": "2000-01-31"}).status_code == 200
     response = manager_client.get(JSON_URL, {"date_from": "2027-01-01", "date_to": "2027-03-18"})
     assert response.status_code == 200 and response.json()["filter"]["date_to"] == "2027-03-18"
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # by hand: what a spreadsheet runs as a formula
+
+
+def test_no_cell_of_any_dashboard_csv_starts_a_formula_whatever_the_names_say(manager_client, dataset):
+    """Every table the dashboard exports (taken from the view's list, so a new one is covered), with
+    every name a user can type made a formula: customers, teams, departments, constraints, people,
+    titles. A plain negative number may stay a number."""
+    from django.contrib.auth.models import User
+
+    from analysis.views_dashboard import TABLES
+    from requests_app.models import Department, FeasibilityRequest
+
+    for model, field, value in [(Customer, "name", '=HYPERLINK("http://evil.example","c{}")'),
+                                (SalesTeam, "name", "@SUM(1)+{}"), (Department, "name", "-cmd {}"),
+                                (ConstraintCategory, "label", "+1+{}"), (FeasibilityRequest, "title", "\t=2+{}")]:
+        for pk in model.objects.values_list("pk", flat=True):
+            model.objects.filter(pk=pk).update(**{field: value.format(pk)})
+    User.objects.update(first_name="=1+1", last_name="\rX")
+
+    neutralised = 0
+    for table in TABLES:
+        response = manager_client.get(URL, {**PERIOD, "export": table})
+        assert response.status_code == 200, table
+        for row in rows_of(response)[1:]:
+            for cell in row:
+                assert not cell.startswith(FORMULA_STARTS) or re.fullmatch(r"-\d+(\.\d+)?", cell), (table, cell)
+                neutralised += cell.startswith("'") and cell[1:].startswith(FORMULA_STARTS)
+    assert neutralised >= 10  # the names did reach the files, made safe
