@@ -26,6 +26,11 @@ class RequestsAppConfig(AppConfig):
         from requests_app.defaults import ensure_reference_data
 
         post_migrate.connect(ensure_reference_data, sender=self, dispatch_uid="s2o-reference-data")
+        from django.contrib.auth.signals import user_logged_in
+
+        from requests_app.middleware import session_expires_at_log_in
+
+        user_logged_in.connect(session_expires_at_log_in, dispatch_uid="s2o-session-absolute-expiry")
         # Pages keep calendars for a minute (`clocks.page_calendar`); a change saved here is shown at once.
         from requests_app.clocks import forget_page_calendars
         from requests_app.models import BusinessCalendar, CompanyClosure

@@ -3,6 +3,7 @@ from __future__ import annotations
 import time
 import zoneinfo
 from collections.abc import Callable
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import logout
@@ -40,6 +41,14 @@ class UserTimezoneMiddleware:
             else:
                 timezone.deactivate()
         return self.get_response(request)
+
+
+def session_expires_at_log_in(sender: object, request: HttpRequest, user: Actor, **kwargs: object) -> None:
+    """A session ends SESSION_COOKIE_AGE after log-in, however busy: with a relative age, every
+    save (the idle stamp above writes once a minute) moved the end forward and a busy session never
+    ended. An absolute expiry date is kept as it is by every later save."""
+    if hasattr(request, "session"):
+        request.session.set_expiry(timezone.now() + timedelta(seconds=settings.SESSION_COOKIE_AGE))
 
 
 def user_time_zone(user: Actor) -> zoneinfo.ZoneInfo | None:

@@ -319,7 +319,7 @@ S2O_WEBHOOK_TIMEOUT_SECONDS = env_int("S2O_WEBHOOK_TIMEOUT_SECONDS", 10)
 
 # Sessions live in the database (never in Redis: the web path must not wait on the broker).
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
-SESSION_COOKIE_AGE = 12 * 3600  # absolute lifetime: 12 h
+SESSION_COOKIE_AGE = 12 * 3600  # absolute lifetime from log-in: 12 h (set at log-in, requests_app.middleware)
 S2O_SESSION_IDLE_SECONDS = env_int("S2O_SESSION_IDLE_SECONDS", 30 * 60)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
