@@ -237,8 +237,10 @@ class RequestForm(Limits, forms.ModelForm):
         if not data.get("product") and not (data.get("part_description") or "").strip() and not self.draft:
             self.add_error("part_description", "Pick a catalogue part or describe the part.")
         kept = len(data.get("keep_staged") or [])
-        if kept + len(data.get("attachments") or []) > MAX_FILES:
-            self.add_error("attachments", f"At most {MAX_FILES} files per request.")
+        attached = self.instance.attachments.count() if self.instance.pk else 0
+        if attached + kept + len(data.get("attachments") or []) > MAX_FILES:
+            self.add_error("attachments", f"At most {MAX_FILES} files per request"
+                           + (f": this one has {attached}." if attached else "."))
         return data
 
     def staged_to_keep(self) -> list[StagedFile]:

@@ -349,6 +349,10 @@ def attachments_add(
     permissions.require(actor, "s2o.edit_request", req)
     if not req.is_editable:
         raise TransitionError(NOT_EDITABLE)
+    uploads, staged = list(uploads), list(staged)
+    attached = req.attachments.count()
+    if attached + len(uploads) + len(staged) > MAX_FILES_PER_REQUEST:
+        raise ValidationError({"attachments": f"At most {MAX_FILES_PER_REQUEST} files per request: this one has {attached}."})
     created = []
     for upload in uploads:
         upload.seek(0)

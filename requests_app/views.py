@@ -6,7 +6,7 @@ from typing import Any, cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.forms import BaseForm
 from django.http import (
     FileResponse,
@@ -199,6 +199,9 @@ def request_edit(request: SignedInRequest, pk: int) -> HttpResponse:
             # Saving again after that review is deliberate: it is checked against the version seen now.
             form.data = cast(QueryDict, form.data).copy()
             form.data["version"] = str(FeasibilityRequest.objects.values_list("version", flat=True).get(pk=req.pk))
+        except ValidationError as exc:  # files attached in another tab meanwhile: over the limit now
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
     return render(request, "requests_app/request_form.html", {"form": _staged_form(request, form), "req": req}, status=400)
 
 

@@ -7,6 +7,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
@@ -324,3 +325,29 @@ def test_files_added_while_editing_are_attached_and_logged(rep_client, rep, cust
     assert rep_client.post(reverse("requests_app:edit", args=[req.pk]), data).status_code == 302
     assert [a.original_name for a in req.attachments.all()] == ["rev-b.pdf"]
     assert req.events.filter(kind=RequestEvent.Kind.ATTACHMENT_ADDED, message="rev-b.pdf").exists()
+
+
+def test_editing_cannot_take_a_request_past_ten_files(rep_client, rep, customer, product):
+    req = file_request(rep, customer, product)
+    services.attachments_add(req=req, actor=rep, uploads=[SimpleUploadedFile(f"sheet-{i}.pdf", PDF) for i in range(9)])
+    version = FeasibilityRequest.objects.get(pk=req.pk).version
+    two_more = [SimpleUploadedFile("rev-b.pdf", PDF), SimpleUploadedFile("rev-c.pdf", PDF)]
+
+    response = rep_client.post(reverse("requests_app:edit", args=[req.pk]),
+                               post_data(customer, product, version=version, attachments=two_more))
+
+    assert response.status_code == 400
+    assert "At most 10 files per request: this one has 9." in response.content.decode()
+    assert req.attachments.count() == 9
+    one_more = post_data(customer, product, version=version, attachments=SimpleUploadedFile("rev-b.pdf", PDF))
+    assert rep_client.post(reverse("requests_app:edit", args=[req.pk]), one_more).status_code == 302
+    assert req.attachments.count() == 10
+
+
+def test_the_service_refuses_an_eleventh_file_whoever_calls_it(rep, customer, product):
+    req = file_request(rep, customer, product)
+    services.attachments_add(req=req, actor=rep, uploads=[SimpleUploadedFile(f"sheet-{i}.pdf", PDF) for i in range(10)])
+
+    with pytest.raises(ValidationError, match="At most 10 files per request"):
+        services.attachments_add(req=req, actor=rep, uploads=[SimpleUploadedFile("one-more.pdf", PDF)])
+    assert req.attachments.count() == 10
