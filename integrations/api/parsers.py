@@ -4,14 +4,17 @@ the ValueError DRF turns into a 400) on a body of a few thousand "[": that was a
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import IO, Any
 
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
 
 class JSONParser(parsers.JSONParser):
-    def parse(self, stream: Any, media_type: str | None = None, parser_context: dict | None = None) -> Any:
+    def parse(
+        self, stream: IO[Any], media_type: str | None = None, parser_context: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
         try:
             return super().parse(stream, media_type, parser_context)
         except RecursionError as exc:
