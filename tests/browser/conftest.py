@@ -2,8 +2,8 @@
 
 Each page a test visits can be checked with axe-core (served from node_modules, injected through
 the DevTools protocol so the page's strict CSP still applies to the page itself) and for horizontal
-overflow at a phone's width. A failing test leaves a screenshot of the page it was on in
-`var/browser-failures/`.
+overflow at a phone's width. A failing test leaves a screenshot and the HTML of every page it had
+open in `var/browser-failures/` (`<test>-<context>-<page>.png` and `.html`).
 
 Chromium comes from Debian's packages (`chromium`); Playwright's own browser download does not work
 on the factory networks S2O targets, so the tests launch the system binary. `.ci/run` installs it.
@@ -97,12 +97,15 @@ class Pages:
         return page
 
     def screenshots(self, name: str) -> None:
+        """A screenshot and the HTML (as the browser holds it now) of every open page."""
         FAILURES.mkdir(parents=True, exist_ok=True)
         for i, context in enumerate(self.contexts):
             for j, page in enumerate(context.pages):
-                # A page that cannot be drawn must not hide the real failure.
+                # A page that cannot be drawn or read must not hide the real failure.
                 with contextlib.suppress(Exception):
                     page.screenshot(path=str(FAILURES / f"{name}-{i}-{j}.png"), full_page=True)
+                with contextlib.suppress(Exception):
+                    (FAILURES / f"{name}-{i}-{j}.html").write_text(page.content(), encoding="utf-8")
 
     def close(self) -> None:
         for context in self.contexts:
