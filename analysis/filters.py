@@ -15,8 +15,10 @@ from django.utils import timezone
 
 from analysis.models import Assessment
 from analysis.selectors import assessment_status_q
+from requests_app import pickers
 from requests_app import search as request_search
-from requests_app.models import Customer, Department, FeasibilityRequest, Priority
+from requests_app.filters import PickerFilter
+from requests_app.models import Department, FeasibilityRequest, Priority
 from requests_app.roles import SignedInRequest
 from requests_app.selectors import DUE_STATES, clock_status_q
 
@@ -31,7 +33,8 @@ class QueueFilter(django_filters.FilterSet):
         method="search", label="Search", widget=forms.TextInput(attrs={"placeholder": "Reference, title, customer, part, words…"})
     )
     priority = django_filters.ChoiceFilter(choices=Priority.choices, empty_label="Any priority")
-    customer = django_filters.ModelChoiceFilter(queryset=Customer.objects.order_by("name"), empty_label="Any customer")
+    # Searched as the user types (`requests_app.pickers`): no <select> of every customer.
+    customer = PickerFilter(field_name="customer", source=pickers.CUSTOMERS, label="Customer")
     department = django_filters.ModelChoiceFilter(
         queryset=Department.objects.order_by("name"), method="routed_to", label="Department", empty_label="Any department"
     )
@@ -75,9 +78,7 @@ class DepartmentQueueFilter(django_filters.FilterSet):
         method="search", label="Search", widget=forms.TextInput(attrs={"placeholder": "Reference, title, customer, part, words…"})
     )
     priority = django_filters.ChoiceFilter(field_name="request__priority", choices=Priority.choices, empty_label="Any priority")
-    customer = django_filters.ModelChoiceFilter(
-        field_name="request__customer", queryset=Customer.objects.order_by("name"), empty_label="Any customer"
-    )
+    customer = PickerFilter(field_name="request__customer", source=pickers.CUSTOMERS, label="Customer")
     department = django_filters.ModelChoiceFilter(queryset=_my_departments, empty_label="All my departments")
     due = django_filters.ChoiceFilter(choices=DUE_STATES, method="due_state", label="Due state", empty_label="Any")
     sort = django_filters.ChoiceFilter(choices=SORTS, method="keep", label="Sort", empty_label=None)

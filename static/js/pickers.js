@@ -19,6 +19,7 @@
     if (label) input.setAttribute("aria-label", label.textContent.trim());
     new TomSelect(input, {
       maxItems: 1,
+      closeAfterSelect: true, // a picked row closes the list, which would hide the controls below it
       create: false,
       persist: false,
       valueField: "value",

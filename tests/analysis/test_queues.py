@@ -75,11 +75,10 @@ def test_triage_lists_each_section_by_due_time_and_sorts_the_other_way_when_aske
 
 
 def test_triage_filters_by_search_priority_customer_department_and_due_state(client, lead, queue):
-    globex = Customer.objects.get(name="Globex Tooling")
     assert unacknowledged(client.get(TRIAGE, {"q": "flange"})) == ["new flanges"]
     assert unacknowledged(client.get(TRIAGE, {"q": "globex"})) == ["urgent housings"]
     assert unacknowledged(client.get(TRIAGE, {"priority": "urgent"})) == ["urgent housings"]
-    by_customer = client.get(TRIAGE, {"customer": globex.pk})
+    by_customer = client.get(TRIAGE, {"customer": "Globex Tooling"})
     assert unacknowledged(by_customer) == ["urgent housings"] and in_analysis(by_customer) == ["routed to stores"]
     stores = Department.objects.get(code="stores")
     routed = client.get(TRIAGE, {"department": stores.pk})
@@ -89,6 +88,28 @@ def test_triage_filters_by_search_priority_customer_department_and_due_state(cli
     assert unacknowledged(client.get(TRIAGE, {"due": "on track"})) == ["new flanges"]
     page = client.get(TRIAGE, {"q": "nothing like this"}).content.decode()
     assert "No request waiting for acknowledgement matches these filters." in page
+
+
+@pytest.mark.parametrize("url", [TRIAGE, QUEUE], ids=["triage", "department queue"])
+def test_the_queues_customer_filter_is_searched_not_a_list_of_every_customer(client, ops_lead, stores_member, queue, url):
+    """The customer filter is the request list's search-as-you-type picker (name or ERP code), not a
+    <select> that ships every customer with each view of the queue."""
+    for i in range(30):
+        Customer.objects.create(name=f"Bystander {i:02d}", code=f"BY{i:02d}")
+    Customer.objects.filter(name="Globex Tooling").update(code="GBX")
+    client.force_login(ops_lead if url == TRIAGE else stores_member)
+    html = client.get(url).content.decode()
+    assert "Bystander" not in html
+    assert 'name="customer"' in html and 'data-picker="/requests/pick/customers/"' in html
+
+    by_code = client.get(url, {"customer": "gbx"})  # Globex's ERP code, in any case
+    assert (in_analysis(by_code) if url == TRIAGE else to_assess(by_code)) == ["routed to stores"]
+    unknown = client.get(url, {"customer": "Nobody Ltd"})
+    form = unknown.context["filter"].form
+    assert form["customer"].errors == [
+        "No customer matches “Nobody Ltd”: pick one from the suggestions, or type its exact name or ERP code."
+    ]
+    assert 'value="Nobody Ltd"' in unknown.content.decode()  # what was typed stays
 
 
 def test_a_long_queue_comes_in_pages_without_counting_it_all(client, lead, rep, customer):
@@ -218,7 +239,7 @@ def to_assess(response) -> list[str]:
 
 
 def test_the_department_queue_filters_and_sorts(client, rep, customer, ops_lead, ops_member, stores_member):
-    globex = Customer.objects.create(name="Globex Tooling")
+    globex = Customer.objects.create(name="Globex Tooling", code="GBX")
     acknowledge(file_request(rep, customer, now=MONDAY_0900, title="early"), ops_lead, now=MONDAY_1000)
     acknowledge(file_request(rep, globex, now=TUESDAY_0930, title="late", priority=Priority.HIGH), ops_lead,
                        now=TUESDAY_0930)
@@ -235,7 +256,8 @@ def test_the_department_queue_filters_and_sorts(client, rep, customer, ops_lead,
     assert to_assess(client.get(QUEUE, {"sort": "-due"})) == ["early", "late"]
     assert to_assess(client.get(QUEUE, {"q": "globex"})) == ["late"]
     assert to_assess(client.get(QUEUE, {"priority": "high"})) == ["late"]
-    assert to_assess(client.get(QUEUE, {"customer": customer.pk})) == ["early"]
+    assert to_assess(client.get(QUEUE, {"customer": customer.name})) == ["early"]
+    assert to_assess(client.get(QUEUE, {"customer": "gbx"})) == ["late"]  # Globex's ERP code, in any case
     # Procurement's share of Monday's window (70% of 40 business h from Monday 10:00) is still running.
     assert to_assess(client.get(QUEUE, {"due": "on track"})) == ["late", "early"]
     assert to_assess(client.get(QUEUE, {"due": "breached"})) == []

@@ -144,3 +144,34 @@ def assert_accessible(page: Any) -> None:
 def horizontal_overflow(page: Any) -> int:
     """How many CSS pixels the document is wider than the viewport (0: no sideways scrolling)."""
     return int(page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth"))
+
+
+# Each visible control of a form inside the form's box and the viewport, and each <select> wide
+# enough for the text of every choice (the browser cuts a choice's text at the select's padding).
+CUT_OFF = """form => {
+  const problems = [];
+  const box = form.getBoundingClientRect();
+  for (const el of form.querySelectorAll('select, input:not([type=hidden]), button, .ts-wrapper')) {
+    if (!el.checkVisibility()) continue;
+    const r = el.getBoundingClientRect();
+    if (r.left < box.left - 1 || r.right > box.right + 1 || r.left < 0 || r.right > innerWidth)
+      problems.push(`${el.name || el.className} spans ${Math.round(r.left)}–${Math.round(r.right)} px`);
+  }
+  const ctx = document.createElement('canvas').getContext('2d');
+  for (const select of form.querySelectorAll('select')) {
+    const style = getComputedStyle(select);
+    ctx.font = `${style.fontStyle} ${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+    const room = select.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+    for (const option of select.options) {
+      const need = ctx.measureText(option.text).width;
+      if (need > room + 0.5)
+        problems.push(`${select.name}: "${option.text}" needs ${Math.round(need)} px, has ${Math.round(room)}`);
+    }
+  }
+  return problems;
+}"""
+
+
+def controls_cut_off(page: Any, form: str) -> list[str]:
+    """What of the form's controls is cut off or out of sight (empty: every control reads whole)."""
+    return page.eval_on_selector(form, CUT_OFF)

@@ -4,13 +4,15 @@ notification bell in sight and no serious axe-core violation."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.utils import timezone
 
 from analysis import services as analysis_services
 from requests_app import services
 from requests_app.models import FeasibilityRequest, Notification, Status
-from tests.browser.conftest import DESKTOP, PHONE, assert_accessible, horizontal_overflow
+from tests.browser.conftest import DESKTOP, PHONE, assert_accessible, controls_cut_off, horizontal_overflow
 from tests.requests_app.sales_factories import file_request, request_in
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
@@ -111,3 +113,33 @@ def test_the_department_queue_reads_on_any_screen(pages, ops_member, ops_world, 
     assert page.locator("#dept-to-assess").get_by_text("reply to Operations' question").is_visible()
     assert horizontal_overflow(page) == 0
     assert_accessible(page)
+
+
+@pytest.mark.parametrize("width", [1280, 375])
+@pytest.mark.parametrize("queue", ["/ops/triage/", "/ops/department/"])
+def test_the_queue_filters_read_whole_on_a_desk_and_a_phone(pages, ops_lead, ops_member, ops_world, queue, width) -> None:
+    """At 1280 px the Sort select showed "Due s": a select in a grid column narrower than its choices."""
+    page = pages.open(ops_lead if queue == "/ops/triage/" else ops_member, viewport={"width": width, "height": 900})
+    page.goto(queue)
+    page.locator("#queue-filter .ts-wrapper").wait_for()  # the customer picker is set up
+    assert controls_cut_off(page, "#queue-filter") == []
+    sort = page.get_by_label("Sort").bounding_box()
+    assert sort is not None and sort["width"] > 0 and sort["x"] >= 0 and sort["x"] + sort["width"] <= width
+
+
+def test_triage_filters_by_a_customer_picked_by_search(pages, ops_lead, ops_world, rep, product) -> None:
+    from requests_app.models import Customer
+
+    globex = Customer.objects.create(name="Globex Tooling", code="GBX")
+    file_request(rep, globex, product, title="Housings for Globex")
+    page = pages.open(ops_lead)
+    page.goto("/ops/triage/")
+    page.locator("#id_customer-ts-control").click()
+    page.keyboard.type("gbx")
+    page.locator(".ts-dropdown:visible .option.active", has_text="Globex Tooling").wait_for()
+    page.keyboard.press("Enter")
+    page.get_by_role("button", name="Filter").click()
+    page.wait_for_url(re.compile(r"/ops/triage/\?.*customer=Globex\+Tooling"))
+    rows = page.locator("#triage-unacknowledged tbody tr")
+    assert rows.count() == 1 and "Housings for Globex" in rows.inner_text()
+    assert page.locator("#queue-filter .ts-wrapper .item").inner_text() == "Globex Tooling"  # the pick stays shown
