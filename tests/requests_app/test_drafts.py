@@ -3,6 +3,8 @@ and says what is missing."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.db import IntegrityError, transaction
 from django.urls import reverse
@@ -27,6 +29,28 @@ def test_save_as_draft_keeps_a_request_with_only_its_title(client, rep, customer
     assert draft.customer is None and draft.quantity is None and draft.requested_date is None
     page = client.get(draft.get_absolute_url()).content.decode()
     assert "before you submit it, fill in the customer, the part, the quantity, the requested delivery date" in page
+
+
+def page_text(response) -> str:
+    """The page as a reader sees it: its words without the markup."""
+    return " ".join(re.sub(r"<[^>]+>", " ", response.content.decode()).split())
+
+
+def test_a_title_only_draft_says_what_is_not_given_yet_where_the_rep_sees_it(client, rep, customer, product):
+    client.force_login(rep)
+    client.post(reverse("requests_app:create"), post_data(customer, product, save_draft="1", **ONLY_A_TITLE))
+    draft = FeasibilityRequest.objects.get()
+
+    home = page_text(client.get(reverse("requests_app:my_work")))
+    assert "customer not given yet · quantity not given yet · delivery date not given yet · Normal priority" in home
+
+    listed = page_text(client.get(reverse("requests_app:list")))
+    row = listed[listed.index("Brackets for the Baltic yard, to finish"):]
+    assert row.startswith("Brackets for the Baltic yard, to finish" + " not given yet" * 4 + " Normal Draft")
+
+    page = page_text(client.get(draft.get_absolute_url()))
+    assert ("Customer not given yet Part not given yet Quantity not given yet Requested delivery not given yet "
+            "Target price") in page
 
 
 def test_a_draft_still_needs_its_title(client, rep, customer, product):
