@@ -83,8 +83,8 @@ class AlternativeInline(admin.TabularInline):
     model = Alternative
     extra = 0
     raw_id_fields = ["accepted_by"]
-    fields = ["position", "quantity", "delivery_date", "price", "cost_delta", "cost_basis", "currency", "conditions",
-              "works_around", "recommended", "accepted_at", "accepted_by"]
+    fields = ["position", "quantity", "delivery_date", "price", "currency", "cost_delta", "cost_basis", "cost_currency",
+              "conditions", "works_around", "recommended", "accepted_at", "accepted_by"]
     readonly_fields = ["accepted_at", "accepted_by"]  # Sales' decision, recorded by the decision services
 
 

@@ -218,11 +218,14 @@ class AlternativeForm(Limits, forms.Form):
     delivery_date = forms.DateField(widget=DateInput())
     price = forms.DecimalField(max_digits=14, decimal_places=2, required=False, label="Unit price",
                                help_text="What the customer pays for one unit.")
+    currency = forms.ChoiceField(choices=Currency.choices, label="Price currency", help_text="Of the unit price.")
     cost_delta = forms.DecimalField(max_digits=14, decimal_places=2, required=False, label="Cost delta",
                                     help_text="What this alternative costs us on top (Sales does not see it).")
     cost_basis = forms.ChoiceField(choices=CostBasis.choices, widget=forms.RadioSelect, required=False,
                                    label="The cost delta is")
-    currency = forms.ChoiceField(choices=Currency.choices, help_text="Of the unit price and the cost delta.")
+    cost_currency = forms.ChoiceField(choices=Currency.choices, label="Cost currency", required=False,
+                                      help_text="Of the cost delta (the price's when not given): a department's "
+                                                "cost keeps its own currency.")
     conditions = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
     works_around = forms.ModelChoiceField(queryset=ConstraintCategory.objects.all(), required=False,
                                           label="Works around")
@@ -231,6 +234,7 @@ class AlternativeForm(Limits, forms.Form):
     def __init__(self, *args: Any, currency: str = "EUR", unit: str = "", **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.fields["currency"].initial = currency
+        self.fields["cost_currency"].initial = currency
         cast(forms.ChoiceField, self.fields["cost_basis"]).choices = basis_choices(unit)
 
     def clean_quantity(self) -> Decimal:
@@ -303,6 +307,7 @@ def alternative_formset_plus_one(req: FeasibilityRequest, formset: BaseAlternati
     data[key] = str(total + 1)
     # The new row starts as an empty row would (its currency preset), so it shows no errors.
     data[f"{formset.prefix}-{total}-currency"] = req.currency
+    data[f"{formset.prefix}-{total}-cost_currency"] = req.currency
     return AlternativeFormSet(data, initial=formset.initial, prefix=formset.prefix,
                               form_kwargs={"currency": req.currency, "unit": req.unit})
 
@@ -319,6 +324,7 @@ def alternative_initial(answer: Answer | None, currency: str) -> list[dict]:
         {
             "id": a.pk, "quantity": a.quantity, "delivery_date": a.delivery_date, "price": a.price,
             "cost_delta": a.cost_delta, "cost_basis": a.cost_basis, "currency": a.currency or currency,
+            "cost_currency": a.cost_currency or currency,
             "conditions": a.conditions,
             "works_around": a.works_around_id, "recommended": a.recommended,
         }

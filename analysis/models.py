@@ -217,9 +217,13 @@ class Alternative(models.Model):
     delivery_date = models.DateField()
     # Per unit, like the request's target price: what the customer would pay for one unit.
     price = models.DecimalField("unit price", max_digits=14, decimal_places=2, null=True, blank=True)
+    currency = models.CharField("currency of the unit price", max_length=3, choices=Currency.choices, default=Currency.EUR)
+    # What the alternative costs Operations on top, in its own currency: it comes from the
+    # departments' assessments (each costed in its own currency), not from the customer's price.
     cost_delta = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     cost_basis = models.CharField("the cost delta is", max_length=8, choices=CostBasis.choices, blank=True)
-    currency = models.CharField(max_length=3, choices=Currency.choices, default=Currency.EUR)
+    cost_currency = models.CharField("currency of the cost delta", max_length=3, choices=Currency.choices,
+                                     default=Currency.EUR)
     conditions = models.TextField(blank=True)
     works_around = models.ForeignKey(
         ConstraintCategory, on_delete=models.PROTECT, null=True, blank=True, related_name="alternatives"

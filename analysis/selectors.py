@@ -356,8 +356,8 @@ def alternatives_from_assessments(req: FeasibilityRequest, assessments: list[Ass
     earliest = max((a.earliest_full_date for a in done if a.earliest_full_date is not None), default=None)
     cost = suggested_cost(done)
     cost_fields = (
-        {"cost_delta": cost.amount, "cost_basis": cost.basis, "currency": cost.currency}
-        if cost else {"cost_delta": None, "cost_basis": "", "currency": req.currency}
+        {"cost_delta": cost.amount, "cost_basis": cost.basis, "cost_currency": cost.currency}
+        if cost else {"cost_delta": None, "cost_basis": "", "cost_currency": req.currency}
     )
     limiting = [a for a in done if a.verdict != Verdict.CAN]
     counts = Counter(c for a in limiting for c in a.constraints.all())
@@ -460,7 +460,7 @@ def request_history(req: FeasibilityRequest, *, internals: bool) -> list[History
             if alt.price is not None:
                 text += f", price {money.cost_text(alt.price, alt.currency, CostBasis.PER_UNIT, unit=req.unit)}"
             if internals and alt.cost_delta is not None:
-                text += ", cost " + money.cost_text(alt.cost_delta, alt.currency, alt.cost_basis, unit=req.unit,
+                text += ", cost " + money.cost_text(alt.cost_delta, alt.cost_currency, alt.cost_basis, unit=req.unit,
                                                     quantity=alt.quantity, signed=True)
             if alt.recommended:
                 text += " (recommended)"

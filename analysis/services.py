@@ -450,8 +450,8 @@ def answer_validate(*, decision: str, justification: str, alternatives: Sequence
         raise ValidationError(errors)
 
 
-ALTERNATIVE_FIELDS = ("quantity", "delivery_date", "price", "cost_delta", "cost_basis", "currency", "conditions",
-                      "works_around", "recommended")
+ALTERNATIVE_FIELDS = ("quantity", "delivery_date", "price", "currency", "cost_delta", "cost_basis", "cost_currency",
+                      "conditions", "works_around", "recommended")
 
 
 def _draft_for(req: FeasibilityRequest, *, actor: Actor, expected_version: int | None, now: datetime) -> Answer:
@@ -493,6 +493,8 @@ def _store_alternatives(answer: Answer, alternatives: Sequence[dict], actor: Act
             alt.cost_basis = ""
         if not alt.currency:
             alt.currency = answer.request.currency
+        if not alt.cost_currency:  # not given: the price's
+            alt.cost_currency = alt.currency
         alt.position = position
         _stamp_history(alt, actor, now)
         alt.save()

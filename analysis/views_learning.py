@@ -62,7 +62,8 @@ def precedent_json(p: precedents.Precedent) -> dict:
                 "price": None if alt.price is None else str(alt.price), "currency": alt.currency,
                 "conditions": alt.conditions, "works_around": alt.works_around.label if alt.works_around else None,
                 "accepted": alt.accepted_at is not None,
-                **({"cost_delta": None if alt.cost_delta is None else str(alt.cost_delta)} if p.internals else {}),
+                **({"cost_delta": None if alt.cost_delta is None else str(alt.cost_delta),
+                    "cost_basis": alt.cost_basis, "cost_currency": alt.cost_currency} if p.internals else {}),
             }
             for alt in p.alternatives
         ],

@@ -193,9 +193,10 @@ class AlternativeSerializer(serializers.ModelSerializer):
 
 class AlternativeInternalSerializer(AlternativeSerializer):
     class Meta(AlternativeSerializer.Meta):
-        fields = [*AlternativeSerializer.Meta.fields, "cost_delta", "cost_basis"]
+        internal = ["cost_delta", "cost_basis", "cost_currency"]
+        fields = [*AlternativeSerializer.Meta.fields, *internal]
         read_only_fields = AlternativeSerializer.Meta.fields
-        extra_kwargs = {name: {"required": False, "help_text": INTERNAL} for name in ("cost_delta", "cost_basis")}
+        extra_kwargs = {name: {"required": False, "help_text": INTERNAL} for name in internal}
 
 
 class AnswerSerializer(serializers.ModelSerializer):
@@ -378,7 +379,9 @@ class AlternativeWriteSerializer(serializers.Serializer):
     cost_delta = DecimalInput(max_digits=14, decimal_places=2, required=False, allow_null=True)
     cost_basis = serializers.ChoiceField(choices=CostBasis.choices, required=False, allow_blank=True,
                                          help_text="Whether the cost delta is per unit or for the whole quantity.")
-    currency = serializers.ChoiceField(choices=Currency.choices, required=False)
+    currency = serializers.ChoiceField(choices=Currency.choices, required=False, help_text="Of the unit price.")
+    cost_currency = serializers.ChoiceField(choices=Currency.choices, required=False,
+                                            help_text="Of the cost delta; the unit price's currency when omitted.")
     conditions = text(2000)
     works_around = RelatedCode(slug_field="code", queryset=ConstraintCategory.objects.all(), required=False,
                                allow_null=True)

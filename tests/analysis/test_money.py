@@ -17,6 +17,7 @@ from django.urls import reverse
 
 from analysis import selectors, services
 from analysis.models import Alternative, Answer, Assessment, CostBasis, Decision, Verdict
+from requests_app.models import FeasibilityRequest
 from tests.analysis.ops_helpers import MONDAY_0900, MONDAY_1000, acknowledge, assess, constraint, file_request
 
 WEDNESDAY_1000 = datetime(2026, 3, 4, 9, 0, tzinfo=UTC)
@@ -72,7 +73,7 @@ class TestPrefill:
 
         _, alternatives = selectors.alternatives_from_assessments(routed, assessments)
 
-        assert {(a["cost_delta"], a["cost_basis"], a["currency"]) for a in alternatives} == {
+        assert {(a["cost_delta"], a["cost_basis"], a["cost_currency"]) for a in alternatives} == {
             (Decimal("2200.00"), CostBasis.TOTAL, "EUR")
         }
 
@@ -115,6 +116,23 @@ class TestPrefill:
         assert "2.10 EUR per unit" in page
         assert "1,800.00 EUR for all 500 pcs" in page
         assert "1802.10" not in page and "1,802.10" not in page
+
+    def test_the_cost_delta_keeps_the_departments_currency_and_the_price_the_customers(
+        self, client, routed, ops_lead, ops_member, stores_member
+    ):
+        # A dollar request whose departments cost in euros: the pre-filled alternative is priced in
+        # USD (what the customer pays) and costs 2,200 EUR (what the departments said), not 2,200 USD.
+        FeasibilityRequest.objects.filter(pk=routed.pk).update(currency="USD")
+        assess_both(routed, ops_member, stores_member,
+                    procurement={**PER_UNIT_SURCHARGE, "cost_impact": Decimal("400.00"), "cost_basis": CostBasis.TOTAL},
+                    stores=OVERTIME)
+        client.force_login(ops_lead)
+
+        formset = client.post(reverse("analysis:answer_compose", args=[routed.pk]), {"action": "prefill"}).context["formset"]
+
+        assert [(f["currency"].value(), f["cost_delta"].value(), f["cost_currency"].value()) for f in formset] == [
+            ("USD", Decimal("2200.00"), "EUR"), ("USD", Decimal("2200.00"), "EUR"),
+        ]
 
 
 @pytest.mark.django_db
@@ -171,6 +189,29 @@ def test_sales_and_operations_read_what_each_amount_covers(client, routed, ops_l
     assert "+630.00 EUR for all 300 pcs" in as_lead
     assert "2.10 EUR per unit" in as_lead
     assert "630.00" not in as_rep and "2.10" not in as_rep  # costs stay internal to Operations
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("wednesday")
+def test_a_price_and_a_cost_delta_in_two_currencies_are_kept_and_shown_apart(client, routed, ops_lead, rep):
+    client.force_login(ops_lead)
+    url = reverse("analysis:answer_compose", args=[routed.pk])
+
+    saved = client.post(url, compose_post(action="publish", **{
+        "alt-0-currency": "USD", "alt-0-price": "13.40",
+        "alt-0-cost_delta": "630", "alt-0-cost_basis": "total", "alt-0-cost_currency": "EUR",
+    }))
+
+    assert saved.status_code == 302
+    assert list(Alternative.objects.values_list("price", "currency", "cost_delta", "cost_currency")) == [
+        (Decimal("13.40"), "USD", Decimal("630.00"), "EUR")
+    ]
+    as_lead = client.get(routed.get_absolute_url()).content.decode()
+    assert "13.40 USD per unit" in as_lead and "+630.00 EUR for all 300 pcs" in as_lead
+    assert "630.00 USD" not in as_lead
+    client.force_login(rep)
+    as_rep = client.get(routed.get_absolute_url()).content.decode()
+    assert "13.40 USD per unit" in as_rep and "630" not in as_rep and "cost_currency" not in as_rep
 
 
 # ---------------------------------------------------------------------------------------------
@@ -284,3 +325,41 @@ def test_costs_recorded_before_the_basis_get_one_from_their_wording():
     assert bases == {surcharge: "per_unit", overtime: "total", slash: "per_unit", none: ""}
     alternatives = dict(new.get_model("analysis", "Alternative").objects.values_list("pk", "cost_basis"))
     assert alternatives == {alt_total: "total", alt_unit: "per_unit"}
+
+
+COST_CURRENCY_MIGRATION = ("analysis", "0009_alternative_cost_currency")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_cost_deltas_recorded_with_one_currency_keep_it_as_their_own():
+    """Before the cost delta had a currency of its own, the alternative's one currency was that of
+    its price and its cost delta: every recorded cost delta stays in it."""
+    at = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    graph = MigrationExecutor(connection).loader.graph
+    before = [next(p.key for p in graph.node_map[COST_CURRENCY_MIGRATION].parents if p.key[0] == "analysis")]
+    old = migrate(before)
+    try:
+        user = old.get_model("auth", "User").objects.create(username="rita")
+        customer = old.get_model("requests_app", "Customer").objects.create(name="Acme")
+        req = old.get_model("requests_app", "FeasibilityRequest").objects.create(
+            reference="S2O-M-10", status="answered", submitted_at=at, title="t", customer=customer, quantity=500,
+            unit="pcs", requested_date=APRIL_1, requested_by=user, currency="USD",
+        )
+        answer = old.get_model("analysis", "Answer").objects.create(request=req, number=1)
+        Alternative_ = old.get_model("analysis", "Alternative")
+        in_dollars = Alternative_.objects.create(answer=answer, quantity=500, delivery_date=APRIL_1, currency="USD",
+                                                 price=Decimal("13.40"), cost_delta=Decimal("900"), cost_basis="total")
+        in_pounds = Alternative_.objects.create(answer=answer, quantity=300, delivery_date=APRIL_1, currency="GBP",
+                                                cost_delta=Decimal("1.50"), cost_basis="per_unit", position=1)
+        in_euros = Alternative_.objects.create(answer=answer, quantity=200, delivery_date=APRIL_1, currency="EUR",
+                                               cost_delta=Decimal("40"), cost_basis="total", position=2)
+        History = old.get_model("analysis", "HistoricalAlternative")
+        History.objects.create(id=in_dollars.pk, answer_id=answer.pk, quantity=500, delivery_date=APRIL_1,
+                               currency="USD", cost_delta=Decimal("900"), cost_basis="total", recommended=False,
+                               position=0, history_date=at, history_type="+")
+    finally:
+        new = migrate(latest())
+
+    costs = dict(new.get_model("analysis", "Alternative").objects.values_list("pk", "cost_currency"))
+    assert costs == {in_dollars.pk: "USD", in_pounds.pk: "GBP", in_euros.pk: "EUR"}
+    assert list(new.get_model("analysis", "HistoricalAlternative").objects.values_list("cost_currency", flat=True)) == ["USD"]

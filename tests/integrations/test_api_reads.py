@@ -159,12 +159,13 @@ def test_an_assessment_of_a_department_not_routed_is_404(assessed, ops_lead, rep
 
 def test_sales_read_the_published_answer_without_cost_deltas(assessed, rep, ops_lead):
     answer = publish(assessed, ops_lead, decision=Decision.ALTERNATIVES, alternatives=2)
-    Alternative.objects.filter(answer=answer).update(cost_delta=Decimal("450.00"), cost_basis="total")
+    Alternative.objects.filter(answer=answer).update(cost_delta=Decimal("450.00"), cost_basis="total", cost_currency="CHF")
     [seen] = api(rep).get(f"/api/v1/requests/{assessed.reference}/answers/").json()
     assert seen["decision"] == "alternatives" and [a["number"] for a in seen["alternatives"]] == [1, 2]
-    assert all("cost_delta" not in a for a in seen["alternatives"])
+    assert all("cost_delta" not in a and "cost_currency" not in a for a in seen["alternatives"])
     [lead_sees] = api(ops_lead).get(f"/api/v1/requests/{assessed.reference}/answers/").json()
     assert lead_sees["alternatives"][0]["cost_delta"] == "450.00"
+    assert (lead_sees["alternatives"][0]["cost_currency"], lead_sees["alternatives"][0]["cost_basis"]) == ("CHF", "total")
 
 
 def test_the_draft_answer_is_for_operations_leads_only(assessed, rep, ops_lead, ops_member):

@@ -287,12 +287,14 @@ def test_the_lead_drafts_and_publishes_the_answer(routed, ops_lead, rep, ops_mem
             "alternatives": [{"quantity": "300", "delivery_date": in_days(20), "conditions": "Part now",
                               "works_around": "supplier_lead_time", "recommended": True},
                              {"quantity": "500", "delivery_date": in_days(60), "cost_delta": "80.00",
-                              "cost_basis": "per_unit"}]}
+                              "cost_basis": "per_unit", "price": "14.00", "currency": "USD", "cost_currency": "EUR"}]}
     assert api(ops_member).put(url, body, format="json").status_code == 403
     assert api(rep).put(url, body, format="json").status_code == 403
     draft = api(ops_lead).put(url, body, format="json")
     assert draft.status_code == 200, draft.content
     assert [a["quantity"] for a in draft.json()["alternatives"]] == ["300.000", "500.000"]
+    # The price in the customer's currency, the cost delta in its own; one left out is the price's.
+    assert [(a["currency"], a["cost_currency"]) for a in draft.json()["alternatives"]] == [("EUR", "EUR"), ("USD", "EUR")]
     stale = api(ops_lead).post(url + "publish/", {"version": draft.json()["version"] - 1}, format="json")
     assert stale.status_code == 409
     published = api(ops_lead).post(url + "publish/", {"version": draft.json()["version"]}, format="json")

@@ -144,9 +144,9 @@ FROM requests_app_feasibilityrequest WHERE id > %(after)s AND answered_at IS NOT
 """
 
 ALTERNATIVES_SQL = """
-INSERT INTO analysis_alternative (answer_id, quantity, delivery_date, currency, cost_basis, conditions, recommended,
-                                  position, works_around_id, accepted_at)
-SELECT ans.id, r.quantity * 0.8, r.requested_date + 14, r.currency, '', '', pos = 0, pos,
+INSERT INTO analysis_alternative (answer_id, quantity, delivery_date, currency, cost_basis, cost_currency, conditions,
+                                  recommended, position, works_around_id, accepted_at)
+SELECT ans.id, r.quantity * 0.8, r.requested_date + 14, r.currency, '', 'EUR', '', pos = 0, pos,
        (%(cats)s::bigint[])[1 + floor(10 * power(random(), 2.2))::int],
        CASE WHEN pos = 0 AND r.outcome = 'alternative_accepted' THEN r.closed_at END
 FROM analysis_answer ans

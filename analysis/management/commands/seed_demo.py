@@ -106,6 +106,9 @@ TARGET_WEIGHTS = {
     Status.ANSWERED: 11, Status.CLOSED: 65,
 }
 # What a department's cost impact is made of: (basis, low, high, note); per-unit amounts in cents.
+# The plant keeps its books in euros: a department's cost is in EUR whatever the customer's currency,
+# so a USD or GBP request's alternatives have a price in one currency and a cost delta in another.
+COST_CURRENCY = Currency.EUR
 DEPARTMENT_COSTS = {
     "procurement": (CostBasis.PER_UNIT, 5, 400, "The supplier charges {amount} {currency} per unit extra for this lot."),
     "stores": (CostBasis.TOTAL, 100, 1200, "Re-packing and handling: {amount} {currency} for the whole order."),
@@ -368,7 +371,7 @@ class Story:
         wait = timedelta(days=0 if verdict == Verdict.CAN else rng.randint(7, 45))
         earliest = max(typing.cast(date, req.requested_date), self.today(at)) + wait
         data = {"verdict": verdict, "quantity_feasible": qty, "earliest_full_date": earliest, "cost_impact": None,
-                "cost_currency": req.currency, "cost_basis": ""}
+                "cost_currency": COST_CURRENCY, "cost_basis": ""}
         if verdict == Verdict.CAN:
             data["notes"] = "Fits the plan."
         else:
@@ -377,7 +380,7 @@ class Story:
             limits = ", ".join(c.label.lower() for c in constraints)
             data.update(cost_impact=amount, cost_basis=basis, notes=(
                 f"{'Possible with conditions' if verdict == Verdict.CAN_WITH_CONDITIONS else 'Not as asked'} ({limits}). "
-                + note.format(amount=amount, currency=req.currency)
+                + note.format(amount=amount, currency=COST_CURRENCY)
             ))
         return verdict, constraints, data
 
@@ -431,14 +434,14 @@ class Story:
                     f"{a.department.name}: {', '.join(c.label.lower() for c in a.constraints.all())}" for a in limiting
                 ),
                 "works_around": next((c for a in limiting for c in a.constraints.all()), None),
-                **({"cost_delta": cost.amount, "cost_basis": cost.basis} if cost else {}),
+                **({"cost_delta": cost.amount, "cost_basis": cost.basis, "cost_currency": cost.currency} if cost else {}),
             }]
         for alternative in alternatives:
             alternative["currency"] = req.currency
             if req.target_price:
                 alternative["price"] = req.target_price + Decimal(rng.randint(0, 300)) / 100
             if alternative.get("cost_delta") is None and (cost := lead_cost(limiting, alternative["quantity"])):
-                alternative.update(cost_delta=cost.amount, cost_basis=cost.basis)
+                alternative.update(cost_delta=cost.amount, cost_basis=cost.basis, cost_currency=cost.currency)
         summary = {
             Decision.YES: "Yes, as asked.",
             Decision.YES_WITH_CONDITIONS: "Yes, with the conditions below.",
@@ -458,7 +461,7 @@ class Story:
 
 def lead_cost(assessments: list[Assessment], quantity: Decimal) -> money.Cost | None:
     """What the lead would enter as an alternative's cost: the departments' costs, per-unit ones
-    multiplied out over the alternative's quantity, as one total (all in the request's currency)."""
+    multiplied out over the alternative's quantity, as one total in the departments' currency."""
     costs = [a for a in assessments if a.cost_impact is not None]
     if not costs:
         return None
