@@ -18,6 +18,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from requests_app import exchange_rates, permissions
+from requests_app.roles import SignedInRequest
 
 
 class RatesUploadForm(forms.Form):
@@ -32,7 +33,7 @@ def _decode_carried(text: str) -> bytes | None:
 
 
 @login_required
-def exchange_rates_page(request: HttpRequest) -> HttpResponse:
+def exchange_rates_page(request: SignedInRequest) -> HttpResponse:
     permissions.require(request.user, "s2o.manage_exchange_rates")
     today = timezone.localdate()
     form = RatesUploadForm()

@@ -15,13 +15,13 @@ import io
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 
 from requests_app import permissions
 from requests_app.models import Currency, ExchangeRate
+from requests_app.roles import Actor
 
 MAX_BYTES = 256 * 1024
 MAX_ROWS = 5000
@@ -208,7 +208,7 @@ def _attach_stored(result: RateImport) -> None:
         row.stored = stored.get((row.currency, row.valid_from))
 
 
-def exchange_rates_import(*, actor: Any, data: bytes, today: date, save: bool) -> RateImport:
+def exchange_rates_import(*, actor: Actor, data: bytes, today: date, save: bool) -> RateImport:
     """Check an uploaded file and, when `save` is set and it has no error at all, store every rate
     in it in one transaction (a rate for a currency and day already stored is replaced)."""
     permissions.require(actor, "s2o.manage_exchange_rates")

@@ -24,6 +24,7 @@ from django.utils import timezone
 from requests_app import businesstime, permissions
 from requests_app.lifecycle import ConflictError
 from requests_app.models import BusinessCalendar, CompanyClosure, SlaChange, SlaPolicy
+from requests_app.roles import Actor
 
 # What a manager sets on a policy; every other field is bookkeeping of versions.
 POLICY_FIELDS = (
@@ -105,14 +106,14 @@ def policy_validate(values: dict[str, Any]) -> None:
         raise ValidationError(errors)
 
 
-def _record(*, actor: Any, subject: str, summary: str, before: dict, after: dict, now: datetime, **objects: Any) -> SlaChange:
+def _record(*, actor: Actor, subject: str, summary: str, before: dict, after: dict, now: datetime, **objects: Any) -> SlaChange:
     return SlaChange.objects.create(
         at=now, actor=actor if getattr(actor, "pk", None) else None, subject=subject, summary=summary[:200],
         before=before, after=after, **objects,
     )
 
 
-def sla_policy_update(*, actor: Any, policy_id: int, values: dict[str, Any], now: datetime | None = None) -> SlaPolicy:
+def sla_policy_update(*, actor: Actor, policy_id: int, values: dict[str, Any], now: datetime | None = None) -> SlaPolicy:
     """Replace the current version `policy_id` of a priority's policy by a new version with `values`.
 
     Clocks already running keep their version; clocks started from now on get the new one. A form
@@ -262,7 +263,7 @@ def _calendar_closures(calendar_id: int | None) -> list[tuple[date, date, str]]:
 
 
 def calendar_save(
-    *, actor: Any, calendar_id: int | None, values: dict[str, Any], now: datetime | None = None
+    *, actor: Actor, calendar_id: int | None, values: dict[str, Any], now: datetime | None = None
 ) -> BusinessCalendar:
     """Create (``calendar_id=None``) or change a business calendar, validated as a whole with its
     closures, and record the change. Saving unchanged values changes nothing."""
@@ -292,7 +293,7 @@ def calendar_save(
 
 
 def closure_add(
-    *, actor: Any, calendar_id: int, start_date: date, end_date: date, reason: str = "", now: datetime | None = None
+    *, actor: Actor, calendar_id: int, start_date: date, end_date: date, reason: str = "", now: datetime | None = None
 ) -> CompanyClosure:
     """Close a calendar from `start_date` to `end_date` (inclusive), if the calendar stays valid."""
     permissions.require(actor, "s2o.manage_sla")
@@ -314,7 +315,7 @@ def closure_add(
     return closure
 
 
-def closure_delete(*, actor: Any, calendar_id: int, closure_id: int, now: datetime | None = None) -> bool:
+def closure_delete(*, actor: Actor, calendar_id: int, closure_id: int, now: datetime | None = None) -> bool:
     """Remove a closure; False if it was already gone."""
     permissions.require(actor, "s2o.manage_sla")
     now = now or timezone.now()
