@@ -3,12 +3,15 @@
     python3 scripts/mutation.py                      # every configured module, 20 minutes each
     python3 scripts/mutation.py requests_app.businesstime --budget 900
     python3 scripts/mutation.py --report             # the figures of what has run so far
+    python3 scripts/mutation.py requests_app.permissions --survivors   # again, after new tests
 
 Configuration: `[tool.mutmut]` in pyproject.toml (which modules, which tests). mutmut copies the
 code to `mutants/`, runs the selected tests once to learn which tests reach which function, then
 runs, for each one-line mutant, only those tests: a mutant is *killed* when a test fails,
 *survived* when they all pass (a missing test, or an equivalent mutant: README "Testing" lists
-them with why). Results are kept in `mutants/`, so a second run resumes where the budget ended.
+them with why). Results are kept in `mutants/`, so a second run resumes where the budget ended
+(it passes mutmut the mutants still without a verdict); `--survivors` checks the survivors again
+after tests were added for them.
 
 The tests run against a database of their own (`<your database>_mutation`, so a test suite of
 yours can run meanwhile), one mutant at a time: the 2-core machine is shared.
@@ -44,10 +47,32 @@ def environment() -> dict[str, str]:
     return env
 
 
-def run(module: str, budget: float, env: dict[str, str]) -> bool:
-    """Run the mutants of `module` for at most `budget` seconds; True if mutmut finished them."""
-    command = [str(MUTMUT), "run", "--max-children", "1", f"{module}.*"]
-    print(f"$ {' '.join(command)}  (budget {budget:.0f} s)", flush=True)
+# A verdict that stands; anything else (not checked, interrupted by the budget, reached by no test
+# when it last ran: a test may have been added since) is run again.
+DECIDED = {"killed", "survived", "timeout", "caught by type check", "skipped"}
+
+
+def run(module: str, budget: float, env: dict[str, str], *, recheck_survivors: bool = False) -> bool:
+    """Run the mutants of `module` not yet decided for at most `budget` seconds; True if mutmut finished them.
+
+    mutmut re-runs every mutant it is given by name or pattern, decided or not, so a second run of
+    `module.*` would start again from the fastest mutants: the names still to run are passed instead.
+    `recheck_survivors` runs the survivors again too (after tests were added for them).
+    """
+    statuses = mutant_statuses(env)
+    mine = {name: status for name, status in statuses.items() if module_of(name) == module}
+    if mine:
+        todo = sorted(name for name, status in mine.items()
+                      if status not in DECIDED or (recheck_survivors and status == "survived"))
+        if not todo:
+            print(f"{module}: all {len(mine)} mutants have a verdict", flush=True)
+            return True
+        targets = todo
+    else:
+        targets = [f"{module}.*"]  # not generated yet: the first run generates and runs them all
+    command = [str(MUTMUT), "run", "--max-children", "1", *targets]
+    print(f"$ mutmut run --max-children 1 {targets[0] if not mine else f'<{len(targets)} mutants of {module}>'}"
+          f"  (budget {budget:.0f} s)", flush=True)
     started = time.monotonic()
     process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
     try:
@@ -61,16 +86,21 @@ def run(module: str, budget: float, env: dict[str, str]) -> bool:
     return True
 
 
-def results(env: dict[str, str]) -> dict[str, Counter]:
+def module_of(name: str) -> str:
+    return next((m for m in MODULES if name.startswith(m + ".")), name.rsplit(".", 1)[0])
+
+
+def mutant_statuses(env: dict[str, str]) -> dict[str, str]:
+    if not (ROOT / "mutants").is_dir():
+        return {}
     out = subprocess.run([str(MUTMUT), "results", "--all", "true"], cwd=ROOT, env=env, capture_output=True, text=True)
+    return {match["name"]: match["status"].strip() for match in map(STATUS.match, out.stdout.splitlines()) if match}
+
+
+def results(env: dict[str, str]) -> dict[str, Counter]:
     per_module: dict[str, Counter] = defaultdict(Counter)
-    for line in out.stdout.splitlines():
-        match = STATUS.match(line)
-        if not match:
-            continue
-        name = match["name"]
-        module = next((m for m in MODULES if name.startswith(m + ".")), name.rsplit(".", 1)[0])
-        per_module[module][match["status"].strip()] += 1
+    for name, status in mutant_statuses(env).items():
+        per_module[module_of(name)][status] += 1
     return per_module
 
 
@@ -103,6 +133,7 @@ def main() -> int:
     parser.add_argument("modules", nargs="*", default=MODULES)
     parser.add_argument("--budget", type=float, default=1200, help="seconds per module (default 1200)")
     parser.add_argument("--report", action="store_true", help="only print the figures of what has run")
+    parser.add_argument("--survivors", action="store_true", help="run the surviving mutants again (after adding tests)")
     args = parser.parse_args()
     if not MUTMUT.exists():
         print("mutmut is not installed: python3 dev.py setup", file=sys.stderr)
@@ -110,7 +141,7 @@ def main() -> int:
     env = environment()
     if not args.report:
         for module in args.modules:
-            run(module, args.budget, env)
+            run(module, args.budget, env, recheck_survivors=args.survivors)
     return report(env)
 
 

@@ -24,6 +24,8 @@ from requests_app.businesstime import (
     add_business_time,
     add_business_time_with_pauses,
     business_time_between,
+    day_off_reason,
+    is_period_end,
     is_working_time,
     next_working_instant,
     working_intervals,
@@ -281,6 +283,33 @@ def test_a_closure_includes_its_first_and_last_day() -> None:
     assert not cal.is_working_day(date(2026, 7, 6))
     assert not cal.is_working_day(date(2026, 7, 10))
     assert cal.is_working_day(date(2026, 7, 13))
+
+
+def test_a_day_off_says_why_a_promise_cannot_fall_on_it() -> None:
+    # The answer-by form names the reason: "Tuesday 6 January is a public holiday (Epiphany)".
+    bavaria = WorkCalendar(
+        "Europe/Berlin", holiday_country="DE", holiday_subdivision="BY", closures=((date(2026, 8, 3), date(2026, 8, 7)),)
+    )
+
+    assert day_off_reason(bavaria, date(2026, 3, 7)) == ("weekend", "")  # a Saturday
+    assert day_off_reason(bavaria, date(2026, 1, 6)) == ("holiday", "Epiphany")  # Bavaria's, not Germany's
+    assert day_off_reason(bavaria, date(2026, 5, 1)) == ("holiday", "Labor Day")
+    assert day_off_reason(bavaria, date(2026, 8, 5)) == ("closure", "")
+    assert day_off_reason(bavaria, date(2026, 3, 9)) == ("", "")  # a working Monday
+    assert day_off_reason(BERLIN_CAL, date(2026, 1, 6)) == ("", "")  # no Epiphany outside Bavaria
+    assert day_off_reason(WorkCalendar("Europe/Berlin"), date(2026, 5, 1)) == ("", "")  # no country, no holidays
+
+
+def test_only_the_instant_a_period_closes_is_its_end() -> None:
+    # "By 17:00" is a promise a lead may make although 17:00 itself is no longer working time.
+    def end(hour: int, minute: int = 0, microsecond: int = 0) -> bool:
+        return is_period_end(BERLIN_CAL, datetime(2026, 3, 3, hour, minute, 0, microsecond, tzinfo=BERLIN))
+
+    assert end(12) and end(17)
+    assert not end(11, 59) and not end(12, 30) and not end(8) and not end(13) and not end(18)
+    assert not end(12, 0, 1) and not end(17, 0, 1)  # a microsecond later the period has long closed
+    assert is_period_end(BERLIN_CAL, utc(2026, 3, 3, 16))  # 17:00 CET, given in UTC
+    assert not is_period_end(BERLIN_CAL, local(BERLIN, 2026, 4, 3, 17))  # Good Friday: nothing closes
 
 
 def test_a_clock_started_on_saturday_counts_from_monday_opening() -> None:

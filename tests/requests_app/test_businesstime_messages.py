@@ -29,6 +29,11 @@ BAD_CALENDARS = [
      "period #1 08:00+00:00-12:00 must use naive wall times; the calendar's time_zone gives them meaning"),
     (WorkCalendar(BERLIN, periods=((time(12), time(8)),)),
      "period #1 12:00-08:00 must start before it ends (an end of 00:00 means midnight at the end of the day)"),
+    # A time with seconds (or a fraction) is written in full, so the message names the period as typed.
+    (WorkCalendar(BERLIN, periods=((time(12, 0, 30), time(8)),)),
+     "period #1 12:00:30-08:00 must start before it ends (an end of 00:00 means midnight at the end of the day)"),
+    (WorkCalendar(BERLIN, periods=((time(12, 0, 0, 500), time(8)),)),
+     "period #1 12:00:00.000500-08:00 must start before it ends (an end of 00:00 means midnight at the end of the day)"),
     (WorkCalendar(BERLIN, periods=((time(8), time(13)), (time(12), time(17)))),
      "period #2 12:00-17:00 overlaps or precedes the one before: periods must be sorted and must not overlap"),
     (WorkCalendar(BERLIN, holiday_country=None),  # type: ignore[arg-type]
