@@ -42,6 +42,12 @@ BAD_CALENDARS = [
     (WorkCalendar(BERLIN, holiday_country="XX"), "no public holidays known for country 'XX': Country XX not available"),
     (WorkCalendar(BERLIN, closures=((date(2026, 5, 1),),)),  # type: ignore[arg-type]
      "a closure must be a (first_day, last_day) pair of dates, got (datetime.date(2026, 5, 1),)"),
+    # A closure is whole local days: an instant (its day depends on a zone) or text is refused.
+    (WorkCalendar(BERLIN, closures=((datetime(2026, 5, 1), datetime(2026, 5, 2)),)),  # noqa: DTZ001
+     "a closure must be a (first_day, last_day) pair of dates, got "
+     "(datetime.datetime(2026, 5, 1, 0, 0), datetime.datetime(2026, 5, 2, 0, 0))"),
+    (WorkCalendar(BERLIN, closures=(("2026-05-01", "2026-05-02"),)),  # type: ignore[arg-type]
+     "a closure must be a (first_day, last_day) pair of dates, got ('2026-05-01', '2026-05-02')"),
     (WorkCalendar(BERLIN, closures=frozenset()),  # type: ignore[arg-type]
      "closures must be a tuple of (first_day, last_day) pairs"),
     (WorkCalendar(BERLIN, closures=((date(2026, 5, 2), date(2026, 5, 1)),)),
