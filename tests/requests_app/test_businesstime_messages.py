@@ -10,7 +10,14 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
-from requests_app.businesstime import WorkCalendar, add_business_time, working_intervals
+from requests_app.businesstime import (
+    WorkCalendar,
+    add_business_time,
+    is_period_end,
+    is_working_time,
+    next_working_instant,
+    working_intervals,
+)
 
 BERLIN = "Europe/Berlin"
 
@@ -18,6 +25,11 @@ BAD_CALENDARS = [
     (WorkCalendar(""), "time_zone must be an IANA time-zone name such as 'Europe/Berlin'"),
     (WorkCalendar("Mars/Olympus"), "unknown time zone 'Mars/Olympus': use an IANA name such as 'Europe/Berlin'"),
     (WorkCalendar(BERLIN, working_days=frozenset({7})), "working_days must be weekday numbers 0 (Monday) to 6 (Sunday), got {7}"),
+    # True is an int to Python, not a weekday to a manager; text is not a weekday number either.
+    (WorkCalendar(BERLIN, working_days=frozenset({True})),
+     "working_days must be weekday numbers 0 (Monday) to 6 (Sunday), got {True}"),
+    (WorkCalendar(BERLIN, working_days=frozenset({"1"})),  # type: ignore[arg-type]
+     "working_days must be weekday numbers 0 (Monday) to 6 (Sunday), got {'1'}"),
     (WorkCalendar(BERLIN, working_days=frozenset()),
      "working_days is empty: a calendar without working days never reaches a due time"),
     (WorkCalendar(BERLIN, periods=()), "periods is empty: a calendar without working periods never reaches a due time"),
@@ -25,6 +37,8 @@ BAD_CALENDARS = [
      "period #1 must be a (start, end) pair of times, got (datetime.time(8, 0),)"),
     (WorkCalendar(BERLIN, periods=(("08:00", "12:00"),)),  # type: ignore[arg-type]
      "period #1 must be a (start, end) pair of times, got ('08:00', '12:00')"),
+    (WorkCalendar(BERLIN, periods=((time(8), "12:00"),)),  # type: ignore[arg-type]
+     "period #1 must be a (start, end) pair of times, got (datetime.time(8, 0), '12:00')"),
     (WorkCalendar(BERLIN, periods=((time(8, tzinfo=UTC), time(12)),)),
      "period #1 08:00+00:00-12:00 must use naive wall times; the calendar's time_zone gives them meaning"),
     (WorkCalendar(BERLIN, periods=((time(12), time(8)),)),
@@ -40,6 +54,11 @@ BAD_CALENDARS = [
      "holiday_country and holiday_subdivision must be strings ('' for none)"),
     (WorkCalendar(BERLIN, holiday_subdivision="BY"), "holiday_subdivision needs a holiday_country"),
     (WorkCalendar(BERLIN, holiday_country="XX"), "no public holidays known for country 'XX': Country XX not available"),
+    (WorkCalendar(BERLIN, holiday_country="DE", holiday_subdivision="XX"),
+     "no public holidays known for country 'DE' subdivision 'XX': Entity `DE` does not have subdivision XX"),
+    # A set cannot be cached or shared between threads: the calendar must be built from frozensets and tuples.
+    (WorkCalendar(BERLIN, working_days={0, 1, 2}),  # type: ignore[arg-type]
+     "calendar fields must be hashable: working_days a frozenset, periods and closures tuples"),
     (WorkCalendar(BERLIN, closures=((date(2026, 5, 1),),)),  # type: ignore[arg-type]
      "a closure must be a (first_day, last_day) pair of dates, got (datetime.date(2026, 5, 1),)"),
     # A closure is whole local days: an instant (its day depends on a zone) or text is refused.
@@ -72,6 +91,10 @@ BAD_CALLS = [
     (lambda: list(working_intervals(CAL, NAIVE, AWARE)), ValueError,
      "start must be timezone-aware, got naive 2026-03-02T09:00:00"),
     (lambda: list(working_intervals(CAL, AWARE, NAIVE)), ValueError, "end must be timezone-aware, got naive 2026-03-02T09:00:00"),
+    (lambda: is_working_time(CAL, NAIVE), ValueError, "instant must be timezone-aware, got naive 2026-03-02T09:00:00"),
+    (lambda: is_period_end(CAL, NAIVE), ValueError, "instant must be timezone-aware, got naive 2026-03-02T09:00:00"),
+    (lambda: next_working_instant(CAL, NAIVE), ValueError,
+     "instant must be timezone-aware, got naive 2026-03-02T09:00:00"),
     (lambda: CAL.is_working_day(AWARE), TypeError, "is_working_day() takes a local date, not a datetime"),
     (lambda: add_business_time("x", AWARE, timedelta(hours=1)), TypeError, "expected a WorkCalendar, got str"),
 ]
