@@ -339,3 +339,35 @@ def test_a_superuser_gets_no_free_pass_as_sales_or_operations(rep, customer, dja
     with pytest.raises(permissions.NotAllowed):
         sales.request_withdraw(request_id=req.pk, actor=admin)
     assert FeasibilityRequest.objects.get(pk=req.pk).status == Status.SUBMITTED
+
+
+def test_a_deactivated_account_may_do_nothing_it_could_do_before(rep, customer):
+    req = submitted(World(rep, None, None, customer))
+    assert permissions.allowed(rep, "s2o.file_request") and permissions.allowed(rep, "s2o.withdraw_request", req)
+    rep.is_active = False
+    rep.save(update_fields=["is_active"])
+
+    assert not permissions.allowed(rep, "s2o.file_request")
+    assert not permissions.allowed(rep, "s2o.withdraw_request", req)
+    with pytest.raises(permissions.NotAllowed):
+        sales.request_withdraw(request_id=req.pk, actor=rep)
+    assert FeasibilityRequest.objects.get(pk=req.pk).status == Status.SUBMITTED
+
+
+def test_a_refusal_says_who_may_do_it(ops_lead):
+    with pytest.raises(permissions.NotAllowed) as refusal:
+        permissions.require(ops_lead, "s2o.file_request")
+    assert str(refusal.value) == "Only Sales files feasibility requests."
+
+
+def test_a_permission_missing_from_the_rulebook_is_a_programming_error_not_a_refusal(rep):
+    with pytest.raises(KeyError, match="^'No such permission in the rulebook: s2o.fly_request'$"):
+        permissions.allowed(rep, "s2o.fly_request")
+
+
+def test_record_outcome_offers_lost_and_evaporated_to_who_acts_for_sales_until_it_is_closed(rep, teammate, customer):
+    w = World(rep, None, None, customer)
+    open_request, a_draft = submitted(w), draft(w)
+    assert permissions.outcomes_offered(rep, open_request) == ["lost", "evaporated"]
+    assert permissions.outcomes_offered(teammate, open_request) == []  # teammates read
+    assert permissions.outcomes_offered(rep, a_draft) == []  # a draft is withdrawn, not lost
