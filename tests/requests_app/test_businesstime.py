@@ -611,6 +611,27 @@ def test_a_search_that_ends_within_three_years_succeeds() -> None:
     assert next_working_instant(cal, local(BERLIN, 2026, 1, 1)) == local(BERLIN, 2028, 7, 3, 8)
 
 
+def test_four_weeks_from_the_weekend_the_clocks_go_forward_count_each_working_day_once() -> None:
+    # Spans this long are counted rather than walked; the Monday after the change sits at the edge
+    # of the counted days and must be neither lost nor counted twice.
+    weekdays_8_to_17 = WorkCalendar("Europe/Berlin")  # no public holidays: Easter is worked
+
+    taken = business_time_between(weekdays_8_to_17, local(BERLIN, 2026, 3, 28, 10), local(BERLIN, 2026, 4, 24, 18))
+
+    assert taken == hours(20 * 8)  # Mon 30 March to Fri 24 April
+
+
+def test_a_closure_at_either_edge_of_a_long_span_is_not_counted_as_work() -> None:
+    # June 2026 has 22 weekdays; a closure that ends two days into a long span, or begins two days
+    # before its end, sits on the first or the last of the days that are counted rather than walked.
+    ends_early = WorkCalendar("Europe/Berlin", closures=((date(2026, 6, 1), date(2026, 6, 3)),))
+    starts_late = WorkCalendar("Europe/Berlin", closures=((date(2026, 7, 1), date(2026, 7, 10)),))
+    june_and_three_days = (local(BERLIN, 2026, 6, 1, 8), local(BERLIN, 2026, 7, 3, 18))
+
+    assert business_time_between(ends_early, *june_and_three_days) == hours((19 + 3) * 8)  # June less 1-3, then 1-3 July
+    assert business_time_between(starts_late, *june_and_three_days) == hours(22 * 8)  # June; 1-3 July closed
+
+
 # --------------------------------------------------------------------------------------------------
 # Properties
 # --------------------------------------------------------------------------------------------------
