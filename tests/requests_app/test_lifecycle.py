@@ -6,9 +6,11 @@ work through `lifecycle.transition` with who, when, from and to recorded; every 
 from __future__ import annotations
 
 import itertools
+from datetime import timedelta
 
 import pytest
 from django.db import transaction
+from django.utils import timezone
 
 from requests_app import lifecycle
 from requests_app.lifecycle import ConflictError, TransitionError
@@ -118,3 +120,64 @@ def test_a_stale_version_is_a_conflict_not_a_lost_update(rep, ops_lead, customer
 def test_the_refusal_message_names_the_states():
     with pytest.raises(TransitionError, match="closed cannot be moved to submitted"):
         lifecycle.check_transition(Status.CLOSED, Status.SUBMITTED, Kind.SUBMITTED)
+
+
+def test_the_refusal_names_the_state_and_the_move_or_the_action_refused():
+    with pytest.raises(TransitionError) as moved:
+        lifecycle.check_transition(Status.CLOSED, Status.SUBMITTED, Kind.SUBMITTED)
+    assert str(moved.value) == "A request that is closed cannot be moved to submitted."
+    # The move exists (an answered request is closed by a decision) but not by this action.
+    with pytest.raises(TransitionError) as acted:
+        lifecycle.check_transition(Status.ANSWERED, Status.CLOSED, Kind.ACKNOWLEDGED)
+    assert str(acted.value) == "A request that is answered cannot be acknowledged."
+
+
+# DESIGN.md "Outcome": Sales records lost or evaporated directly until the request is closed (a
+# draft is withdrawn instead); declining needs its why, and so does lost or evaporated before
+# Operations has answered, so that the people still working on it learn why they can stop.
+RECORDABLE = {
+    DRAFT: [], SUBMITTED: ["lost", "evaporated"], IN_ANALYSIS: ["lost", "evaporated"],
+    WAITING: ["lost", "evaporated"], ANSWERED: ["lost", "evaporated"], CLOSED: [],
+}
+NEEDS_REASON = sorted([
+    (ANSWERED, "declined", True),
+    (ANSWERED, "lost", False), (ANSWERED, "evaporated", False),
+    *((status, outcome, True) for status in (SUBMITTED, IN_ANALYSIS, WAITING) for outcome in ("lost", "evaporated")),
+    (ANSWERED, "won", False), (ANSWERED, "alternative_accepted", False),
+    *((status, "withdrawn", False) for status in (DRAFT, SUBMITTED, IN_ANALYSIS, WAITING, ANSWERED)),
+])
+
+
+@pytest.mark.parametrize("status", sorted(RECORDABLE))
+def test_record_outcome_offers_lost_and_evaporated_until_the_request_is_closed(status):
+    assert lifecycle.recordable_outcomes(status) == RECORDABLE[status]
+
+
+@pytest.mark.parametrize(("status", "outcome", "needed"), NEEDS_REASON)
+def test_which_outcomes_need_a_reason_in_which_state(status, outcome, needed):
+    assert lifecycle.outcome_needs_reason(status, outcome) is needed
+
+
+def test_a_move_made_by_the_system_is_recorded_without_an_actor_with_its_message_and_data(rep, ops_lead, customer):
+    req = request_in(IN_ANALYSIS, rep=rep, customer=customer, lead=ops_lead)
+    at = timezone.now().replace(microsecond=0) - timedelta(hours=1)
+    with transaction.atomic():
+        moved = lifecycle.transition(
+            req.pk, to=CLOSED, kind=Kind.CLOSED, actor=None, now=at, message="Customer bought elsewhere",
+            data={"by": "import"}, fields={"outcome": Outcome.LOST, "closed_at": at},
+        )
+    event = RequestEvent.objects.get(pk=moved.event.pk)
+    assert (event.actor, event.message, event.data, event.at) == (None, "Customer bought elsewhere", {"by": "import"}, at)
+    req.refresh_from_db()
+    assert (req.status, req.outcome, req.closed_at) == (CLOSED, Outcome.LOST, at)
+
+
+def test_an_event_that_changes_no_state_is_recorded_as_given(rep, ops_lead, customer):
+    req = request_in(SUBMITTED, rep=rep, customer=customer, lead=ops_lead)
+    at = timezone.now().replace(microsecond=0) - timedelta(minutes=5)
+    event = lifecycle.record_event(req, kind=Kind.COMMENTED, actor=ops_lead, now=at, message="Which alloy?", data={"n": 1})
+    event.refresh_from_db()
+    assert (event.kind, event.actor, event.message, event.data) == (Kind.COMMENTED, ops_lead, "Which alloy?", {"n": 1})
+    assert event.at == at
+    assert (event.from_status, event.to_status) == ("", "")
+    assert lifecycle.record_event(req, kind=Kind.COMMENTED, actor=None).actor is None
