@@ -309,6 +309,9 @@ def test_only_the_instant_a_period_closes_is_its_end() -> None:
     assert not end(11, 59) and not end(12, 30) and not end(8) and not end(13) and not end(18)
     assert not end(12, 0, 1) and not end(17, 0, 1)  # a microsecond later the period has long closed
     assert is_period_end(BERLIN_CAL, utc(2026, 3, 3, 16))  # 17:00 CET, given in UTC
+    # Periods are half-open: the opening instant is working time, the microsecond before it is not.
+    assert is_working_time(BERLIN_CAL, local(BERLIN, 2026, 3, 3, 8))
+    assert not is_working_time(BERLIN_CAL, local(BERLIN, 2026, 3, 3, 8) - MICROSECOND)
     assert not is_period_end(BERLIN_CAL, local(BERLIN, 2026, 4, 3, 17))  # Good Friday: nothing closes
 
 

@@ -13,6 +13,7 @@ import pytest
 from requests_app.businesstime import (
     WorkCalendar,
     add_business_time,
+    business_time_between,
     is_period_end,
     is_working_time,
     next_working_instant,
@@ -91,6 +92,9 @@ BAD_CALLS = [
     (lambda: list(working_intervals(CAL, NAIVE, AWARE)), ValueError,
      "start must be timezone-aware, got naive 2026-03-02T09:00:00"),
     (lambda: list(working_intervals(CAL, AWARE, NAIVE)), ValueError, "end must be timezone-aware, got naive 2026-03-02T09:00:00"),
+    (lambda: business_time_between(CAL, NAIVE, AWARE), ValueError,
+     "start must be timezone-aware, got naive 2026-03-02T09:00:00"),
+    (lambda: business_time_between(CAL, AWARE, NAIVE), ValueError, "end must be timezone-aware, got naive 2026-03-02T09:00:00"),
     (lambda: is_working_time(CAL, NAIVE), ValueError, "instant must be timezone-aware, got naive 2026-03-02T09:00:00"),
     (lambda: is_period_end(CAL, NAIVE), ValueError, "instant must be timezone-aware, got naive 2026-03-02T09:00:00"),
     (lambda: next_working_instant(CAL, NAIVE), ValueError,
