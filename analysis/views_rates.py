@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from datetime import date
 
 from django import forms
 from django.contrib import messages
@@ -59,10 +60,10 @@ def exchange_rates_page(request: SignedInRequest) -> HttpResponse:
 
 
 def _render(request: HttpRequest, form: RatesUploadForm, result: exchange_rates.RateImport | None, carried: str,
-            today: object, status: int = 200) -> HttpResponse:
+            today: date, status: int = 200) -> HttpResponse:
     return render(request, "analysis/exchange_rates.html", {
         "form": form, "result": result, "carried": carried,
         "reporting_currency": exchange_rates.reporting_currency(),
-        "current": exchange_rates.current_rates(today),  # type: ignore[arg-type]
+        "current": exchange_rates.current_rates(today),
         "recent": exchange_rates.recent_rates(),
     }, status=status)

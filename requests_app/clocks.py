@@ -92,7 +92,7 @@ def threshold_values(policy: SlaPolicy) -> tuple[Decimal, ...]:
 
 def calendar_for(req: FeasibilityRequest) -> BusinessCalendar:
     if req.calendar_id:
-        return req.calendar  # type: ignore[return-value]
+        return req.calendar  # type: ignore[return-value]  # set: calendar_id is checked above
     return default_calendar()
 
 
@@ -221,14 +221,14 @@ def default_answer_due(req: FeasibilityRequest, *, start: datetime | None = None
     """Answer-by the policy gives: answer window in business time from submission, plus pauses."""
     policy = policy_for(req)
     return businesstime.add_business_time_with_pauses(
-        work_calendar(req), start or req.submitted_at, hours(policy.answer_hours), pauses_of(req)  # type: ignore[arg-type]
+        work_calendar(req), start or req.submitted_at, hours(policy.answer_hours), pauses_of(req)  # type: ignore[arg-type]  # submitted
     )
 
 
 def max_answer_due(req: FeasibilityRequest, *, start: datetime | None = None) -> datetime:
     policy = policy_for(req)
     return businesstime.add_business_time_with_pauses(
-        work_calendar(req), start or req.submitted_at, hours(policy.max_answer_hours), pauses_of(req)  # type: ignore[arg-type]
+        work_calendar(req), start or req.submitted_at, hours(policy.max_answer_hours), pauses_of(req)  # type: ignore[arg-type]  # submitted
     )
 
 
@@ -273,13 +273,14 @@ def on_transition(
         changed += fields
     if from_status == Status.SUBMITTED and to_status == Status.IN_ANALYSIS:
         req.acknowledged_at = now
+        # Out of SUBMITTED: the request was submitted and its acknowledge clock set then.
         req.acknowledge_seconds = business_seconds(req, req.submitted_at, now)  # type: ignore[arg-type]
         req.acknowledge_met = now <= req.acknowledge_due  # type: ignore[operator]
         log(req, Clock.ACKNOWLEDGE, Action.STOP, now, req.acknowledge_due)
         changed += ["acknowledged_at", "acknowledge_seconds", "acknowledge_met"]
     if to_status == Status.ANSWERED:
         req.answered_at = now
-        req.answer_seconds = business_seconds(req, req.submitted_at, now, with_pauses=True)  # type: ignore[arg-type]
+        req.answer_seconds = business_seconds(req, req.submitted_at, now, with_pauses=True)  # type: ignore[arg-type]  # submitted
         req.answer_met = req.answer_due is not None and now <= req.answer_due
         log(req, Clock.ANSWER, Action.STOP, now, req.answer_due)
         changed += ["answered_at", "answer_seconds", "answer_met"]
@@ -489,7 +490,7 @@ def answer_window(req: FeasibilityRequest, starts: Sequence[datetime]) -> tuple[
     """Start of the current answer window and its ledger scope: "" for the first window, "r2",
     "r3", … after revisions, so a revision's reminders are new rows and not "already sent"."""
     if len(starts) <= 1:
-        return req.submitted_at, ""  # type: ignore[return-value]
+        return req.submitted_at, ""  # type: ignore[return-value]  # a running answer clock: submitted
     return starts[0], f"r{len(starts)}"
 
 

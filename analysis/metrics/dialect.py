@@ -67,6 +67,7 @@ class _SqlitePercentile:
 
 
 class _SqlitePercentiles(_SqlitePercentile):
+    # The JSON text of a list of percentiles, where the single percentile above returns a float.
     def finalize(self) -> str | None:  # type: ignore[override]
         if not self.values:
             return None

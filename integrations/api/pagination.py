@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import QuerySet
 from rest_framework import pagination
 from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.request import Request
+from rest_framework.views import APIView
 
 
 class PageNumberPagination(pagination.PageNumberPagination):
@@ -14,7 +17,7 @@ class PageNumberPagination(pagination.PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 200
 
-    def paginate_queryset(self, queryset, request, view=None) -> list[Any] | None:  # type: ignore[no-untyped-def]
+    def paginate_queryset(self, queryset: QuerySet[Any], request: Request, view: APIView | None = None) -> list[Any] | None:
         raw = request.query_params.get(self.page_query_param, "1")
         if not raw.isdecimal() or len(raw) > 9 or int(raw) < 1:
             raise ValidationError({self.page_query_param: ["Give the page as a whole number from 1."]})

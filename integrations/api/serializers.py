@@ -36,6 +36,7 @@ from requests_app.models import (
     Outcome,
     Priority,
     Product,
+    SalesTeam,
 )
 
 # ---------------------------------------------------------------------------------------------
@@ -91,7 +92,9 @@ class RequestSerializer(serializers.ModelSerializer):
     customer = CustomerSerializer(read_only=True)
     product = ProductSerializer(read_only=True, allow_null=True)
     requested_by = PersonSerializer(read_only=True)
-    sales_team = serializers.StringRelatedField(read_only=True, allow_null=True)  # type: ignore[var-annotated]
+    sales_team: serializers.StringRelatedField[SalesTeam] = serializers.StringRelatedField(
+        read_only=True, allow_null=True,
+    )
     clock = serializers.SerializerMethodField(help_text="The SLA clock that matters now; null for drafts and closed requests.")
     url = serializers.SerializerMethodField(help_text="The request's page in S2O.")
 

@@ -25,7 +25,13 @@ from integrations.api.views_requests import REF, _valid
 from requests_app import permissions
 
 if TYPE_CHECKING:
+    from rest_framework.viewsets import GenericViewSet as _ViewSetBase  # mixed into RequestViewSet only
+
+    from analysis.models import Assessment
     from integrations.authentication import SignedInApiRequest
+    from requests_app.models import FeasibilityRequest
+else:
+    _ViewSetBase = object
 
 DEPARTMENT = OpenApiParameter("department", OpenApiTypes.STR, OpenApiParameter.PATH,
                               description="The department's code: procurement, stores, manufacturing, shipping.")
@@ -33,10 +39,10 @@ DEPARTMENT = OpenApiParameter("department", OpenApiTypes.STR, OpenApiParameter.P
 ASSESSMENT = s.AssessmentInternalSerializer
 
 
-class OperationsActions:
+class OperationsActions(_ViewSetBase):
     """Mixed into RequestViewSet: these hang under a request's URL."""
 
-    def _assessment_data(self, request: Request, req, assessments) -> list[dict]:  # type: ignore[no-untyped-def]
+    def _assessment_data(self, request: Request, req: FeasibilityRequest, assessments: list[Assessment]) -> list[dict]:
         internal = permissions.allowed(request.user, "s2o.read_internals", req)
         cls = s.AssessmentInternalSerializer if internal else s.AssessmentSerializer
         return cls(assessments, many=True).data  # type: ignore[return-value]  # a list with many=True (see serializers)
@@ -45,7 +51,7 @@ class OperationsActions:
                    parameters=[REF], responses={200: ASSESSMENT(many=True), **READ_ERRORS})
     @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def assessments(self, request: Request, reference: str) -> Response:
-        req = self.get_object()  # type: ignore[attr-defined]
+        req = self.get_object()
         return Response(self._assessment_data(request, req, ops_selectors.assessments_of(req)))
 
     @extend_schema(methods=["get"], summary="One department's assessment", parameters=[REF, DEPARTMENT],
@@ -56,7 +62,7 @@ class OperationsActions:
     @action(detail=True, methods=["get", "put"], url_path=r"assessments/(?P<department>[^/]+)", pagination_class=None,
             filter_backends=[])
     def assessment(self, request: SignedInApiRequest, reference: str, department: str) -> Response:
-        req = self.get_object()  # type: ignore[attr-defined]
+        req = self.get_object()
         found = ops_selectors.get_assessment_for(request.user, req.pk, department[:32])
         if request.method == "GET":
             return Response(self._assessment_data(request, req, [found])[0])
@@ -75,7 +81,7 @@ class OperationsActions:
                    responses={200: s.AnswerSerializer(many=True), **READ_ERRORS})
     @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def answers(self, request: Request, reference: str) -> Response:
-        req = self.get_object()  # type: ignore[attr-defined]
+        req = self.get_object()
         internals = permissions.allowed(request.user, "s2o.read_internals", req)
         answers = ops_selectors.published_answers(req)
         return Response(s.AnswerSerializer(answers, many=True, context={"internals": internals}).data)
@@ -86,7 +92,7 @@ class OperationsActions:
                    request=s.DraftAnswerWriteSerializer, responses={200: s.DraftAnswerSerializer, **WRITE_ERRORS})
     @action(detail=True, methods=["get", "put"], url_path="answer-draft", pagination_class=None, filter_backends=[])
     def answer_draft(self, request: SignedInApiRequest, reference: str) -> Response:
-        req = self.get_object()  # type: ignore[attr-defined]
+        req = self.get_object()
         if request.method == "GET":
             draft = ops_selectors.draft_answer(req) if permissions.allowed(request.user, "s2o.answer_request", req) \
                 else None
@@ -107,7 +113,7 @@ class OperationsActions:
                    request=s.PublishSerializer, responses={200: s.AnswerSerializer, **WRITE_ERRORS})
     @action(detail=True, methods=["post"], url_path="answer-draft/publish", filter_backends=[])
     def answer_publish(self, request: SignedInApiRequest, reference: str) -> Response:
-        req = self.get_object()  # type: ignore[attr-defined]
+        req = self.get_object()
         permissions.require(request.user, "s2o.answer_request", req)
         version = _valid(s.PublishSerializer, request)["version"]
         with service_errors():
