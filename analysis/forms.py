@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from analysis import money, services
 from analysis.models import Answer, Assessment, ConstraintCategory, CostBasis, Decision, Verdict
+from requests_app import dates
 from requests_app.forms import FormMixinBase, Limits, text_field
 from requests_app.models import Currency, Department, FeasibilityRequest
 
@@ -247,6 +248,8 @@ class AlternativeForm(Limits, forms.Form):
         value = self.cleaned_data["delivery_date"]
         if value < timezone.localdate():
             raise ValidationError("The delivery date cannot be in the past.")
+        if far := dates.too_far(value, timezone.localdate()):
+            raise ValidationError(far)
         return value
 
     def clean(self) -> dict[str, Any]:

@@ -28,7 +28,7 @@ from django.utils import timezone
 from analysis import clocks as department_clocks
 from analysis import forecasts, rollups, search
 from analysis.models import Alternative, Answer, Assessment, ConstraintCategory, Decision, Verdict
-from requests_app import clocks, lifecycle, permissions, roles
+from requests_app import clocks, dates, lifecycle, permissions, roles
 from requests_app.lifecycle import ConflictError, TransitionError
 from requests_app.middleware import user_time_zone
 from requests_app.models import ClockEvent, Department, FeasibilityRequest, RequestEvent, Status
@@ -355,6 +355,8 @@ def assessment_validate(*, req: FeasibilityRequest, data: dict, constraints: Seq
         errors["constraints"] = "Name at least one constraint that limits us (everything but “Can” needs one)."
     if earliest is not None and earliest < today:
         errors["earliest_full_date"] = "The earliest date for the full quantity cannot be in the past."
+    elif earliest is not None and (far := dates.too_far(earliest, today)):
+        errors["earliest_full_date"] = far
     if data.get("cost_impact") is not None and not data.get("cost_currency"):
         errors["cost_currency"] = "Give the currency of the cost impact."
     if data.get("cost_impact") is not None and not data.get("cost_basis"):
@@ -446,6 +448,8 @@ def answer_validate(*, decision: str, justification: str, alternatives: Sequence
             errors.setdefault("__all__", f"Alternative {i}: the quantity must be more than zero.")
         if alt.get("delivery_date") is None or alt["delivery_date"] < today:
             errors.setdefault("__all__", f"Alternative {i}: the delivery date cannot be in the past.")
+        elif far := dates.too_far(alt["delivery_date"], today):
+            errors.setdefault("__all__", f"Alternative {i}'s delivery date is too far ahead. {far}")
     if errors:
         raise ValidationError(errors)
 
@@ -519,6 +523,8 @@ def answer_save_draft(
         for i, alt in enumerate(alternatives, start=1):  # shape rules hold for drafts too
             if alt.get("delivery_date") is not None and alt["delivery_date"] < today:
                 raise ValidationError({"__all__": f"Alternative {i}: the delivery date cannot be in the past."})
+            if alt.get("delivery_date") is not None and (far := dates.too_far(alt["delivery_date"], today)):
+                raise ValidationError({"__all__": f"Alternative {i}'s delivery date is too far ahead. {far}"})
             if alt.get("quantity") is not None and alt["quantity"] <= Decimal(0):
                 raise ValidationError({"__all__": f"Alternative {i}: the quantity must be more than zero."})
             if alt.get("cost_delta") is not None and not alt.get("cost_basis"):

@@ -10,7 +10,7 @@ from django import forms
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from requests_app import pickers, roles, search
+from requests_app import dates, pickers, roles, search
 from requests_app.models import FeasibilityRequest, Priority, Status
 from requests_app.pickers import PickerField
 from requests_app.selectors import AWAITING_OPERATIONS, AWAITING_SALES
@@ -45,10 +45,12 @@ class RequestFilter(django_filters.FilterSet):
     priority = django_filters.ChoiceFilter(choices=Priority.choices)
     # Days in the viewer's zone, compared as a range of instants (an index range), not `submitted_at::date`.
     submitted_from = django_filters.DateFilter(
-        method="submitted_since", label="Submitted from", widget=forms.DateInput(attrs={"type": "date"})
+        method="submitted_since", label="Submitted from", widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[dates.within_range],
     )
     submitted_to = django_filters.DateFilter(
-        method="submitted_until", label="Submitted to", widget=forms.DateInput(attrs={"type": "date"})
+        method="submitted_until", label="Submitted to", widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[dates.within_range],
     )
     scope = django_filters.ChoiceFilter(
         choices=[("mine", "Mine"), ("team", "My teammates'")], method="filter_scope", label="Whose",

@@ -19,7 +19,7 @@ from django.http import QueryDict
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
-from requests_app import lifecycle, pickers
+from requests_app import dates, lifecycle, pickers
 from requests_app.models import FeasibilityRequest, Outcome, Profile
 from requests_app.pickers import PickerField
 from requests_app.services import MAX_FILES_PER_REQUEST, REASON_NEEDED, REQUEST_FIELDS, StagedFile
@@ -205,6 +205,8 @@ class RequestForm(Limits, forms.ModelForm):
         value = self.cleaned_data["requested_date"]
         if value is not None and value < timezone.localdate() and (not self.instance.pk or value != self.instance.requested_date):
             raise forms.ValidationError("The requested delivery date is in the past.")
+        if value is not None and (far := dates.too_far(value, timezone.localdate())):
+            raise forms.ValidationError(far)
         return value
 
     def clean_target_price(self) -> Decimal | None:

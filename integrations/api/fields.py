@@ -12,9 +12,10 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from requests_app import dates
+
 MAX_ID = 2**31 - 1  # PostgreSQL's integer: a larger id cannot exist, and must not reach the query
-FAR_FUTURE_YEARS = 10
-"""How far ahead a date may lie: sales plan a few years out at most, and later dates are typos."""
+FAR_FUTURE_YEARS = dates.FAR_FUTURE_YEARS  # how far ahead a date may lie, as on the pages (`requests_app.dates`)
 
 
 class RelatedId(serializers.PrimaryKeyRelatedField):
@@ -67,8 +68,7 @@ class BoundedDate(serializers.DateField):
     def to_internal_value(self, value: Any) -> date:
         day = super().to_internal_value(value)
         today = timezone.localdate()
-        latest = today.replace(year=today.year + FAR_FUTURE_YEARS) if not (today.month == 2 and today.day == 29) \
-            else today + timedelta(days=365 * FAR_FUTURE_YEARS)
+        latest = dates.latest(today)
         if self.past_days is not None and day < today - timedelta(days=self.past_days):
             raise serializers.ValidationError("This date is in the past." if self.past_days == 0
                                               else f"Choose a date after {today - timedelta(days=self.past_days)}.")
