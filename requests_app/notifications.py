@@ -115,6 +115,7 @@ class _BackgroundPublisher:
         self._thread: threading.Thread | None = None
         self._down_until = 0.0
         self._busy_since: float | None = None
+        self._unfinished = 0  # submitted and not yet handed over or given up (`flush`)
 
     def broker_looks_down(self) -> bool:
         now = time.monotonic()
@@ -128,26 +129,45 @@ class _BackgroundPublisher:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="s2o-task-publisher", daemon=True)
                 self._thread.start()
+            self._unfinished += 1
         self._queue.put((task_name, ids))
+
+    def flush(self, timeout: float) -> bool:
+        """Wait until everything submitted was handed to the broker or given up; True if it was.
+        A short-lived process (a management command) calls it before exiting: the daemon thread
+        dies with the process, and what it still held would wait for the next sweep's grace."""
+        deadline = time.monotonic() + timeout
+        while self._unfinished and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return not self._unfinished
 
     def _run(self) -> None:
         from celery import current_app
 
         while True:
             task_name, ids = self._queue.get()
-            if time.monotonic() < self._down_until:
-                continue
-            self._busy_since = time.monotonic()
             try:
-                current_app.send_task(task_name, args=[ids], ignore_result=True)  # results are never read
-            except Exception:  # broker down: the sweep is the backstop
-                self._down_until = time.monotonic() + self.BACKOFF_SECONDS
-                log.warning("could not enqueue %s %s; the sweep will retry", task_name, ids)
+                if time.monotonic() < self._down_until:
+                    continue
+                self._busy_since = time.monotonic()
+                try:
+                    current_app.send_task(task_name, args=[ids], ignore_result=True)  # results are never read
+                except Exception:  # broker down: the sweep is the backstop
+                    self._down_until = time.monotonic() + self.BACKOFF_SECONDS
+                    log.warning("could not enqueue %s %s; the sweep will retry", task_name, ids)
+                finally:
+                    self._busy_since = None
             finally:
-                self._busy_since = None
+                with self._lock:
+                    self._unfinished -= 1
 
 
 _publisher = _BackgroundPublisher()
+
+
+def flush_published(timeout: float = 10.0) -> bool:
+    """Before a short-lived process exits: wait (bounded) for what `publish_after_commit` queued."""
+    return _publisher.flush(timeout)
 
 
 # --------------------------------------------------------------------------------------------------

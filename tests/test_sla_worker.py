@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -18,6 +21,7 @@ from requests_app.models import Notification, RequestEvent
 from tests.analysis.sla_support import all_day_calendar
 from tests.conftest import is_postgres, need
 from tests.sla_worker_support import (
+    ROOT,
     RedisServer,
     Services,
     StallingSMTP,
@@ -149,3 +153,77 @@ def test_a_worker_killed_mid_delivery_is_recovered_with_at_most_one_duplicate(se
         assert RequestEvent.objects.filter(request=due, kind=RequestEvent.Kind.REMINDER_SENT).count() == 1
     finally:
         smtp.close()
+
+
+BLOCK_ONE_DECISION = """
+INSERT INTO analysis_reminderledger (request_id, clock, scope, kind, threshold, seq, due_at, created_at, attempts,
+                                     last_error, recipients, delivered_to)
+VALUES (%s, 'acknowledge', '', 'reminder', 0.5, 0, now(), now(), 0, '', '[]', '[]')
+"""
+
+
+def lock_waiters() -> list[int]:
+    """Server processes of the test database waiting for a lock (the sweep, held up below)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")
+        return [pid for (pid,) in cursor.fetchall()]
+
+
+def backend_alive(pid: int) -> bool:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", [pid])
+        return cursor.fetchone()[0] == 1
+
+
+def test_a_worker_killed_mid_sweep_leaves_every_reminder_sent_exactly_once_after_restart(
+    services, rep, customer, ops_lead, manager
+):
+    """The worker runs beat's sweep task over 203 due requests: the first batch of 200 is decided,
+    committed and its deliveries queued; the second batch waits on a row lock (an uncommitted
+    conflicting ledger row held by the test), and there the worker is SIGKILLed. After a restart,
+    the sweep and its recovery send each of the 203 reminders once: none lost, none twice."""
+    import psycopg2
+
+    calendar = all_day_calendar()
+    requests = [due_reminder_request(rep, customer, calendar, reference=f"S2O-K-{n:05d}") for n in range(203)]
+    last = requests[-1]  # the sweep takes the earliest due first: this one comes in the second batch
+    type(last).objects.filter(pk=last.pk).update(next_reminder_at=last.next_reminder_at + timedelta(seconds=50))
+    blocker = psycopg2.connect(database_url())
+    try:
+        with blocker.cursor() as cursor:
+            cursor.execute(BLOCK_ONE_DECISION, [last.pk])  # not committed: the sweep's insert must wait
+        worker = services.worker()
+        sent_task = subprocess.run([sys.executable, "-m", "celery", "-A", "s2o", "call", "analysis.tasks.sla_sweep"],
+                                   cwd=ROOT, env=services.env(), capture_output=True, text=True, timeout=60)
+        assert sent_task.returncode == 0, sent_task.stderr
+        wait_for(lambda: lock_waiters() != [], timeout=90, what="the sweep to reach its second batch",
+                 log=lambda: services.log("worker"))
+        [sweeper] = lock_waiters()
+        assert ReminderLedger.objects.count() == 200  # the first batch is decided and committed
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait(timeout=10)
+    finally:
+        blocker.rollback()
+        blocker.close()
+    wait_for(lambda: not backend_alive(sweeper), timeout=30, what="the dead worker's transaction to end")
+    assert ReminderLedger.objects.count() == 200  # the interrupted batch left nothing behind
+
+    # Time passes while the worker is down (aged before the restart: a live claim is never aged).
+    age_ledger()
+    services.worker()
+    out = services.sweep()
+    # The three left undecided, and the 200 queued by the dead worker again: each row has two
+    # messages on the queue now, and the second finds it sent.
+    assert "decided=3" in out and "reenqueued=200" in out
+    wait_for(lambda: len(sent()) == 203, timeout=120, what="all 203 reminders", log=lambda: services.log("worker"))
+    services.sweep()
+
+    rows = list(ReminderLedger.objects.all())
+    assert sorted(r.request_id for r in rows) == sorted(r.pk for r in requests)  # one per request
+    assert sorted(services.message_ids()) == sorted(r.message_id for r in rows)  # each sent exactly once
+    assert Notification.objects.filter(user=ops_lead, dedupe_key__startswith="ledger:").count() == 203
+    assert RequestEvent.objects.filter(kind=RequestEvent.Kind.REMINDER_SENT).count() == 203

@@ -7,6 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from analysis import sla
+from requests_app import notifications
 
 
 class Command(BaseCommand):
@@ -21,6 +22,8 @@ class Command(BaseCommand):
         how = sla.deliver_inline if deliver else sla.enqueue_deliveries
         result = sla.sla_sweep(batch_size=batch_size, deliver=how)
         digest_count = sla.send_morning_digests(deliver=how) if digests else 0
+        # The sweep's e-mail resends go out through a background thread, which dies with this process.
+        notifications.flush_published()
         self.stdout.write(
             f"requests={result.requests} assessments={result.assessments} decided={result.decided} "
             f"reenqueued={result.reenqueued} emails_resent={result.emails_resent} digests={digest_count}"
