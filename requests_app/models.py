@@ -444,7 +444,9 @@ class FeasibilityRequest(models.Model):
             # Triage queue: unacknowledged requests by acknowledge deadline.
             models.Index(fields=["acknowledge_due"], name="req_triage_idx", condition=Q(status="submitted")),
             # "Breached now" / "due soon" on the dashboard and queues.
-            models.Index(fields=["answer_due"], name="req_open_answer_due_idx", condition=Q(status="in_analysis")),
+            # …and the triage's "in analysis" section (waiting on Sales included), read in answer-due order.
+            models.Index(fields=["answer_due", "id"], name="req_open_answer_due_idx",
+                         condition=Q(status__in=["in_analysis", "waiting_on_sales"])),
             # Manager dashboard (analysis.metrics): its window aggregates read only these columns, so on
             # PostgreSQL the period is answered by an index-only scan, without visiting the table.
             models.Index(

@@ -96,22 +96,24 @@ def page_number(raw: str | None, *, last: int) -> int:
 
 
 def paginate(queryset: QuerySet, raw_page: str | None, *, per_page: int = PER_PAGE, count_cap: int = COUNT_CAP,
-             max_rows: int = MAX_ROWS) -> Page:
+             max_rows: int = MAX_ROWS, by_ids: bool = False) -> Page:
     """Page `raw_page` of an ordered queryset in at most two queries: the rows (one more than
-    shown, picked by their ids in a subquery) and, only when more rows follow, a count capped at
-    `count_cap`."""
+    shown; with `by_ids`, picked by their ids in a subquery without the display joins) and, only
+    when more rows follow, a count capped at `count_cap`."""
     last = max(1, max_rows // per_page)
     number = page_number(raw_page, last=last)
     offset = (number - 1) * per_page
-    # The page's ids are chosen without the joins that only display needs (customer, author…), then
-    # read with them: joined, PostgreSQL may drive the search from the 80 authors and repeat a
-    # full-text index scan for each (a rep's search at 1M: 20 s, against under 1 s this way).
-    ids = queryset.select_related(None).values("pk")[offset:offset + per_page + 1]
-    rows = list(queryset.filter(pk__in=ids))
+    if by_ids:
+        # The page's ids are chosen without the joins that only display needs (customer, author…),
+        # then read with them: joined, PostgreSQL may drive a search from the 80 authors and repeat
+        # a full-text index scan for each (a rep's search at 1M: 12-20 s, under 1 s this way).
+        rows = list(queryset.filter(pk__in=queryset.select_related(None).values("pk")[offset:offset + per_page + 1]))
+    else:
+        rows = list(queryset[offset:offset + per_page + 1])
     more = len(rows) > per_page
     rows = rows[:per_page]
     if number > 1 and not rows:  # past the end (a list that shrank, an edited URL): the first page
-        return paginate(queryset, "1", per_page=per_page, count_cap=count_cap, max_rows=max_rows)
+        return paginate(queryset, "1", per_page=per_page, count_cap=count_cap, max_rows=max_rows, by_ids=by_ids)
     if not more:
         count, capped = offset + len(rows), False
     elif offset + per_page >= count_cap:

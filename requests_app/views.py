@@ -108,7 +108,7 @@ def my_work(request: SignedInRequest) -> HttpResponse:
 @login_required
 def request_list(request: SignedInRequest) -> HttpResponse:
     filterset = _filtered(request)
-    page = paging.paginate(filterset.qs, request.GET.get("page"), per_page=PAGE_SIZE)
+    page = paging.paginate(filterset.qs, request.GET.get("page"), per_page=PAGE_SIZE, by_ids=True)
     rows = selectors.with_clock_states(page.object_list, now=timezone.now())
     query = request.GET.copy()
     query.pop("page", None)
