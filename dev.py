@@ -98,6 +98,9 @@ def up() -> int:
         "  manager (dashboard, SLA policies) · admin (Django admin)\n",
         flush=True,
     )
+    # A `kill` (SIGTERM, as a service manager or `timeout` sends) stops web, worker and beat too,
+    # as Ctrl-C does, instead of leaving them running without their parent.
+    signal.signal(signal.SIGTERM, _interrupted)
     try:
         while all(p.poll() is None for p in procs.values()):
             time.sleep(1)
@@ -115,6 +118,10 @@ def up() -> int:
                 p.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 p.kill()
+
+
+def _interrupted(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def main() -> int:
