@@ -235,9 +235,6 @@ def department_queue(
 # Composer
 
 
-_CONSTRAINT_FIELDS = ("id", "code", "label", "sort_order")
-
-
 def assessments_of(req: FeasibilityRequest, *, viewer: Actor | None = None) -> list[Assessment]:
     """The request's assessments with their constraints, in one query: each assessment row is
     joined to its constraints (one row per constraint, or one without), and `a.constraints.all()`
@@ -247,7 +244,7 @@ def assessments_of(req: FeasibilityRequest, *, viewer: Actor | None = None) -> l
     rows = (
         Assessment.objects.filter(request=req)
         .select_related("department", "assessed_by", "owner")
-        .annotate(**{f"_constraint_{name}": F(f"constraints__{name}") for name in _CONSTRAINT_FIELDS})
+        .annotate(**_joined_columns("constraints", ConstraintCategory, "_constraint_"))
         .order_by("department__name", "pk", "_constraint_sort_order", "_constraint_code")
     )
     if viewer is not None and viewer.is_authenticated:
@@ -258,9 +255,9 @@ def assessments_of(req: FeasibilityRequest, *, viewer: Actor | None = None) -> l
     for row in rows:
         assessment = assessments.setdefault(row.pk, row)
         found = constraints.setdefault(row.pk, [])
-        if row._constraint_id is not None:  # type: ignore[attr-defined]  # annotated by the query above
-            values = [getattr(row, f"_constraint_{name}") for name in _CONSTRAINT_FIELDS]
-            found.append(ConstraintCategory.from_db(row._state.db, list(_CONSTRAINT_FIELDS), values))
+        constraint = _joined(row, "_constraint_", ConstraintCategory)
+        if constraint is not None:
+            found.append(constraint)
     for pk, assessment in assessments.items():
         assessment.request = req  # their clock states read the request's status
         _set_prefetched(assessment, "constraints", constraints[pk])
@@ -286,7 +283,8 @@ def published_answers(req: FeasibilityRequest) -> list[Answer]:
     """What Sales reads of Operations' answers: every published one, newest first, each with its
     alternatives (their constraint and who accepted them). One query, read once per request object
     (the answer panel and the history both show them): each answer row is joined to its
-    alternatives, one row per alternative or one without, as `assessments_of` reads constraints."""
+    alternatives (`_joined_columns`), one row per alternative or one without, as `assessments_of`
+    reads constraints."""
     memo = getattr(req, "_s2o_published_answers", None)
     if memo is not None:
         return memo
@@ -301,10 +299,8 @@ def published_answers(req: FeasibilityRequest) -> list[Answer]:
     rows = (
         Answer.objects.filter(request=req, published_at__isnull=False)
         .select_related("published_by")
-        .annotate(**{
-            f"{prefix}{f.attname}": F(f"{path}__{f.attname}")
-            for prefix, (path, model) in joined.items() for f in model._meta.concrete_fields
-        })
+        .annotate(**{name: column for prefix, (path, model) in joined.items()
+                     for name, column in _joined_columns(path, model, prefix).items()})
         .order_by("-number", "_alt_position", "_alt_id")
     )
     answers: dict[int, Answer] = {}
@@ -324,6 +320,12 @@ def published_answers(req: FeasibilityRequest) -> list[Answer]:
         _set_prefetched(answer, "alternatives", alternatives[pk])
     memo = req._s2o_published_answers = list(answers.values())  # type: ignore[attr-defined]  # a memo, read above
     return memo
+
+
+def _joined_columns(path: str, model: type[Model], prefix: str) -> dict[str, F]:
+    """Every column of the `model` reached through `path`, read into the row as `<prefix><column>`
+    (an outer join: one row per related object, or one of NULLs); `_joined` makes them an instance."""
+    return {f"{prefix}{f.attname}": F(f"{path}__{f.attname}") for f in model._meta.concrete_fields}
 
 
 def _joined(row: Model, prefix: str, model: type[Model]) -> Any:

@@ -446,12 +446,22 @@ def answer_validate(*, decision: str, justification: str, alternatives: Sequence
     for i, alt in enumerate(alternatives, start=1):
         if alt.get("quantity") is None or alt["quantity"] <= 0:
             errors.setdefault("__all__", f"Alternative {i}: the quantity must be more than zero.")
-        if alt.get("delivery_date") is None or alt["delivery_date"] < today:
-            errors.setdefault("__all__", f"Alternative {i}: the delivery date cannot be in the past.")
-        elif far := dates.too_far(alt["delivery_date"], today):
-            errors.setdefault("__all__", f"Alternative {i}'s delivery date is too far ahead. {far}")
+        if problem := _delivery_date_problem(i, alt.get("delivery_date"), today, required=True):
+            errors.setdefault("__all__", problem)
     if errors:
         raise ValidationError(errors)
+
+
+def _delivery_date_problem(i: int, day: date | None, today: date, *, required: bool) -> str | None:
+    """What is wrong with alternative `i`'s delivery date, in words (a draft may leave it out; a
+    published answer may not); None when nothing is."""
+    if day is None:
+        return f"Alternative {i}: the delivery date cannot be in the past." if required else None
+    if day < today:
+        return f"Alternative {i}: the delivery date cannot be in the past."
+    if far := dates.too_far(day, today):
+        return f"Alternative {i}'s delivery date is too far ahead. {far}"
+    return None
 
 
 ALTERNATIVE_FIELDS = ("quantity", "delivery_date", "price", "currency", "cost_delta", "cost_basis", "cost_currency",
@@ -521,10 +531,8 @@ def answer_save_draft(
         req = lifecycle.lock(request_id)
         permissions.require(actor, "s2o.answer_request", req)
         for i, alt in enumerate(alternatives, start=1):  # shape rules hold for drafts too
-            if alt.get("delivery_date") is not None and alt["delivery_date"] < today:
-                raise ValidationError({"__all__": f"Alternative {i}: the delivery date cannot be in the past."})
-            if alt.get("delivery_date") is not None and (far := dates.too_far(alt["delivery_date"], today)):
-                raise ValidationError({"__all__": f"Alternative {i}'s delivery date is too far ahead. {far}"})
+            if problem := _delivery_date_problem(i, alt.get("delivery_date"), today, required=False):
+                raise ValidationError({"__all__": problem})
             if alt.get("quantity") is not None and alt["quantity"] <= Decimal(0):
                 raise ValidationError({"__all__": f"Alternative {i}: the quantity must be more than zero."})
             if alt.get("cost_delta") is not None and not alt.get("cost_basis"):
