@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from functools import cached_property
 
 from django.db.models import Prefetch, Q, QuerySet
 
@@ -66,9 +67,17 @@ class Draft:
             quantity=req.quantity, wording=f"{req.title} {req.description}", exclude_id=req.pk,
         )
 
+    @cached_property
+    def part_words(self) -> set[str]:
+        return keywords(self.part)
+
+    @cached_property
+    def wording_words(self) -> set[str]:
+        return keywords(self.wording)
+
     @property
     def is_empty(self) -> bool:
-        return not (self.customer_id or self.product_id or keywords(self.part) or keywords(self.wording))
+        return not (self.customer_id or self.product_id or self.part_words or self.wording_words)
 
 
 @dataclass
@@ -124,13 +133,13 @@ def score(draft: Draft, req: FeasibilityRequest, *, now: datetime) -> tuple[floa
         reasons.append("same part")
     else:
         theirs = f"{req.product.sku} {req.product.name}" if req.product is not None else ""
-        part = jaccard(keywords(draft.part), keywords(f"{theirs} {req.part_description}"))
+        part = jaccard(draft.part_words, keywords(f"{theirs} {req.part_description}"))
         if part >= 0.34:
             reasons.append("similar part")
     customer = 1.0 if draft.customer_id and req.customer_id == draft.customer_id else 0.0
     if customer:
         reasons.append("same customer")
-    wording = jaccard(keywords(draft.wording), keywords(f"{req.title} {req.description}"))
+    wording = jaccard(draft.wording_words, keywords(f"{req.title} {req.description}"))
     if wording >= SIMILAR_WORDING:
         reasons.append("similar wording")
     quantity = quantity_closeness(draft.quantity, req.quantity)
@@ -178,7 +187,7 @@ def candidate_ids(draft: Draft) -> set[int]:
         probes.append(_recent(Q(product_id=draft.product_id), draft.exclude_id))
     if draft.customer_id:
         probes.append(_recent(Q(customer_id=draft.customer_id), draft.exclude_id))
-    wording = _wording_condition(keywords(draft.part) | keywords(draft.wording))
+    wording = _wording_condition(draft.part_words | draft.wording_words)
     if wording is not None:
         probes.append(_recent(wording, draft.exclude_id))
     if not probes:

@@ -359,6 +359,17 @@ class RequestQuerySet(models.QuerySet["FeasibilityRequest"]):
         return self.filter(request_scope_q(user))
 
 
+_RequestManagerBase = models.Manager.from_queryset(RequestQuerySet)
+
+
+class RequestManager(_RequestManagerBase["FeasibilityRequest"]):
+    def get_queryset(self) -> RequestQuerySet:
+        # The search documents are read by PostgreSQL only (a search's WHERE), never by Python: they
+        # are not loaded with the rows (hundreds of bytes each), and a `save()` of a row never writes
+        # them back (Django saves only the fields it loaded), so `search.index_requests` owns them.
+        return RequestQuerySet(self.model, using=self._db).defer("search_document", "search_internal")
+
+
 class FeasibilityRequest(models.Model):
     """Sales' "can we do this?" and the promise Operations makes about it."""
 
@@ -423,7 +434,7 @@ class FeasibilityRequest(models.Model):
     submit_token = models.UUIDField(unique=True, null=True, blank=True, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = RequestQuerySet.as_manager()
+    objects = RequestManager()
 
     class Meta:
         ordering = ["-submitted_at", "-id"]
