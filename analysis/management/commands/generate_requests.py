@@ -81,7 +81,8 @@ FROM (
                CASE WHEN r_pause < 0.25 THEN round(r_pause * 4 * 8 * 3600)::int ELSE 0 END AS pause_s
         FROM (
             SELECT g,
-                   %(now)s - random() * interval '730 days' AS sub,
+                   -- filed in id order, as a live table is written: the newest rows of a list share pages
+                   %(now)s - interval '730 days' * (1 - (g - random()) / %(n)s) AS sub,
                    CASE WHEN random() < 0.2 THEN 'low' WHEN random() < 0.7 THEN 'normal'
                         WHEN random() < 0.85 THEN 'high' ELSE 'urgent' END AS priority,
                    random() AS r_ack, random() AS r_ans, random() AS r_pause, random() AS r_out, random() AS r_close,
