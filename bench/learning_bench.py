@@ -91,12 +91,13 @@ def time_search(user, queries: list[str], runs: int, *, exact: bool = False) -> 
         http = factory.get("/requests/", {"q": q})
         http.user = user
         started = time.perf_counter()
-        qs = RequestFilter(http.GET, queryset=selectors.request_list(user=user), request=http).qs
+        found = RequestFilter(http.GET, queryset=selectors.request_list(user=user), request=http)
+        qs = found.qs
         if exact:
             qs.count()
             list(qs[:PAGE + 1])
-        else:
-            paging.paginate(qs, "1", per_page=PAGE, count_cap=COUNT_CAP, by_ids=True)  # as the list page runs it
+        else:  # as the list page runs it
+            paging.paginate(qs, "1", per_page=PAGE, count_cap=COUNT_CAP, by_ids=True, head=found.first_matches())
         timings.append(time.perf_counter() - started)
     return timings
 

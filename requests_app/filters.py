@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -10,7 +11,7 @@ from django import forms
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from requests_app import dates, pickers, roles, search
+from requests_app import dates, paging, pickers, roles, search
 from requests_app.models import FeasibilityRequest, Priority, Status
 from requests_app.pickers import PickerField
 from requests_app.selectors import AWAITING_OPERATIONS, AWAITING_SALES
@@ -87,10 +88,28 @@ class RequestFilter(django_filters.FilterSet):
             return queryset.filter(status__in=AWAITING_OPERATIONS)
         return queryset
 
+    def filter_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        """Every filter and the sort, then the search, keeping the list as it was before the search
+        (`unsearched`: `search.recent_matches` reads its first rows)."""
+        data = self.form.cleaned_data
+        for name, value in data.items():
+            if name != "q":
+                queryset = self.filters[name].filter(queryset, value)
+        self.unsearched = queryset
+        return self.filters["q"].filter(queryset, data.get("q"))
+
     def search(self, queryset: QuerySet[Any], name: str, value: Any) -> QuerySet[Any]:
         """Full-text search (`requests_app.search`): what the user may read of the requests they see."""
-        user = getattr(self.request, "user", None)
-        return search.search_requests(queryset, value, user=user)
+        self.search_condition = search.search_q(value, user=getattr(self.request, "user", None))
+        return queryset if self.search_condition is None else queryset.filter(self.search_condition)
+
+    def first_matches(self) -> Callable[[], paging.Head | None] | None:
+        """How the list's first page of a search may be read cheaply (`paging.paginate`'s `head`), or None."""
+        condition = getattr(self, "search_condition", None)
+        unsearched = getattr(self, "unsearched", None)
+        if condition is None or unsearched is None:
+            return None
+        return search.recent_matches(unsearched, condition)
 
     def submitted_since(self, queryset: QuerySet[Any], name: str, value: Any) -> QuerySet[Any]:
         return queryset.filter(submitted_at__gte=_start_of(value))

@@ -20,7 +20,7 @@ is the list's other GET parameters, url-encoded, without `page`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,6 +87,18 @@ class Page:
 
 
 
+@dataclass(frozen=True)
+class Head:
+    """The first rows of a list, in its order, found a cheaper way than the list's own query
+    (`search.recent_matches`): their ids, whether they are all of the list's rows, and where to
+    read them by id (the list without the condition already tested: with it, PostgreSQL may
+    answer "these 26 ids" through that condition's index)."""
+
+    ids: list[int]
+    complete: bool
+    rows: QuerySet
+
+
 def page_number(raw: str | None, *, last: int) -> int:
     """The asked page as a number from 1 to `last`; anything else ("x", "-3", "") is page 1."""
     text = (raw or "").strip()
@@ -96,13 +108,30 @@ def page_number(raw: str | None, *, last: int) -> int:
 
 
 def paginate(queryset: QuerySet, raw_page: str | None, *, per_page: int = PER_PAGE, count_cap: int = COUNT_CAP,
-             max_rows: int = MAX_ROWS, by_ids: bool = False) -> Page:
+             max_rows: int = MAX_ROWS, by_ids: bool = False, head: Callable[[], Head | None] | None = None) -> Page:
     """Page `raw_page` of an ordered queryset in at most two queries: the rows (one more than
     shown; with `by_ids`, picked by their ids in a subquery without the display joins) and, only
-    when more rows follow, a count capped at `count_cap`."""
+    when more rows follow, a count capped at `count_cap`.
+
+    `head`, when given, may find the list's first rows more cheaply (a search's matches among the
+    newest rows): when they reach past the asked page, or are the whole list, the page is read by
+    their ids, and the count is what they tell (at least that many, "40+", unless they are all)."""
     last = max(1, max_rows // per_page)
     number = page_number(raw_page, last=last)
     offset = (number - 1) * per_page
+    found = head() if head is not None else None
+    if found is not None and (found.complete or len(found.ids) > offset + per_page):
+        ids = found.ids[offset:offset + per_page + 1]
+        by_pk = {row.pk: row for row in found.rows.filter(pk__in=ids)} if ids else {}
+        rows = [by_pk[pk] for pk in ids if pk in by_pk]
+        if number > 1 and not rows:
+            return paginate(queryset, "1", per_page=per_page, count_cap=count_cap, max_rows=max_rows, by_ids=by_ids,
+                            head=head)
+        more = len(ids) > per_page
+        total = min(len(found.ids), count_cap)
+        return Page(object_list=rows[:per_page], number=number, per_page=per_page, has_next=more and number < last,
+                    count=total, count_capped=not found.complete or len(found.ids) > count_cap, last_number=last,
+                    truncated=more and number >= last)
     if by_ids:
         # The page's ids are chosen without the joins that only display needs (customer, author…),
         # then read with them: joined, PostgreSQL may drive a search from the 80 authors and repeat

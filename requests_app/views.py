@@ -108,7 +108,8 @@ def my_work(request: SignedInRequest) -> HttpResponse:
 @login_required
 def request_list(request: SignedInRequest) -> HttpResponse:
     filterset = _filtered(request)
-    page = paging.paginate(filterset.qs, request.GET.get("page"), per_page=PAGE_SIZE, by_ids=True)
+    page = paging.paginate(filterset.qs, request.GET.get("page"), per_page=PAGE_SIZE, by_ids=True,
+                           head=filterset.first_matches())
     rows = selectors.with_clock_states(page.object_list, now=timezone.now())
     query = request.GET.copy()
     query.pop("page", None)

@@ -7,13 +7,14 @@ import json
 import subprocess
 import sys
 import textwrap
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.urls import reverse
 
 from analysis.models import Assessment
-from requests_app import services
+from requests_app import search, services, views
 from requests_app.models import Customer, Department, Product
 from tests.analysis.ops_helpers import MONDAY_0900, acknowledge, assess
 from tests.requests_app.sales_factories import file_request
@@ -173,3 +174,39 @@ def test_on_sqlite_the_migrations_pass_and_the_search_falls_back_to_contains(tmp
     ref = out["reference"]
     assert out["hits"] == {"stainless": [ref], "acme brackets": [ref], "passivated": [ref], "electropolished": [ref],
                            ref: [ref], "titanium": []}
+
+
+@pytest.fixture
+def hinges_and_gaskets(rep, customer):
+    """Filed oldest first: H1 G1 H2 G2 H3 G3 H4 G4 H5 H6, so the list, newest first, reads
+    H6 H5 G4 H4 G3 H3 G2 H2 G1 H1."""
+    filed = {}
+    for i, name in enumerate(["H1", "G1", "H2", "G2", "H3", "G3", "H4", "G4", "H5", "H6"]):
+        word = "hinges" if name[0] == "H" else "gaskets"
+        filed[name] = file_request(rep, customer, None, part_description="Plain part", title=f"Titanium {word} {name}",
+                                   now=MONDAY_0900 + timedelta(minutes=i))
+    return filed
+
+
+def search_page(client, q: str, page: int) -> tuple[list[str], str]:
+    response = client.get(LIST, {"q": q, "page": page})
+    return [req.title.rsplit(" ", 1)[1] for req, _due in response.context["rows"]], response.context["page"].count_label
+
+
+@pytest.mark.usefixtures("postgres_only")
+@pytest.mark.parametrize(("recent_rows", "labels"), [
+    (1000, ["6", "6", "6"]),  # the list's newest rows are all of it: read there, counted exactly
+    (4, ["3+", "6", "6"]),  # H6 H5 G4 H4: page 1 is there (at least 3 match), page 2 is not: the index
+    (1, ["6", "6", "6"]),  # H6 alone cannot fill a page: the index from the start
+])
+def test_a_search_reads_the_same_pages_from_the_newest_rows_as_from_the_index(
+    client, rep, hinges_and_gaskets, monkeypatch, recent_rows, labels
+):
+    monkeypatch.setattr(views, "PAGE_SIZE", 2)
+    monkeypatch.setattr(search, "RECENT_ROWS", recent_rows)
+    client.force_login(rep)
+    pages = [search_page(client, "titan hinge", n) for n in (1, 2, 3)]
+    assert [rows for rows, _ in pages] == [["H6", "H5"], ["H4", "H3"], ["H2", "H1"]]
+    assert [label for _, label in pages] == labels
+    # G4 alone among the four newest rows: not a page's worth, so the index
+    assert search_page(client, "gaskets", 1) == (["G4", "G3"], "4")
