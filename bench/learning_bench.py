@@ -97,7 +97,7 @@ def time_search(user, queries: list[str], runs: int, *, exact: bool = False) -> 
             qs.count()
             list(qs[:PAGE + 1])
         else:  # as the list page runs it
-            paging.paginate(qs, "1", per_page=PAGE, count_cap=COUNT_CAP, by_ids=True, head=found.first_matches())
+            paging.paginate(qs, "1", per_page=PAGE, count_cap=search.COUNT_CAP, by_ids=True, head=found.first_matches())
         timings.append(time.perf_counter() - started)
     return timings
 

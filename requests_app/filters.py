@@ -103,13 +103,14 @@ class RequestFilter(django_filters.FilterSet):
         self.search_condition = search.search_q(value, user=getattr(self.request, "user", None))
         return queryset if self.search_condition is None else queryset.filter(self.search_condition)
 
-    def first_matches(self) -> Callable[[], paging.Head | None] | None:
+    def first_matches(self) -> Callable[[int], paging.Head | None] | None:
         """How the list's first page of a search may be read cheaply (`paging.paginate`'s `head`), or None."""
+        searched = self.qs  # filters (and sets what is read below) once
         condition = getattr(self, "search_condition", None)
         unsearched = getattr(self, "unsearched", None)
         if condition is None or unsearched is None:
             return None
-        return search.recent_matches(unsearched, condition)
+        return search.recent_matches(unsearched, searched, condition)
 
     def submitted_since(self, queryset: QuerySet[Any], name: str, value: Any) -> QuerySet[Any]:
         return queryset.filter(submitted_at__gte=_start_of(value))

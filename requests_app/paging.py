@@ -108,18 +108,19 @@ def page_number(raw: str | None, *, last: int) -> int:
 
 
 def paginate(queryset: QuerySet, raw_page: str | None, *, per_page: int = PER_PAGE, count_cap: int = COUNT_CAP,
-             max_rows: int = MAX_ROWS, by_ids: bool = False, head: Callable[[], Head | None] | None = None) -> Page:
+             max_rows: int = MAX_ROWS, by_ids: bool = False, head: Callable[[int], Head | None] | None = None) -> Page:
     """Page `raw_page` of an ordered queryset in at most two queries: the rows (one more than
     shown; with `by_ids`, picked by their ids in a subquery without the display joins) and, only
     when more rows follow, a count capped at `count_cap`.
 
-    `head`, when given, may find the list's first rows more cheaply (a search's matches among the
-    newest rows): when they reach past the asked page, or are the whole list, the page is read by
-    their ids, and the count is what they tell (at least that many, "40+", unless they are all)."""
+    `head(n)`, when given, may find the list's first `n` rows (or more) more cheaply than the list's
+    own query (`search.recent_matches`): when they reach past the asked page, or are the whole
+    list, the page is read by their ids, and the count is what they tell (at least that many,
+    "40+", unless they are all)."""
     last = max(1, max_rows // per_page)
     number = page_number(raw_page, last=last)
     offset = (number - 1) * per_page
-    found = head() if head is not None else None
+    found = head(offset + per_page + 1) if head is not None else None
     if found is not None and (found.complete or len(found.ids) > offset + per_page):
         ids = found.ids[offset:offset + per_page + 1]
         by_pk = {row.pk: row for row in found.rows.filter(pk__in=ids)} if ids else {}

@@ -40,8 +40,13 @@ MAX_QUERY_LENGTH = 200
 # higher keeps "acme" from matching every "…ac…" customer).
 CUSTOMER_SIMILARITY = 0.45
 MAX_SIMILAR_CUSTOMERS = 20
+# Of those, only the ones within this much of the closest name count.
+CUSTOMER_MARGIN = 0.1
 # How many of a list's first rows (in its order) a search tests one by one before asking the index.
 RECENT_ROWS = 2000
+# A search's list says how many requests match up to this many ("100+" beyond): enough to decide
+# whether to add a word, without reading a thousand matches of a common one on every search.
+COUNT_CAP = 100
 
 # Hyphens, slashes and underscores split words before indexing, so "S2O-2026-00234" is the words
 # s2o, 2026 and 00234 (PostgreSQL's parser would read "-2026" as a signed number) and part numbers
@@ -147,12 +152,15 @@ def search_q(text: str, *, user: AnyUser | None) -> Q | None:
     if internals:
         condition |= Q(search_internal=query)
     phrase = " ".join(words)
-    similar = list(
+    closest = list(
         Customer.objects.filter(name__trigram_similar=phrase)
         .annotate(similarity=TrigramSimilarity("name", phrase))
         .filter(similarity__gte=CUSTOMER_SIMILARITY)
-        .values_list("pk", flat=True)[:MAX_SIMILAR_CUSTOMERS]
+        .order_by("-similarity", "pk")
+        .values_list("pk", "similarity")[:MAX_SIMILAR_CUSTOMERS]
     )
+    # The customers as close as the closest: "Acme Industries" should not bring every "… Industries".
+    similar = [pk for pk, similarity in closest if similarity >= closest[0][1] - CUSTOMER_MARGIN]
     if similar:
         condition |= Q(customer_id__in=similar)
     return condition
@@ -185,18 +193,21 @@ def search_requests(queryset: QuerySet[FeasibilityRequest], text: str, *, user: 
     return queryset if condition is None else queryset.filter(condition)
 
 
-def recent_matches(unsearched: QuerySet[FeasibilityRequest], condition: Q | None) -> Callable[[], paging.Head | None]:
-    """The first page of a search, read from the list's newest rows (`paging.paginate`'s `head`).
+def recent_matches(unsearched: QuerySet[FeasibilityRequest], searched: QuerySet[FeasibilityRequest],
+                   condition: Q | None) -> Callable[[int], paging.Head | None]:
+    """A search's first rows for `paging.paginate`'s `head`: from the list's newest rows when they
+    hold them, otherwise from the full-text index in one statement.
 
     A word in one request in ten ("bracket", "titanium") matches tens of thousands of rows at a
     million; the full-text index must then gather all of them (100–300 ms per word at 1M, more for
     prefixes of several words) before the newest 25 can be picked. The list's own order is an
     index's (`filters.SORTS`), so its first `RECENT_ROWS` rows cost a few ms to read: the search is
     tested on each of them (in the SELECT list, where no index can take it over) and, when they
-    hold the page asked for, the index is never asked. A rarer search falls back to the index,
-    which is then cheap: few rows match."""
+    hold the rows asked for, the index is never asked. A rarer search asks the index once for the
+    ids of its first matches, as many as the count shows (`COUNT_CAP` and one), instead of once for
+    the page and once more for its count."""
 
-    def head() -> paging.Head | None:
+    def head(needed: int) -> paging.Head | None:
         if condition is None or not is_postgresql():
             return None
         window = list(
@@ -204,6 +215,11 @@ def recent_matches(unsearched: QuerySet[FeasibilityRequest], condition: Q | None
             .annotate(search_hit=ExpressionWrapper(condition, output_field=BooleanField()))
             .values_list("pk", "search_hit")[:RECENT_ROWS]
         )
-        return paging.Head(ids=[pk for pk, hit in window if hit], complete=len(window) < RECENT_ROWS, rows=unsearched)
+        hits = [pk for pk, hit in window if hit]
+        if len(hits) >= needed or len(window) < RECENT_ROWS:
+            return paging.Head(ids=hits, complete=len(window) < RECENT_ROWS, rows=unsearched)
+        limit = max(needed, COUNT_CAP + 1)
+        ids = list(searched.select_related(None).values_list("pk", flat=True)[:limit])
+        return paging.Head(ids=ids, complete=len(ids) < limit, rows=unsearched)
 
     return head

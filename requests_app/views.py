@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from requests_app import csv_export, notifications, pages, paging, permissions, pickers, roles, selectors, services
+from requests_app import csv_export, notifications, pages, paging, permissions, pickers, roles, search, selectors, services
 from requests_app.filters import RequestFilter
 from requests_app.forms import (
     ClarificationReplyForm,
@@ -108,8 +108,9 @@ def my_work(request: SignedInRequest) -> HttpResponse:
 @login_required
 def request_list(request: SignedInRequest) -> HttpResponse:
     filterset = _filtered(request)
-    page = paging.paginate(filterset.qs, request.GET.get("page"), per_page=PAGE_SIZE, by_ids=True,
-                           head=filterset.first_matches())
+    searched = filterset.first_matches()
+    page = paging.paginate(filterset.qs, request.GET.get("page"), per_page=PAGE_SIZE, by_ids=True, head=searched,
+                           count_cap=paging.COUNT_CAP if searched is None else search.COUNT_CAP)
     rows = selectors.with_clock_states(page.object_list, now=timezone.now())
     query = request.GET.copy()
     query.pop("page", None)

@@ -82,6 +82,16 @@ def test_a_misspelt_customer_still_finds_its_requests(client, rep, requests_to_f
     assert refs(client.get(LIST, {"q": "globex corporatoin"})) == [valves.reference]
 
 
+@pytest.mark.usefixtures("postgres_only")
+def test_a_customers_name_finds_its_requests_not_those_of_customers_with_close_names(client, rep, product):
+    initech = file_request(rep, Customer.objects.create(name="Initech Industries"), product, title="Hinges")
+    initrode = file_request(rep, Customer.objects.create(name="Initrode Industries"), product, title="Gaskets")
+    client.force_login(rep)
+    for q in ("Initech Industries", "initehc industries"):  # trigram similarity 1.0 and 0.7 against 0.59
+        assert refs(client.get(LIST, {"q": q})) == [initech.reference], q
+    assert refs(client.get(LIST, {"q": "Initrode Industries"})) == [initrode.reference]
+
+
 def test_search_never_reaches_past_what_the_reader_sees(client, rep, other_rep, customer, product):
     file_request(other_rep, customer, product, title="Secret titanium project")
     client.force_login(rep)
