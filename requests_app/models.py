@@ -378,7 +378,8 @@ class FeasibilityRequest(models.Model):
     # Customer, quantity and date may wait while the request is a draft (a rep parks a half-written
     # request with only its title); a submitted request has all three (constraint below).
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="requests", null=True, blank=True)
-    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="requests", null=True, blank=True)
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="requests", null=True, blank=True,
+                                db_index=False)  # req_product_submitted_idx starts with it
     part_description = models.CharField(max_length=200, blank=True, help_text="Free text when no catalogue part fits.")
     quantity = models.DecimalField(max_digits=14, decimal_places=3, validators=[MinValueValidator(Decimal("0.001"))],
                                    null=True, blank=True)
@@ -446,6 +447,8 @@ class FeasibilityRequest(models.Model):
             models.Index(fields=["answer_due", "id"], name="req_answer_due_list_idx"),
             models.Index(fields=["deal_value", "id"], name="req_deal_value_list_idx"),
             models.Index(fields=["customer", "submitted_at"], name="req_customer_submitted_idx"),
+            # A part's latest requests (precedents: "same part"), and every lookup by part.
+            models.Index(fields=["product", "submitted_at"], name="req_product_submitted_idx"),
             # The SLA sweep: due work among open requests only (shared/RELIABILITY.md rule 1).
             models.Index(
                 fields=["next_reminder_at"],
