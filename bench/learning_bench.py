@@ -143,6 +143,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=40)
     parser.add_argument("--seed", type=int, default=15)
     parser.add_argument("--exact-count", action="store_true", help="count every match (no 1,000+ cap)")
+    parser.add_argument("--per-search", action="store_true", help="also the median of 5 runs of each search")
     args = parser.parse_args()
     name = connection.settings_dict["NAME"]
     if connection.vendor != "postgresql" or "bench" not in str(name):
@@ -172,6 +173,10 @@ def main() -> None:
         report("precedents, manager", time_precedents(lambda r: boss, drafts, args.runs)),
         report("precedents, the request's rep", time_precedents(lambda r: r.requested_by, drafts, args.runs)),
     ]
+    if args.per_search:
+        for label, user in (("manager", boss), ("rep", rep)):
+            for q in queries:
+                print(f"{label:<8} {q[:30]:<32} median {statistics.median(time_search(user, [q], 5)) * 1000:7.1f} ms")
     reset_queries()
     now = timezone.now()
     for label, user in (("manager", boss), ("rep", rep)):
