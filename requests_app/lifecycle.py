@@ -75,10 +75,6 @@ class Transition:
     event: RequestEvent
 
 
-def allowed_targets(status: str) -> set[str]:
-    return {to for (frm, to) in TRANSITIONS if frm == status}
-
-
 def allows(from_status: str, to_status: str, kind: str) -> bool:
     """The table lets `kind` move a request from `from_status` to `to_status`."""
     return kind in TRANSITIONS.get((from_status, to_status), ())

@@ -371,3 +371,59 @@ def test_record_outcome_offers_lost_and_evaporated_to_who_acts_for_sales_until_i
     assert permissions.outcomes_offered(rep, open_request) == ["lost", "evaporated"]
     assert permissions.outcomes_offered(teammate, open_request) == []  # teammates read
     assert permissions.outcomes_offered(rep, a_draft) == []  # a draft is withdrawn, not lost
+
+
+# ---------------------------------------------------------------------------------------------
+# What the request page offers: an action shows where the person may do it *and* the request's
+# state lets it happen now (DESIGN.md "Lifecycle of a request"; by hand, not from `WHEN`).
+
+
+def withdrawn(w: World) -> FeasibilityRequest:
+    return sales.request_withdraw(request_id=submitted(w).pk, actor=w.rep, reason="Cancelled")
+
+
+OFFERS_STATES = {
+    "draft": draft, "submitted": submitted, "in_analysis": in_analysis, "waiting_on_sales": waiting_on_sales,
+    "answered": answered, "closed": withdrawn,
+}
+# The author's buttons: edit until Operations acknowledges, submit a draft, withdraw until closed,
+# record lost/evaporated once submitted, comment until closed, reply to a question, decide on an answer.
+AUTHOR_OFFERS = {
+    "draft": {"edit_request", "submit_request", "withdraw_request", "comment_request"},
+    "submitted": {"edit_request", "withdraw_request", "close_request", "comment_request"},
+    "in_analysis": {"withdraw_request", "close_request", "comment_request"},
+    "waiting_on_sales": {"withdraw_request", "close_request", "comment_request", "reply_clarification"},
+    "answered": {"withdraw_request", "close_request", "comment_request", "decide_answer", "accept_alternative"},
+    "closed": set(),
+}
+# The operations lead's: acknowledge a submitted request (or ask about it first), route, move the
+# answer-by and compose while the analysis is open (a question to Sales pauses the clock, not the
+# work), ask while it is in analysis; internals always, comments until closed. A draft is unseen.
+LEAD_OFFERS = {
+    "draft": set(),
+    "submitted": {"acknowledge_request", "ask_clarification", "comment_request", "read_internals"},
+    "in_analysis": {"route_request", "extend_answer_by", "answer_request", "ask_clarification", "comment_request",
+                    "read_internals"},
+    "waiting_on_sales": {"route_request", "extend_answer_by", "answer_request", "comment_request", "read_internals"},
+    "answered": {"comment_request", "read_internals"},
+    "closed": {"read_internals"},
+}
+
+
+@pytest.mark.parametrize("state", list(OFFERS_STATES))
+def test_the_request_page_offers_an_action_where_the_person_may_and_the_state_allows(state, rep, ops_lead, ops_member,
+                                                                                     teammate, customer):
+    req = OFFERS_STATES[state](World(rep, ops_lead, ops_member, customer))
+    offered_to = {who: {name for name, shown in permissions.offers(user, req).items() if shown}
+                  for who, user in (("rep", rep), ("ops_lead", ops_lead), ("teammate", teammate))}
+    assert offered_to == {"rep": AUTHOR_OFFERS[state], "ops_lead": LEAD_OFFERS[state], "teammate": set()}
+
+
+def test_a_department_member_edits_their_own_department_s_assessment_on_the_request_page(rep, ops_lead, ops_member,
+                                                                                        customer):
+    from analysis.selectors import ops_panel
+
+    req = in_analysis(World(rep, ops_lead, ops_member, customer))
+    editable = ops_panel(req=req, user=ops_member).editable_assessments
+    assert [a.department.code for a in editable] == ["procurement"]  # not shipping, routed too
+    assert ops_panel(req=req, user=ops_lead).editable_assessments == []  # manufacturing is not routed

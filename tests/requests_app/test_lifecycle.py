@@ -9,6 +9,7 @@ import itertools
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.db import transaction
 from django.utils import timezone
 
@@ -85,7 +86,9 @@ def test_every_legal_transition_moves_the_request_and_records_who_when_from_to(f
     assert req.version == version + 1
     event = req.events.latest("at", "id")
     assert (event.kind, event.from_status, event.to_status, event.actor) == (kind, frm, to, ops_lead)
+    assert (event.message, event.data) == ("", {})  # nothing given: the timeline shows no text
     assert moved.event == event
+    assert (moved.request.pk, moved.request.status, moved.from_status, moved.to_status) == (req.pk, to, frm, to)
 
 
 @pytest.mark.parametrize(("frm", "to", "kind"), ILLEGAL)
@@ -181,3 +184,18 @@ def test_an_event_that_changes_no_state_is_recorded_as_given(rep, ops_lead, cust
     assert event.at == at
     assert (event.from_status, event.to_status) == ("", "")
     assert lifecycle.record_event(req, kind=Kind.COMMENTED, actor=None).actor is None
+
+
+def test_an_event_recorded_without_a_message_or_data_has_none(rep, ops_lead, customer):
+    req = request_in(SUBMITTED, rep=rep, customer=customer, lead=ops_lead)
+    event = lifecycle.record_event(req, kind=Kind.COMMENTED, actor=ops_lead)
+    event.refresh_from_db()
+    assert (event.message, event.data) == ("", {})
+
+
+def test_a_move_marks_the_request_as_changed_at_that_moment(rep, ops_lead, customer):
+    req = request_in(SUBMITTED, rep=rep, customer=customer, lead=ops_lead)
+    later = timezone.now().replace(microsecond=0) + timedelta(hours=3)
+    with time_machine.travel(later, tick=False), transaction.atomic():
+        lifecycle.transition(req.pk, to=IN_ANALYSIS, kind=Kind.ACKNOWLEDGED, actor=ops_lead)
+    assert FeasibilityRequest.objects.get(pk=req.pk).updated_at == later  # the admin's "last changed"
