@@ -419,11 +419,16 @@ def test_the_request_page_offers_an_action_where_the_person_may_and_the_state_al
     assert offered_to == {"rep": AUTHOR_OFFERS[state], "ops_lead": LEAD_OFFERS[state], "teammate": set()}
 
 
-def test_a_department_member_edits_their_own_department_s_assessment_on_the_request_page(rep, ops_lead, ops_member,
-                                                                                        customer):
-    from analysis.selectors import ops_panel
+def test_a_department_member_edits_their_own_department_s_assessment_on_the_request_page(
+        rep, ops_lead, ops_member, customer, django_assert_num_queries):
+    from analysis.selectors import assessments_of, ops_panel
 
     req = in_analysis(World(rep, ops_lead, ops_member, customer))
     editable = ops_panel(req=req, user=ops_member).editable_assessments
     assert [a.department.code for a in editable] == ["procurement"]  # not shipping, routed too
     assert ops_panel(req=req, user=ops_lead).editable_assessments == []  # manufacturing is not routed
+    # Membership is read with the page's assessments, not asked once per assessment shown.
+    shown = assessments_of(req, viewer=ops_member)
+    with django_assert_num_queries(0):
+        assert [a.department.code for a in shown if permissions.offered(ops_member, "s2o.assess_department", a)] == [
+            "procurement"]
