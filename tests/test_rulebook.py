@@ -432,3 +432,15 @@ def test_a_department_member_edits_their_own_department_s_assessment_on_the_requ
     with django_assert_num_queries(0):
         assert [a.department.code for a in shown if permissions.offered(ops_member, "s2o.assess_department", a)] == [
             "procurement"]
+
+
+def test_a_request_permission_asked_of_an_assessment_answers_for_the_request_it_belongs_to(rep, ops_lead, ops_member,
+                                                                                          other_rep, customer):
+    """Operations' objects are read as their request (the module's contract): whoever may act on or
+    see the request may on its assessments, nobody else; an object of no request is no one's."""
+    req = in_analysis(World(rep, ops_lead, ops_member, customer))
+    assessment = assessment_of(req, "procurement")
+    assert permissions.allowed(rep, "s2o.withdraw_request", assessment)
+    assert permissions.allowed(ops_member, "s2o.read_internals", assessment)
+    assert not permissions.allowed(other_rep, "s2o.view_request", assessment)
+    assert not permissions.allowed(rep, "s2o.view_request", customer)
