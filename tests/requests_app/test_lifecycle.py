@@ -199,3 +199,41 @@ def test_a_move_marks_the_request_as_changed_at_that_moment(rep, ops_lead, custo
     with time_machine.travel(later, tick=False), transaction.atomic():
         lifecycle.transition(req.pk, to=IN_ANALYSIS, kind=Kind.ACKNOWLEDGED, actor=ops_lead)
     assert FeasibilityRequest.objects.get(pk=req.pk).updated_at == later  # the admin's "last changed"
+
+
+def test_a_stale_form_is_told_that_someone_else_changed_the_request(rep, ops_lead, customer):
+    req = request_in(SUBMITTED, rep=rep, customer=customer, lead=ops_lead)
+    with pytest.raises(ConflictError) as conflict, transaction.atomic():
+        lifecycle.transition(req.pk, to=IN_ANALYSIS, kind=Kind.ACKNOWLEDGED, actor=ops_lead,
+                             expected_version=req.version - 1)
+    assert str(conflict.value) == "This request was changed by someone else while you were working on it."
+
+
+def test_every_move_is_announced_to_operations_with_what_moved_and_the_pause_it_ended(rep, ops_lead, customer):
+    """`analysis` follows the request's moves through `request_transitioned` (its department
+    clocks pause, resume and stop): it must learn which request moved, from where to where, by
+    which action, when, and which pause the move ended."""
+    from requests_app.clocks import request_transitioned
+    from requests_app.models import Pause
+
+    heard: list[dict] = []
+
+    def receiver(sender, **kwargs):
+        heard.append({"sender": sender, **kwargs})
+
+    req = request_in(WAITING, rep=rep, customer=customer, lead=ops_lead)
+    at = timezone.now().replace(microsecond=0) + timedelta(minutes=30)
+    request_transitioned.connect(receiver, sender=FeasibilityRequest)
+    try:
+        with transaction.atomic():
+            lifecycle.transition(req.pk, to=SUBMITTED, kind=Kind.CLARIFICATION_ANSWERED, actor=rep, now=at)
+    finally:
+        request_transitioned.disconnect(receiver, sender=FeasibilityRequest)
+    [told] = heard
+    told.pop("signal")
+    assert told == {
+        "sender": FeasibilityRequest, "request": told["request"], "from_status": WAITING, "to_status": SUBMITTED,
+        "kind": Kind.CLARIFICATION_ANSWERED, "now": at, "resumed_pause": Pause.objects.get(request=req),
+    }
+    assert (told["request"].pk, told["request"].status) == (req.pk, SUBMITTED)
+    assert told["resumed_pause"].ended_at == at
