@@ -223,24 +223,25 @@ def require(user: Any, perm: str, obj: Any = None) -> None:
 # each: lifecycle's transitions, the model's state properties, the recordable outcomes).
 
 
-def _moves(to: str, kind: str) -> Any:
-    return lambda req: lifecycle.allows(req.status, to, kind)
+def _moves(req: FeasibilityRequest, to: str, kind: str) -> bool:
+    """Lifecycle's table lets `kind` move the request from its state to `to` now."""
+    return lifecycle.allows(req.status, to, kind)
 
 
 WHEN: dict[str, Any] = {
     "s2o.edit_request": lambda req: req.is_editable,
-    "s2o.submit_request": _moves(Status.SUBMITTED, Kind.SUBMITTED),
-    "s2o.withdraw_request": _moves(Status.CLOSED, Kind.WITHDRAWN),
+    "s2o.submit_request": lambda req: _moves(req, Status.SUBMITTED, Kind.SUBMITTED),
+    "s2o.withdraw_request": lambda req: _moves(req, Status.CLOSED, Kind.WITHDRAWN),
     "s2o.close_request": lambda req: bool(lifecycle.recordable_outcomes(req.status)),
     "s2o.comment_request": lambda req: req.status != Status.CLOSED,
-    "s2o.reply_clarification": _moves(Status.IN_ANALYSIS, Kind.CLARIFICATION_ANSWERED),
-    "s2o.decide_answer": _moves(Status.CLOSED, Kind.DECLINED),
-    "s2o.accept_alternative": _moves(Status.CLOSED, Kind.ALTERNATIVE_ACCEPTED),
-    "s2o.acknowledge_request": _moves(Status.IN_ANALYSIS, Kind.ACKNOWLEDGED),
+    "s2o.reply_clarification": lambda req: _moves(req, Status.IN_ANALYSIS, Kind.CLARIFICATION_ANSWERED),
+    "s2o.decide_answer": lambda req: _moves(req, Status.CLOSED, Kind.DECLINED),
+    "s2o.accept_alternative": lambda req: _moves(req, Status.CLOSED, Kind.ALTERNATIVE_ACCEPTED),
+    "s2o.acknowledge_request": lambda req: _moves(req, Status.IN_ANALYSIS, Kind.ACKNOWLEDGED),
     "s2o.route_request": lambda req: req.in_analysis,
     "s2o.extend_answer_by": lambda req: req.in_analysis,
     "s2o.answer_request": lambda req: req.in_analysis,
-    "s2o.ask_clarification": _moves(Status.WAITING_ON_SALES, Kind.CLARIFICATION_ASKED),
+    "s2o.ask_clarification": lambda req: _moves(req, Status.WAITING_ON_SALES, Kind.CLARIFICATION_ASKED),
     "s2o.assess_department": lambda assessment: assessment.request.in_analysis,
 }
 
