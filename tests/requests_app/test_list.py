@@ -39,6 +39,11 @@ def test_a_rep_sees_own_and_team_requests_not_another_team_s(rep_client, rep, te
     assert other.pk not in shown and teammate_draft.pk not in shown
 
 
+def test_a_request_is_found_by_its_reference_as_soon_as_it_is_submitted(rep_client, rep, customer, product):
+    submitted = file_request(rep, customer, product)  # nothing has happened to it since
+    assert refs(rep_client.get(LIST, {"q": submitted.reference})) == [submitted.reference]
+
+
 def test_filters_status_customer_priority_dates_and_text(rep_client, rep, ops_lead, customer, product):
     globex = Customer.objects.create(name="Globex")
     widget = Product.objects.create(sku="WDG-7", name="Widget seven")
