@@ -144,12 +144,14 @@ class Assessment(models.Model):
             # assess, "done": assessed, answer not out) by due time (PostgreSQL puts no due time last,
             # as the queue does) and newest first, over open requests only, so a page reads its rows
             # in order and stops, however many requests were ever assessed. Latest due first (rare)
-            # sorts the open rows instead: SQLite cannot index DESC NULLS LAST.
+            # sorts the open rows instead: SQLite cannot index DESC NULLS LAST. The department and
+            # owner ride along for the section's capped count, read from the index alone.
             *(
-                models.Index(fields=keys, name=f"assess_q_{section}_{order}_idx",
+                models.Index(fields=keys, include=include, name=f"assess_q_{section}_{order}_idx",
                              condition=Q(request_open=True, assessed_at__isnull=section == "todo"))
                 for section in ("todo", "done")
-                for order, keys in (("due", ["due_at"]), ("new", ["-request_submitted_at", "-id"]))
+                for order, keys, include in (("due", ["due_at"], ["department", "owner"]),
+                                             ("new", ["-request_submitted_at", "-id"], []))
             ),
         ]
 

@@ -12,6 +12,25 @@ def mark_open(apps, schema_editor):
     Assessment.objects.filter(request__status__in=OPEN).update(request_open=True)
 
 
+# The planner multiplies the selectivities of `request_open` (~0.5% of assessments at 1M) and
+# `assessed_at IS NULL` (~0.3%) as if they were independent, and expects a section of a few rows;
+# it then sorts them all instead of reading the page from the section's index in order (21 ms
+# against 0.9 ms at 1M). Statistics of the two columns together tell it that pending assessments
+# are the open requests' ones. PostgreSQL only (SQLite has no such statistics).
+STATISTICS = "assess_open_assessed_stats"
+
+
+def create_statistics(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(f"CREATE STATISTICS {STATISTICS} (mcv) ON request_open, assessed_at FROM analysis_assessment")
+        schema_editor.execute("ANALYZE analysis_assessment")
+
+
+def drop_statistics(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(f"DROP STATISTICS IF EXISTS {STATISTICS}")
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -26,10 +45,9 @@ class Migration(migrations.Migration):
             name="request_open",
             field=models.BooleanField(default=False, editable=False),
         ),
-        migrations.RunPython(mark_open, migrations.RunPython.noop),
         migrations.AddIndex(
             model_name="assessment",
-            index=models.Index(condition=models.Q(("assessed_at__isnull", True), ("request_open", True)), fields=["due_at"], name="assess_q_todo_due_idx"),
+            index=models.Index(condition=models.Q(("assessed_at__isnull", True), ("request_open", True)), fields=["due_at"], include=("department", "owner"), name="assess_q_todo_due_idx"),
         ),
         migrations.AddIndex(
             model_name="assessment",
@@ -37,10 +55,14 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name="assessment",
-            index=models.Index(condition=models.Q(("assessed_at__isnull", False), ("request_open", True)), fields=["due_at"], name="assess_q_done_due_idx"),
+            index=models.Index(condition=models.Q(("assessed_at__isnull", False), ("request_open", True)), fields=["due_at"], include=("department", "owner"), name="assess_q_done_due_idx"),
         ),
         migrations.AddIndex(
             model_name="assessment",
             index=models.Index(condition=models.Q(("assessed_at__isnull", False), ("request_open", True)), fields=["-request_submitted_at", "-id"], name="assess_q_done_new_idx"),
         ),
+        # After the indexes, not before: an index built over rows just updated in its transaction
+        # cannot be used until every older transaction has finished (pg_index.indcheckxmin).
+        migrations.RunPython(mark_open, migrations.RunPython.noop),
+        migrations.RunPython(create_statistics, drop_statistics),
     ]
