@@ -161,7 +161,7 @@ def test_the_triage_page_runs_a_fixed_number_of_queries(client, rep, customer, o
 def test_the_department_queue_runs_a_fixed_number_of_queries(client, rep, customer, ops_lead, ops_member,
                                                              django_assert_num_queries):
     """Both sections, rows handed to their owner, other departments pending: the same queries for 3
-    rows as for 12, and none per row."""
+    rows as for 11, and none per row."""
     def assess_some() -> None:
         for assessment in Assessment.objects.filter(department__code="procurement", assessed_at__isnull=True)[::3]:
             assess(assessment.request, "procurement", ops_member, now=MONDAY_1000)
