@@ -148,6 +148,10 @@ def on_request_transitioned(
     resumed_pause: Pause | None = None, **kwargs: object,
 ) -> None:
     """Move the request's department clocks with it, in the transition's transaction."""
+    is_open = to_status in Status.analysis_values()
+    if is_open != (from_status in Status.analysis_values()):
+        # On or off the department queues (`Assessment.request_open`), e.g. answered or reopened.
+        Assessment.objects.filter(request=request).update(request_open=is_open)
     if to_status == Status.WAITING_ON_SALES:
         pause_department_clocks(request, now)
     if resumed_pause is not None:

@@ -104,8 +104,14 @@ class Assessment(models.Model):
     met = models.BooleanField(null=True, blank=True)
     next_reminder_at = models.DateTimeField(null=True, blank=True)
     version = models.PositiveIntegerField(default=1)
+    # Whether the request is still in analysis or waiting on Sales (`Status.analysis_values`): the
+    # department queue reads only these rows, from partial indexes as small as the open work
+    # whatever the history (analysis.selectors.department_queue). Set from the request when the
+    # assessment is made, and moved with the request by its transitions in their transaction
+    # (analysis.clocks.on_request_transitioned): the request's status changes nowhere else.
+    request_open = models.BooleanField(default=False, editable=False)
 
-    history = HistoricalRecords(m2m_fields=[constraints])
+    history = HistoricalRecords(m2m_fields=[constraints], excluded_fields=["request_open"])
 
     class Meta:
         ordering = ["department__name"]
@@ -134,6 +140,19 @@ class Assessment(models.Model):
                 name="assess_sweep_due_idx",
                 condition=Q(assessed_at__isnull=True, next_reminder_at__isnull=False),
             ),
+            # The department queue (analysis.selectors.department_queue): each section ("todo": still to
+            # assess, "done": assessed, answer not out) by due time (PostgreSQL puts no due time last,
+            # as the queue does) and newest first, over open requests only, so a page reads its rows
+            # in order and stops, however many requests were ever assessed. Latest due first (rare)
+            # sorts the open rows instead: SQLite cannot index DESC NULLS LAST. The department and
+            # owner ride along for the section's capped count, read from the index alone.
+            *(
+                models.Index(fields=keys, include=include, name=f"assess_q_{section}_{order}_idx",
+                             condition=Q(request_open=True, assessed_at__isnull=section == "todo"))
+                for section in ("todo", "done")
+                for order, keys, include in (("due", ["due_at"], ["department", "owner"]),
+                                             ("new", ["-request_submitted_at", "-id"], []))
+            ),
         ]
 
     def __str__(self) -> str:
@@ -142,6 +161,8 @@ class Assessment(models.Model):
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.request_submitted_at is None:
             self.request_submitted_at = self.request.submitted_at
+        if self._state.adding:
+            self.request_open = self.request.status in Status.analysis_values()
         super().save(*args, **kwargs)
 
     @property

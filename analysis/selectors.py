@@ -161,9 +161,14 @@ def assessment_missing(assessment: Assessment) -> list[str]:
 
 
 def department_assessments(user: Actor) -> QuerySet[Assessment]:
-    """Assessments of the user's departments (or handed to them) on requests still in analysis."""
-    mine = Assessment.objects.filter(Q(department__members=user) | Q(owner=user)).values("pk")
-    return Assessment.objects.filter(pk__in=mine, request__status__in=[Status.IN_ANALYSIS, Status.WAITING_ON_SALES])
+    """Assessments of the user's departments (or handed to them) on requests still in analysis.
+
+    Read from the request's state copied onto the assessment (`Assessment.request_open`), so that a
+    queue's rows come from its partial indexes in their order; membership is a condition on each
+    row (the user's few departments, or the owner), not a set of all the departments' assessments
+    built before the first row."""
+    departments = Department.members.through.objects.filter(user=user).values("department_id")
+    return Assessment.objects.filter(Q(department__in=departments) | Q(owner=user), request_open=True)
 
 
 def assessment_status_q(status: str, *, now: datetime) -> Q:
@@ -210,8 +215,11 @@ def department_queue(
     qs = (department_assessments(user) if assessments is None else assessments).select_related(
         "department", "owner", "request", "request__customer", "request__requested_by"
     )
+    # By due time and newest first, each section's rows come from its partial index in that order
+    # (`Assessment.Meta.indexes`, "assess_q_…") and PostgreSQL stops after the page; the answer-by
+    # only breaks ties of due time. Latest due first sorts the user's open rows.
     if sort == "-submitted":
-        order: tuple[OrderBy, ...] = (F("request__submitted_at").desc(), F("pk").desc())
+        order: tuple[OrderBy, ...] = (F("request_submitted_at").desc(), F("pk").desc())
     elif sort == "-due":
         order = (F("due_at").desc(nulls_last=True), F("request__answer_due").desc(nulls_last=True), F("pk").desc())
     else:

@@ -160,12 +160,24 @@ def test_the_triage_page_runs_a_fixed_number_of_queries(client, rep, customer, o
 
 def test_the_department_queue_runs_a_fixed_number_of_queries(client, rep, customer, ops_lead, ops_member,
                                                              django_assert_num_queries):
+    """Both sections, rows handed to their owner, other departments pending: the same queries for 3
+    rows as for 11, and none per row."""
+    def assess_some() -> None:
+        for assessment in Assessment.objects.filter(department__code="procurement", assessed_at__isnull=True)[::3]:
+            assess(assessment.request, "procurement", ops_member, now=MONDAY_1000)
+
     client.force_login(ops_member)
     _fill(rep, customer, ops_lead, 2)
+    handed = Assessment.objects.filter(department__code="stores").first()
+    Assessment.objects.filter(pk=handed.pk).update(owner=ops_member)  # a lead hands stores' work to them
+    assess_some()
     small = _queries(client, reverse("analysis:department_queue"))
     _fill(rep, customer, ops_lead, 8)
+    assess_some()
     with django_assert_num_queries(small):
-        assert client.get(reverse("analysis:department_queue")).content.decode().count("Routed ") == 10
+        page = client.get(reverse("analysis:department_queue")).content.decode()
+    assert page.count("Routed ") == 10 + 1  # procurement's ten, in both sections, and the stores one handed over
+    assert 'id="dept-assessed"' in page and ">Edit<" in page
 
 
 # -- flows through the pages ------------------------------------------------------------------

@@ -11,11 +11,13 @@ import time_machine
 from django.urls import reverse
 
 from analysis import services
+from analysis.decisions import revision_request
 from analysis.models import Assessment
 from requests_app import services as request_services
 from requests_app.models import Customer, Department, FeasibilityRequest, Priority, Status
 from tests.analysis.ops_helpers import MONDAY_0900, MONDAY_1000, acknowledge, assess, file_request
 from tests.conftest import request_fields
+from tests.requests_app.sales_factories import publish
 
 pytestmark = pytest.mark.django_db
 
@@ -276,3 +278,60 @@ def test_the_department_queue_due_state_follows_the_department_clock(client, rep
     assert to_assess(client.get(QUEUE, {"due": "breached"})) == ["overdue"]
     request_services.clarification_ask(request_id=req.pk, actor=ops_lead, question="Which alloy?")
     assert to_assess(client.get(QUEUE, {"due": "paused"})) == ["tight"]
+
+
+def sections(response) -> tuple[list[str], list[str]]:
+    queue = response.context["queue"]
+    return [row.request.title for row in queue.to_assess], [row.request.title for row in queue.assessed]
+
+
+def test_a_request_leaves_the_department_queue_with_its_answer_and_comes_back_for_a_revision(
+    client, rep, customer, ops_lead, ops_member,
+):
+    pending = acknowledge(file_request(rep, customer, now=MONDAY_0900, title="pending"), ops_lead, now=MONDAY_1000)
+    done = acknowledge(file_request(rep, customer, now=MONDAY_0900, title="done"), ops_lead, now=MONDAY_1000)
+    assess(done, "procurement", ops_member, now=TUESDAY_0930)
+    client.force_login(ops_member)
+    assert sections(client.get(QUEUE)) == (["pending"], ["done"])
+
+    publish(done, ops_lead)
+    assert sections(client.get(QUEUE)) == (["pending"], [])
+    revision_request(request_id=done.pk, actor=rep, reason="The customer can take 400 now")
+    assert sections(client.get(QUEUE)) == (["pending"], ["done"])
+    # Waiting on Sales is still the department's work (its clock paused); withdrawn is not.
+    request_services.clarification_ask(request_id=pending.pk, actor=ops_lead, question="Which alloy?")
+    assert sections(client.get(QUEUE)) == (["pending"], ["done"])
+    request_services.request_withdraw(request_id=pending.pk, actor=rep)
+    assert sections(client.get(QUEUE)) == ([], ["done"])
+
+
+def test_the_department_queue_shows_what_was_handed_to_its_owner_and_other_departments_pending(
+    client, rep, customer, ops_lead, ops_member, stores_member,
+):
+    both = acknowledge(file_request(rep, customer, now=MONDAY_0900, title="both"), ops_lead, now=MONDAY_1000,
+                       departments=["procurement", "stores"])
+    acknowledge(file_request(rep, customer, now=MONDAY_0900, title="stores only"), ops_lead, now=MONDAY_1000,
+                departments=["stores"])
+    handed = acknowledge(file_request(rep, customer, now=MONDAY_0900, title="handed over"), ops_lead, now=MONDAY_1000,
+                         departments=["shipping"])
+    Assessment.objects.filter(request=handed).update(owner=ops_member)  # a lead hands shipping's work to them
+    client.force_login(ops_member)
+    response = client.get(QUEUE)
+    assert sections(response) == (["both", "handed over"], [])
+    assert [row.others_pending for row in response.context["queue"].to_assess] == [["Stores"], []]
+    assess(both, "stores", stores_member, now=TUESDAY_0930)
+    assert [row.others_pending for row in client.get(QUEUE).context["queue"].to_assess] == [[], []]
+
+
+def test_each_section_of_a_long_department_queue_comes_in_its_own_pages(client, rep, customer, ops_lead, ops_member):
+    for i in range(28):
+        req = acknowledge(file_request(rep, customer, now=MONDAY_0900, title=f"open {i:02d}"), ops_lead, now=MONDAY_1000)
+        if i < 2:
+            assess(req, "procurement", ops_member, now=TUESDAY_0930)
+    client.force_login(ops_member)
+    first = client.get(QUEUE, {"sort": "-submitted"})  # all filed at once: the last filed first
+    queue = first.context["queue"]
+    assert (queue.to_assess.count_label, queue.assessed.count_label) == ("26", "2")
+    assert sections(first)[0][:2] == ["open 27", "open 26"] and len(sections(first)[0]) == 25
+    assert "1–25 of 26" in first.content.decode()
+    assert sections(client.get(QUEUE, {"sort": "-submitted", "page": "2"})) == (["open 02"], ["open 01", "open 00"])

@@ -99,15 +99,18 @@ CROSS JOIN LATERAL (SELECT (%(reps)s::int[])[rep_i] AS rep, (%(teams)s::bigint[]
 
 ASSESSMENTS_SQL = """
 INSERT INTO analysis_assessment (request_id, request_submitted_at, department_id, routed_at, due_at, verdict,
-                                 cost_currency, cost_basis, notes, version, assessed_at, assessment_seconds, met)
+                                 cost_currency, cost_basis, notes, version, assessed_at, assessment_seconds, met,
+                                 request_open)
 SELECT id, submitted, dept, routed, due,
        CASE WHEN pending THEN '' WHEN r_v < 0.5 THEN 'can' WHEN r_v < 0.8 THEN 'can_with_conditions' ELSE 'cannot' END,
        'EUR', '', '', 1,
        CASE WHEN NOT pending THEN routed + make_interval(secs => secs * %(wall)s) END,
        CASE WHEN NOT pending THEN secs END,
-       CASE WHEN NOT pending THEN secs <= budget END
+       CASE WHEN NOT pending THEN secs <= budget END,
+       open
 FROM (
     SELECT r.id, r.submitted_at AS submitted, d.id AS dept, r.acknowledged_at AS routed, random() AS r_v, budget, secs,
+           r.status IN ('in_analysis', 'waiting_on_sales') AS open,
            r.acknowledged_at + make_interval(secs => budget * %(wall)s) AS due,
            r.status IN ('submitted', 'in_analysis', 'waiting_on_sales')
              AND r.acknowledged_at + make_interval(secs => secs * %(wall)s) > %(now)s AS pending
