@@ -7,6 +7,17 @@ clock it has a time for (bucket = the whole business hour, minute = the whole bu
 day is the request's submission day in the site's time zone (`settings.TIME_ZONE`, written into the
 function when it is installed). A table holds, for each key, how many items have it.
 
+The promises kept (analysis.metrics.promises) add a third function, `s2o_promise_day_items`: a
+request with a first promise counts under PROMISED, PROMISE_ANSWERED once answered and PROMISE_KEPT
+when answered by that promise — once for the whole (scope 0), once per assessment of the request
+(scope = the department) and once per acknowledgement event with an actor (scope = the operations
+lead who made the promise). Those last two are a join of the request with its assessments or
+events, so each side's trigger reads the other side: a write to the request re-counts its
+assessments and acknowledgements with the old and new values; an assessment or an acknowledgement
+event written or deleted counts with its request's current values, read under a share lock so a
+concurrent change of the request waits for it (or it for the change) instead of being missed.
+Whichever side is written first (deferred foreign keys allow either), the sum is the join's.
+
 How it stays exact — synchronously, whatever writes:
 * Row triggers on the requests and the assessments apply the difference between a row's old and
   new items (`-1` each old item, `+1` each new one, netted per key; an update that changes no item
@@ -29,17 +40,23 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from analysis.models import Assessment, DayFigure, DayMinute, Verdict
-from requests_app.models import FeasibilityRequest, Outcome, Status
+from requests_app.models import FeasibilityRequest, Outcome, RequestEvent, Status
 
 K = DayFigure.Kind
 _FIGURE, _MINUTE = DayFigure._meta.db_table, DayMinute._meta.db_table
 _REQUEST, _ASSESSMENT = FeasibilityRequest._meta.db_table, Assessment._meta.db_table
+_EVENT = RequestEvent._meta.db_table
+_ACKNOWLEDGED = RequestEvent.Kind.ACKNOWLEDGED.value
 ZONE_FUNCTION = "s2o_day_rollup_zone"
+# The three promise families: PROMISED, then + 1 PROMISE_ANSWERED, + 2 PROMISE_KEPT (DayFigure.Kind).
+PROMISE_FAMILIES = (K.PROMISED, K.DEPARTMENT_PROMISED, K.LEAD_PROMISED)
 
 # Columns each definition reads, in its arguments' order (OLD./NEW. or a table alias in front).
 _REQUEST_COLUMNS = ("submitted_at", "status", "outcome", "answered_at", "acknowledge_seconds", "acknowledge_met",
                     "answer_seconds", "answer_met")
 _ASSESSMENT_COLUMNS = ("department_id", "request_submitted_at", "assessed_at", "met", "verdict", "assessment_seconds")
+# What a promise item reads of its request (after the family and the scope).
+_PROMISE_COLUMNS = ("submitted_at", "status", "answered_at", "answer_due_promised")
 
 
 def _quoted(*values: str) -> str:
@@ -90,8 +107,78 @@ def _functions_sql(time_zone: str) -> list[str]:
             ) AS i(kind, bucket, minute, wanted)
             WHERE i.wanted AND submitted_at IS NOT NULL
         $$""",  # nosec B608
+        # Kept = answered at or before the first promise; an unanswered request past its promise is
+        # counted too, but that depends on "now": the dashboard reads it live (metrics.promises).
+        f"""
+        CREATE OR REPLACE FUNCTION s2o_promise_day_items(
+            family smallint, holder bigint, submitted_at timestamptz, status text, answered_at timestamptz,
+            promised timestamptz)
+        RETURNS TABLE (kind smallint, scope integer, day date, bucket integer, minute integer)
+        LANGUAGE sql IMMUTABLE AS $$
+            SELECT (family + i.k)::smallint, holder::integer, (submitted_at AT TIME ZONE '{zone}')::date, 0,
+                   NULL::integer
+            FROM (VALUES (0, true), (1, answered_at IS NOT NULL), (2, answered_at <= promised)) AS i(k, wanted)
+            WHERE i.wanted AND promised IS NOT NULL AND submitted_at IS NOT NULL AND status <> '{Status.DRAFT.value}'
+        $$""",  # nosec B608
         _trigger_function_sql("s2o_request_day_rollup", "s2o_request_day_items", _REQUEST_COLUMNS),
         _trigger_function_sql("s2o_assessment_day_rollup", "s2o_assessment_day_items", _ASSESSMENT_COLUMNS),
+        *_promise_trigger_functions_sql(),
+    ]
+
+
+def _promise_items(family: int, holder: str, request: str) -> str:
+    """A call of s2o_promise_day_items for `request` (OLD, NEW or a table alias) under `holder`."""
+    return f"s2o_promise_day_items({int(family)}::smallint, {holder}, {', '.join(f'{request}.{c}' for c in _PROMISE_COLUMNS)})"
+
+
+def _acknowledgement(alias: str) -> str:
+    """An event that names the lead who made the promise."""
+    return f"{alias}.kind = '{_ACKNOWLEDGED}' AND {alias}.actor_id IS NOT NULL"
+
+
+def _promise_trigger_function_sql(name: str, lock: str, signed_items: list[tuple[int, str]]) -> str:
+    """A trigger function adding the items of each (sign, FROM … clause) to DayFigure, netted per key."""
+    items = "\n                    UNION ALL\n                    ".join(
+        f"SELECT i.kind, i.scope, i.day, {sign} AS d FROM {source}" for sign, source in signed_items)
+    return f"""
+        CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            {lock}
+            INSERT INTO {_FIGURE} AS t (kind, scope, day, bucket, n)
+            SELECT kind, scope, day, 0, SUM(d) FROM (
+                    {items}
+            ) x GROUP BY kind, scope, day HAVING SUM(d) <> 0
+            ON CONFLICT (kind, scope, day, bucket) DO UPDATE SET n = t.n + EXCLUDED.n;
+            RETURN NULL;
+        END $$"""  # nosec B608
+
+
+def _promise_trigger_functions_sql() -> list[str]:
+    request_side = []
+    for sign, row in ((-1, "OLD"), (1, "NEW")):
+        request_side += [
+            (sign, f"{_promise_items(K.PROMISED, '0', row)} i"),
+            (sign, f"{_ASSESSMENT} a CROSS JOIN LATERAL {_promise_items(K.DEPARTMENT_PROMISED, 'a.department_id', row)} i"
+                   f" WHERE a.request_id = {row}.id"),
+            (sign, f"{_EVENT} e CROSS JOIN LATERAL {_promise_items(K.LEAD_PROMISED, 'e.actor_id', row)} i"
+                   f" WHERE e.request_id = {row}.id AND {_acknowledgement('e')}"),
+        ]
+    # The request's current values, locked against a concurrent change of them until this commits.
+    lock = f"PERFORM 1 FROM {_REQUEST} WHERE id IN (OLD.request_id, NEW.request_id) FOR SHARE;"
+    assessment_side = [
+        (sign, f"{_REQUEST} r CROSS JOIN LATERAL {_promise_items(K.DEPARTMENT_PROMISED, f'{row}.department_id', 'r')} i"
+               f" WHERE r.id = {row}.request_id")
+        for sign, row in ((-1, "OLD"), (1, "NEW"))
+    ]
+    event_side = [
+        (sign, f"{_REQUEST} r CROSS JOIN LATERAL {_promise_items(K.LEAD_PROMISED, f'{row}.actor_id', 'r')} i"
+               f" WHERE r.id = {row}.request_id AND {_acknowledgement(row)}")
+        for sign, row in ((-1, "OLD"), (1, "NEW"))
+    ]
+    return [
+        _promise_trigger_function_sql("s2o_request_promise_rollup", "", request_side),
+        _promise_trigger_function_sql("s2o_assessment_promise_rollup", lock, assessment_side),
+        _promise_trigger_function_sql("s2o_event_promise_rollup", lock, event_side),
     ]
 
 
@@ -119,19 +206,47 @@ def _trigger_function_sql(name: str, items: str, columns: tuple[str, ...]) -> st
         END $$"""  # nosec B608
 
 
+def _changed(*columns: str) -> str:
+    return f"({', '.join(f'OLD.{c}' for c in columns)}) IS DISTINCT FROM ({', '.join(f'NEW.{c}' for c in columns)})"
+
+
 def _triggers_sql() -> list[str]:
     out = []
     for table, name, columns in ((_REQUEST, "s2o_request_day_rollup", _REQUEST_COLUMNS),
                                  (_ASSESSMENT, "s2o_assessment_day_rollup", _ASSESSMENT_COLUMNS)):
-        changed = f"({', '.join(f'OLD.{c}' for c in columns)}) IS DISTINCT FROM ({', '.join(f'NEW.{c}' for c in columns)})"
         out += [
             f"DROP TRIGGER IF EXISTS {name}_write ON {table}",
             f"DROP TRIGGER IF EXISTS {name}_update ON {table}",
             f"CREATE TRIGGER {name}_write AFTER INSERT OR DELETE ON {table} FOR EACH ROW EXECUTE FUNCTION {name}()",
             # Only updates that change what the rollup reads (a title, a version, a due time do not).
-            f"CREATE TRIGGER {name}_update AFTER UPDATE ON {table} FOR EACH ROW WHEN ({changed}) "
+            f"CREATE TRIGGER {name}_update AFTER UPDATE ON {table} FOR EACH ROW WHEN ({_changed(*columns)}) "
             f"EXECUTE FUNCTION {name}()",
         ]
+    return out + _promise_triggers_sql()
+
+
+def _promise_triggers_sql() -> list[str]:
+    draft = f"status = '{Status.DRAFT.value}'"
+    acknowledgement_either = f"(OLD.kind = '{_ACKNOWLEDGED}' OR NEW.kind = '{_ACKNOWLEDGED}')"
+    triggers = [  # (table, function, name suffix, operation, condition)
+        (_REQUEST, "s2o_request_promise_rollup", "write", "INSERT OR DELETE", ""),
+        # Every transition writes the status; it matters here only into or out of a draft.
+        (_REQUEST, "s2o_request_promise_rollup", "update", "UPDATE",
+         f"{_changed('submitted_at', 'answered_at', 'answer_due_promised')} OR (OLD.{draft}) IS DISTINCT FROM (NEW.{draft})"),
+        (_ASSESSMENT, "s2o_assessment_promise_rollup", "write", "INSERT OR DELETE", ""),
+        (_ASSESSMENT, "s2o_assessment_promise_rollup", "update", "UPDATE", _changed("request_id", "department_id")),
+        # Events are written all day (comments, reminders): only acknowledgements wake the trigger.
+        (_EVENT, "s2o_event_promise_rollup", "insert", "INSERT", _acknowledgement("NEW")),
+        (_EVENT, "s2o_event_promise_rollup", "delete", "DELETE", _acknowledgement("OLD")),
+        (_EVENT, "s2o_event_promise_rollup", "update", "UPDATE",
+         f"{_changed('kind', 'actor_id', 'request_id')} AND {acknowledgement_either}"),
+    ]
+    out = []
+    for table, function, suffix, operation, condition in triggers:
+        when = f" WHEN ({condition})" if condition else ""
+        out += [f"DROP TRIGGER IF EXISTS {function}_{suffix} ON {table}",
+                f"CREATE TRIGGER {function}_{suffix} AFTER {operation} ON {table} FOR EACH ROW{when} "
+                f"EXECUTE FUNCTION {function}()"]
     return out
 
 
@@ -145,14 +260,24 @@ def install(time_zone: str | None = None) -> None:
 
 
 def _definition_sql() -> tuple[str, str]:
-    """SELECTs of the rows both tables must hold, recomputed from the requests and assessments."""
+    """SELECTs of the rows both tables must hold, recomputed from the requests, assessments and acknowledgements."""
     r_args = ", ".join(f"r.{c}" for c in _REQUEST_COLUMNS)
     a_args = ", ".join(f"a.{c}" for c in _ASSESSMENT_COLUMNS)
     items = f"""
         SELECT i.* FROM {_REQUEST} r CROSS JOIN LATERAL s2o_request_day_items({r_args}) i
         UNION ALL
         SELECT i.* FROM {_ASSESSMENT} a CROSS JOIN LATERAL s2o_assessment_day_items({a_args}) i"""  # nosec B608
-    figures = f"SELECT kind, scope, day, bucket, COUNT(*)::integer AS n FROM ({items}) x GROUP BY kind, scope, day, bucket"  # nosec B608
+    promise_items = f"""
+        SELECT i.* FROM {_REQUEST} r CROSS JOIN LATERAL {_promise_items(K.PROMISED, '0', 'r')} i
+        UNION ALL
+        SELECT i.* FROM {_ASSESSMENT} a JOIN {_REQUEST} r ON r.id = a.request_id
+            CROSS JOIN LATERAL {_promise_items(K.DEPARTMENT_PROMISED, 'a.department_id', 'r')} i
+        UNION ALL
+        SELECT i.* FROM {_EVENT} e JOIN {_REQUEST} r ON r.id = e.request_id
+            CROSS JOIN LATERAL {_promise_items(K.LEAD_PROMISED, 'e.actor_id', 'r')} i
+        WHERE {_acknowledgement('e')}"""  # nosec B608
+    figures = (f"SELECT kind, scope, day, bucket, COUNT(*)::integer AS n FROM ({items} UNION ALL {promise_items}) x "
+               f"GROUP BY kind, scope, day, bucket")  # nosec B608
     minutes = (f"SELECT kind, scope, bucket AS hour, day, minute, COUNT(*)::integer AS n FROM ({items}) x "
                f"WHERE minute IS NOT NULL GROUP BY kind, scope, bucket, day, minute")  # nosec B608
     return figures, minutes

@@ -385,10 +385,12 @@ class DayFigure(models.Model):
     """The dashboard's day rollup: per local submission day, how many requests (scope 0) or a
     department's assessments (scope = its id) count under each figure (`bucket` 0), and how many
     took each whole business hour of a clock (`bucket` = the hour; its minutes are in `DayMinute`).
+    The promises kept count requests with a first promise (scope 0), per department (scope = its
+    id: one per assessment) and per operations lead (scope = the user's id: one per acknowledgement).
 
     Derived data, kept exact by database triggers in the same transaction as every write to the
-    requests and assessments, whatever writes them (`analysis.dashboard_rollup`); checked and
-    rebuilt by `manage.py dashboard_rollup`. PostgreSQL only: the embedded SQLite mode reads live.
+    requests, assessments and acknowledgements, whatever writes them (`analysis.dashboard_rollup`);
+    checked and rebuilt by `manage.py dashboard_rollup`. PostgreSQL only: the embedded SQLite mode reads live.
     """
 
     class Kind(models.IntegerChoices):
@@ -408,10 +410,20 @@ class DayFigure(models.Model):
         ASSESSMENT_LATE = 23
         CANNOT = 24
         ASSESSMENT_TIME = 25
+        PROMISED = 30
+        PROMISE_ANSWERED = 31
+        PROMISE_KEPT = 32
+        DEPARTMENT_PROMISED = 40
+        DEPARTMENT_PROMISE_ANSWERED = 41
+        DEPARTMENT_PROMISE_KEPT = 42
+        LEAD_PROMISED = 50
+        LEAD_PROMISE_ANSWERED = 51
+        LEAD_PROMISE_KEPT = 52
 
     pk = models.CompositePrimaryKey("kind", "scope", "day", "bucket")
     kind = models.PositiveSmallIntegerField(choices=Kind.choices)
-    scope = models.PositiveIntegerField(help_text="0 for request figures, the department's id for assessment figures.")
+    scope = models.PositiveIntegerField(
+        help_text="0 for request figures, the department's id for assessment figures, the lead's user id for a lead's promises.")
     day = models.DateField(help_text="The request's submission day in the site's time zone.")
     bucket = models.PositiveIntegerField(help_text="0 for a count; the whole business hour for a time.")
     n = models.IntegerField()

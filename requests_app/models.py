@@ -484,6 +484,12 @@ class FeasibilityRequest(models.Model):
                 include=["status", "acknowledge_due", "answer_due", "acknowledge_met", "answer_met"],
                 condition=Q(status__in=["submitted", "in_analysis", "waiting_on_sales"]),
             ),
+            # Manager dashboard (analysis.metrics.promises): a period's requests past their first promise
+            # without an answer count as broken promises, a figure of "now" read live beside the day rollup.
+            models.Index(
+                fields=["submitted_at"], include=["answer_due_promised", "status"], name="req_promise_unanswered_idx",
+                condition=Q(answered_at__isnull=True, answer_due_promised__isnull=False),
+            ),
         ]
         constraints = [
             models.CheckConstraint(

@@ -5,12 +5,8 @@ from django.db import migrations, models
 
 
 def install_rollup(apps, schema_editor) -> None:
-    """The day rollup's definition and triggers (PostgreSQL), then its rows from what exists."""
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    from analysis import dashboard_rollup
-
-    dashboard_rollup.rebuild()
+    """Nothing any more: the definition now reads columns that later migrations add (the first
+    promise), so 0010_promises_in_day_rollup installs the triggers and fills the rows."""
 
 
 def remove_rollup(apps, schema_editor) -> None:

@@ -15,11 +15,12 @@ from django.utils import timezone
 from analysis import dashboard_rollup, metrics
 from analysis.metrics import rollup
 from analysis.metrics.histograms import Histogram
+from analysis.metrics.promises import promises
 from analysis.models import Assessment, DayFigure
 from requests_app.clocks import default_calendar
-from requests_app.models import Department, FeasibilityRequest, Outcome, Status
+from requests_app.models import Department, FeasibilityRequest, Outcome, RequestEvent, Role, Status
 from tests.analysis.test_metrics import make_request
-from tests.conftest import aware
+from tests.conftest import aware, make_user
 
 MINUTE = 60
 
@@ -165,3 +166,138 @@ def test_an_empty_period_has_the_same_blank_percentiles_live_and_rolled_up(postg
         assert board.current.filed == board.previous.filed == 0
         assert board.previous.seconds == {"ack_p50": None, "ack_p90": None, "answer_p50": None, "answer_p90": None}
     same_figures(fast, live)
+
+
+# --- promises kept ---------------------------------------------------------------------------------
+
+K = DayFigure.Kind
+MARCH = metrics.DashboardFilter(date_from=date(2026, 3, 1), date_to=date(2026, 3, 31))
+
+
+def promise_rows(f: metrics.DashboardFilter, *, now, use_rollup: bool) -> tuple:
+    p = promises(f, now=now, use_rollup=use_rollup)
+    return ((p.overall.kept, p.overall.counted), [(r.key, r.label, r.kept, r.counted) for r in p.per_lead],
+            [(r.key, r.label, r.kept, r.counted) for r in p.per_department])
+
+
+def same_promises(f: metrics.DashboardFilter, now) -> tuple:
+    rolled_up = promise_rows(f, now=now, use_rollup=True)
+    assert rolled_up == promise_rows(f, now=now, use_rollup=False)
+    return rolled_up
+
+
+def promised_request(customer, rep, team, **fields) -> FeasibilityRequest:
+    req = make_request(customer, rep, team, submitted=aware(2026, 3, 2, 10), status=Status.IN_ANALYSIS,
+                       ack=3600, ack_met=True)
+    FeasibilityRequest.objects.filter(pk=req.pk).update(answer_due_promised=aware(2026, 3, 9, 10), **fields)
+    return req
+
+
+def test_the_promise_rollup_follows_the_request_its_assessments_and_its_acknowledgement(
+        postgres_only, rep, team_a, customer, ops_lead):
+    now = aware(2026, 3, 20, 12)
+    shipping, stores = Department.objects.get(code="shipping"), Department.objects.get(code="stores")
+    req = promised_request(customer, rep, team_a)
+    differences()
+    assert same_promises(MARCH, now) == ((0, 1), [], [])  # unanswered past its promise: broken, live
+    ack = RequestEvent.objects.create(request=req, kind=RequestEvent.Kind.ACKNOWLEDGED, actor=ops_lead)
+    RequestEvent.objects.create(request=req, kind=RequestEvent.Kind.COMMENTED, actor=ops_lead)  # not a promise
+    assessment = Assessment.objects.create(request=req, department=shipping, request_submitted_at=req.submitted_at,
+                                           routed_at=req.submitted_at, due_at=req.submitted_at)
+    differences()
+    lead, department = (ops_lead.pk, "Lena"), (shipping.pk, "Shipping")
+    assert same_promises(MARCH, now) == ((0, 1), [(*lead, 0, 1)], [(*department, 0, 1)])
+
+    FeasibilityRequest.objects.filter(pk=req.pk).update(answered_at=aware(2026, 3, 9, 10), status=Status.ANSWERED)
+    differences()
+    assert same_promises(MARCH, now) == ((1, 1), [(*lead, 1, 1)], [(*department, 1, 1)])
+    FeasibilityRequest.objects.filter(pk=req.pk).update(answered_at=aware(2026, 3, 9, 10, 1))  # a minute late
+    differences()
+    assert same_promises(MARCH, now) == ((0, 1), [(*lead, 0, 1)], [(*department, 0, 1)])
+
+    Assessment.objects.filter(pk=assessment.pk).update(department=stores)
+    differences()
+    assert same_promises(MARCH, now)[2] == [(stores.pk, "Stores", 0, 1)]
+    RequestEvent.objects.filter(pk=ack.pk).update(actor=None)  # the lead's user deleted
+    differences()
+    assert same_promises(MARCH, now)[1] == []
+    RequestEvent.objects.filter(pk=ack.pk).update(actor=ops_lead)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        Assessment.objects.create(request=req, department=shipping, request_submitted_at=req.submitted_at,
+                                  routed_at=req.submitted_at, due_at=req.submitted_at)
+        FeasibilityRequest.objects.filter(pk=req.pk).update(answer_due_promised=None)
+        raise RuntimeError("rolled back")
+    differences()
+    FeasibilityRequest.objects.filter(pk=req.pk).update(submitted_at=aware(2026, 2, 27, 10))  # into February
+    differences()
+    assert same_promises(MARCH, now) == ((0, 0), [], [])
+    FeasibilityRequest.objects.filter(pk=req.pk).update(submitted_at=aware(2026, 3, 2, 10), status=Status.DRAFT)
+    differences()
+    assert same_promises(MARCH, now) == ((0, 0), [], [])  # drafts never count
+    FeasibilityRequest.objects.filter(pk=req.pk).update(status=Status.ANSWERED)
+    other = promised_request(customer, rep, team_a)
+    RequestEvent.objects.filter(pk=ack.pk).update(request=other)
+    RequestEvent.objects.filter(pk=ack.pk).update(kind=RequestEvent.Kind.COMMENTED)
+    differences()
+    assert same_promises(MARCH, now) == ((0, 2), [], [(stores.pk, "Stores", 0, 1)])
+
+    # The request deleted before its assessments and events (foreign keys are checked at commit):
+    # each side's trigger counts with what is left of the other, so nothing is left over.
+    with connection.cursor() as cursor:
+        for table in ("analysis_constrainthit", "requests_app_clockevent"):
+            cursor.execute(f"DELETE FROM {table} WHERE request_id IN (%s, %s)", [req.pk, other.pk])  # nosec B608
+        cursor.execute("DELETE FROM requests_app_feasibilityrequest WHERE id IN (%s, %s)", [req.pk, other.pk])
+        cursor.execute("DELETE FROM analysis_assessment WHERE request_id IN (%s, %s)", [req.pk, other.pk])
+        cursor.execute("DELETE FROM requests_app_requestevent WHERE request_id IN (%s, %s)", [req.pk, other.pk])
+    differences()
+    assert not DayFigure.objects.exclude(n=0).exists()
+
+
+def test_the_command_finds_a_drifted_promise_row_and_the_rebuild_mends_it(postgres_only, rep, team_a, customer,
+                                                                           ops_lead):
+    req = promised_request(customer, rep, team_a, answered_at=aware(2026, 3, 5, 10), status=Status.ANSWERED)
+    RequestEvent.objects.create(request=req, kind=RequestEvent.Kind.ACKNOWLEDGED, actor=ops_lead)
+    Assessment.objects.create(request=req, department=Department.objects.get(code="stores"),
+                              request_submitted_at=req.submitted_at, routed_at=req.submitted_at, due_at=req.submitted_at)
+    call_command("dashboard_rollup", stdout=StringIO())
+    for drift, described in (
+        (f"UPDATE analysis_dayfigure SET n = n + 1 WHERE kind = {K.LEAD_PROMISE_KEPT}",
+         ["missing: {'kind': 52", "unexpected: {'kind': 52"]),  # the row as it should be, the row as it is
+        (f"DELETE FROM analysis_dayfigure WHERE kind = {K.DEPARTMENT_PROMISED}", ["missing: {'kind': 40"]),
+    ):
+        with connection.cursor() as cursor:
+            cursor.execute(drift)
+        err = StringIO()
+        with pytest.raises(CommandError, match=f"^{len(described)} day-rollup rows differ"):
+            call_command("dashboard_rollup", stdout=StringIO(), stderr=err)
+        assert [line.split(", 'scope'")[0] for line in err.getvalue().splitlines()] == [
+            f"analysis_dayfigure {d}" for d in described]
+        call_command("dashboard_rollup", rebuild=True, stdout=StringIO())
+        call_command("dashboard_rollup", stdout=StringIO())
+        assert same_promises(MARCH, aware(2026, 3, 20)) == ((1, 1), [(ops_lead.pk, "Lena", 1, 1)],
+                                                           [(Department.objects.get(code="stores").pk, "Stores", 1, 1)])
+
+
+def test_on_generated_data_the_promises_kept_are_the_same_from_the_rollup(postgres_only, db):
+    call_command("generate_requests", 3000, customers=40, reps=6, teams=2, stdout=StringIO())
+    leads = [make_user(f"lead{i}", Role.OPS_LEAD) for i in range(3)]
+    # The generator writes no events: give acknowledged requests their acknowledgement, one in
+    # seven without an actor (a deleted user), a few with a second one (a request acknowledged again).
+    with connection.cursor() as cursor:
+        cursor.execute("""
+            INSERT INTO requests_app_requestevent (request_id, kind, actor_id, from_status, to_status, message, data, at)
+            SELECT r.id, 'acknowledged', CASE WHEN r.id %% 7 = 0 THEN NULL ELSE (%s::bigint[])[1 + r.id %% 3] END,
+                   'submitted', 'in_analysis', '', '{}', r.acknowledged_at
+            FROM requests_app_feasibilityrequest r, generate_series(1, CASE WHEN r.id %% 50 = 0 THEN 2 ELSE 1 END)
+            WHERE r.acknowledged_at IS NOT NULL""", [[u.pk for u in leads]])
+    differences()
+    today = timezone.localdate()
+    periods = [metrics.DashboardFilter.default(today=today),
+               metrics.DashboardFilter(date_from=today - timedelta(days=400), date_to=today - timedelta(days=200)),
+               metrics.DashboardFilter(date_from=today - timedelta(days=20), date_to=today)]
+    for f in periods:
+        for now in (timezone.now(), timezone.now() - timedelta(days=10), timezone.now() + timedelta(days=30)):
+            same_promises(f, now)
+    (kept, counted), per_lead, per_department = same_promises(periods[0], timezone.now())
+    assert 0 < kept < counted and len(per_lead) == 3 and len(per_department) == 4
+

@@ -18,7 +18,8 @@ from analysis import dashboard_rollup
 
 
 class Command(BaseCommand):
-    help = "Check the dashboard's day rollup against the requests and assessments, or rebuild it (--rebuild)."
+    help = ("Check the dashboard's day rollup against the requests, assessments and acknowledgements, "
+            "or rebuild it (--rebuild).")
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--rebuild", action="store_true", help="Reinstall the triggers and recompute every row.")
@@ -45,9 +46,9 @@ class Command(BaseCommand):
             for line in examples:
                 self.stderr.write(line)
             raise CommandError(
-                f"{count:,} day-rollup rows differ from the requests and assessments; "
+                f"{count:,} day-rollup rows differ from the requests, assessments and acknowledgements; "
                 "run `manage.py dashboard_rollup --rebuild`."
             )
         self.stdout.write(self.style.SUCCESS(
-            f"The day rollup matches the requests and assessments ({time.monotonic() - started:.1f} s)."
+            f"The day rollup matches the requests, assessments and acknowledgements ({time.monotonic() - started:.1f} s)."
         ))
