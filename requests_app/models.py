@@ -487,7 +487,7 @@ class FeasibilityRequest(models.Model):
             # Manager dashboard (analysis.metrics.promises): a period's requests past their first promise
             # without an answer count as broken promises, a figure of "now" read live beside the day rollup.
             models.Index(
-                fields=["submitted_at"], include=["answer_due_promised", "status"], name="req_promise_unanswered_idx",
+                fields=["submitted_at"], include=["id", "answer_due_promised", "status"], name="req_promise_unanswered_idx",
                 condition=Q(answered_at__isnull=True, answer_due_promised__isnull=False),
             ),
         ]

@@ -14,6 +14,6 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddIndex(
             model_name='feasibilityrequest',
-            index=models.Index(condition=models.Q(('answer_due_promised__isnull', False), ('answered_at__isnull', True)), fields=['submitted_at'], include=('answer_due_promised', 'status'), name='req_promise_unanswered_idx'),
+            index=models.Index(condition=models.Q(('answer_due_promised__isnull', False), ('answered_at__isnull', True)), fields=['submitted_at'], include=('id', 'answer_due_promised', 'status'), name='req_promise_unanswered_idx'),
         ),
     ]
