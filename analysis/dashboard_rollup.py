@@ -39,17 +39,17 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import connection, transaction
 
-from analysis.models import Assessment, DayFigure, DayMinute, Verdict
+from analysis.models import Assessment, ConstraintDay, ConstraintHit, DayFigure, DayMinute, Verdict
 from requests_app.models import FeasibilityRequest, Outcome, RequestEvent, Status
 
 K = DayFigure.Kind
 _FIGURE, _MINUTE = DayFigure._meta.db_table, DayMinute._meta.db_table
 _REQUEST, _ASSESSMENT = FeasibilityRequest._meta.db_table, Assessment._meta.db_table
-_EVENT = RequestEvent._meta.db_table
+_EVENT, _HIT, _CONSTRAINT_DAY = RequestEvent._meta.db_table, ConstraintHit._meta.db_table, ConstraintDay._meta.db_table
 _ACKNOWLEDGED = RequestEvent.Kind.ACKNOWLEDGED.value
 ZONE_FUNCTION = "s2o_day_rollup_zone"
-# The three promise families: PROMISED, then + 1 PROMISE_ANSWERED, + 2 PROMISE_KEPT (DayFigure.Kind).
-PROMISE_FAMILIES = (K.PROMISED, K.DEPARTMENT_PROMISED, K.LEAD_PROMISED)
+# Set (SET LOCAL) by a bulk rewrite of the hits that recomputes ConstraintDay once at its end.
+HITS_REWRITTEN = "s2o.constraint_hits_rewritten"
 
 # Columns each definition reads, in its arguments' order (OLD./NEW. or a table alias in front).
 _REQUEST_COLUMNS = ("submitted_at", "status", "outcome", "answered_at", "acknowledge_seconds", "acknowledge_met",
@@ -57,6 +57,10 @@ _REQUEST_COLUMNS = ("submitted_at", "status", "outcome", "answered_at", "acknowl
 _ASSESSMENT_COLUMNS = ("department_id", "request_submitted_at", "assessed_at", "met", "verdict", "assessment_seconds")
 # What a promise item reads of its request (after the family and the scope).
 _PROMISE_COLUMNS = ("submitted_at", "status", "answered_at", "answer_due_promised")
+# What a constraint-day item reads of its hit, then of its request.
+_HIT_COLUMNS = ("constraint_id", "blocked", "bent")
+_DEAL_COLUMNS = ("submitted_at", "status", "outcome", "deal_value", "currency")
+_CONSTRAINT_DAY_SUMS = ("blocked", "bent", "requests", "valued", "value")
 
 
 def _quoted(*values: str) -> str:
@@ -120,9 +124,24 @@ def _functions_sql(time_zone: str) -> list[str]:
             FROM (VALUES (0, true), (1, answered_at IS NOT NULL), (2, answered_at <= promised)) AS i(k, wanted)
             WHERE i.wanted AND promised IS NOT NULL AND submitted_at IS NOT NULL AND status <> '{Status.DRAFT.value}'
         $$""",  # nosec B608
+        # A hit of the Pareto: what it counts under (blocked, bent, one request) and, when its
+        # request is not filled and has a deal value, that value (the live rule, metrics.pareto).
+        f"""
+        CREATE OR REPLACE FUNCTION s2o_constraint_day_items(
+            constraint_id bigint, blocked boolean, bent boolean, submitted_at timestamptz, status text,
+            outcome text, deal_value numeric, currency text)
+        RETURNS TABLE (day date, hit_constraint bigint, deal_currency text, n_blocked integer, n_bent integer,
+                       n_requests integer, n_valued integer, at_stake numeric)
+        LANGUAGE sql IMMUTABLE AS $$
+            SELECT (submitted_at AT TIME ZONE '{zone}')::date, constraint_id, currency, blocked::integer,
+                   bent::integer, 1, x.stake::integer, CASE WHEN x.stake THEN deal_value ELSE 0 END
+            FROM (SELECT outcome NOT IN ({filled}) AND deal_value IS NOT NULL AND deal_value <> 0 AS stake) x
+            WHERE submitted_at IS NOT NULL AND status <> '{Status.DRAFT.value}'
+        $$""",  # nosec B608
         _trigger_function_sql("s2o_request_day_rollup", "s2o_request_day_items", _REQUEST_COLUMNS),
         _trigger_function_sql("s2o_assessment_day_rollup", "s2o_assessment_day_items", _ASSESSMENT_COLUMNS),
         *_promise_trigger_functions_sql(),
+        *_constraint_day_trigger_functions_sql(),
     ]
 
 
@@ -136,21 +155,37 @@ def _acknowledgement(alias: str) -> str:
     return f"{alias}.kind = '{_ACKNOWLEDGED}' AND {alias}.actor_id IS NOT NULL"
 
 
-def _promise_trigger_function_sql(name: str, lock: str, signed_items: list[tuple[int, str]]) -> str:
-    """A trigger function adding the items of each (sign, FROM … clause) to DayFigure, netted per key."""
-    items = "\n                    UNION ALL\n                    ".join(
-        f"SELECT i.kind, i.scope, i.day, {sign} AS d FROM {source}" for sign, source in signed_items)
+def _union(signed_items: list[tuple[int, str]], columns: str) -> str:
+    """`SELECT columns, sign AS d FROM source` for each (sign, FROM … clause), as one UNION ALL."""
+    return "\n                    UNION ALL\n                    ".join(
+        f"SELECT {columns}, {sign} AS d FROM {source}" for sign, source in signed_items)
+
+
+def _join_trigger_function_sql(name: str, lock: str, upsert: str, *, skip_if: str = "") -> str:
+    """A trigger function of a rollup over a join: lock the rows read on the other side, upsert."""
+    skip = f"IF {skip_if} THEN RETURN NULL; END IF;" if skip_if else ""
     return f"""
         CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
+            {skip}
             {lock}
+            {upsert}
+            RETURN NULL;
+        END $$"""
+
+
+# The request's current values, locked against a concurrent change of them until this commits.
+_LOCK_REQUEST = f"PERFORM 1 FROM {_REQUEST} WHERE id IN (OLD.request_id, NEW.request_id) FOR SHARE;"
+
+
+def _promise_trigger_function_sql(name: str, lock: str, signed_items: list[tuple[int, str]]) -> str:
+    """The promise items of each (sign, FROM … clause) added to DayFigure, netted per key."""
+    return _join_trigger_function_sql(name, lock, f"""
             INSERT INTO {_FIGURE} AS t (kind, scope, day, bucket, n)
             SELECT kind, scope, day, 0, SUM(d) FROM (
-                    {items}
+                    {_union(signed_items, "i.kind, i.scope, i.day")}
             ) x GROUP BY kind, scope, day HAVING SUM(d) <> 0
-            ON CONFLICT (kind, scope, day, bucket) DO UPDATE SET n = t.n + EXCLUDED.n;
-            RETURN NULL;
-        END $$"""  # nosec B608
+            ON CONFLICT (kind, scope, day, bucket) DO UPDATE SET n = t.n + EXCLUDED.n;""")  # nosec B608
 
 
 def _promise_trigger_functions_sql() -> list[str]:
@@ -163,8 +198,6 @@ def _promise_trigger_functions_sql() -> list[str]:
             (sign, f"{_EVENT} e CROSS JOIN LATERAL {_promise_items(K.LEAD_PROMISED, 'e.actor_id', row)} i"
                    f" WHERE e.request_id = {row}.id AND {_acknowledgement('e')}"),
         ]
-    # The request's current values, locked against a concurrent change of them until this commits.
-    lock = f"PERFORM 1 FROM {_REQUEST} WHERE id IN (OLD.request_id, NEW.request_id) FOR SHARE;"
     assessment_side = [
         (sign, f"{_REQUEST} r CROSS JOIN LATERAL {_promise_items(K.DEPARTMENT_PROMISED, f'{row}.department_id', 'r')} i"
                f" WHERE r.id = {row}.request_id")
@@ -177,8 +210,41 @@ def _promise_trigger_functions_sql() -> list[str]:
     ]
     return [
         _promise_trigger_function_sql("s2o_request_promise_rollup", "", request_side),
-        _promise_trigger_function_sql("s2o_assessment_promise_rollup", lock, assessment_side),
-        _promise_trigger_function_sql("s2o_event_promise_rollup", lock, event_side),
+        _promise_trigger_function_sql("s2o_assessment_promise_rollup", _LOCK_REQUEST, assessment_side),
+        _promise_trigger_function_sql("s2o_event_promise_rollup", _LOCK_REQUEST, event_side),
+    ]
+
+
+def _constraint_day_items(hit: str, request: str) -> str:
+    """A call of s2o_constraint_day_items for the hit `hit` of the request `request` (OLD, NEW or aliases)."""
+    args = [f"{hit}.{c}" for c in _HIT_COLUMNS] + [f"{request}.{c}" for c in _DEAL_COLUMNS]
+    return f"s2o_constraint_day_items({', '.join(args)})"
+
+
+def _constraint_day_trigger_function_sql(name: str, lock: str, signed_items: list[tuple[int, str]], *,
+                                         skip_if: str = "") -> str:
+    """The constraint-day items of each (sign, FROM … clause) added to ConstraintDay, netted per key."""
+    sums = ", ".join(f"SUM(d * {c})" for c in ("n_blocked", "n_bent", "n_requests", "n_valued", "at_stake"))
+    nonzero = " OR ".join(f"SUM(d * {c}) <> 0" for c in ("n_blocked", "n_bent", "n_requests", "n_valued", "at_stake"))
+    added = ", ".join(f"{c} = t.{c} + EXCLUDED.{c}" for c in _CONSTRAINT_DAY_SUMS)
+    return _join_trigger_function_sql(name, lock, f"""
+            INSERT INTO {_CONSTRAINT_DAY} AS t (day, constraint_id, currency, {", ".join(_CONSTRAINT_DAY_SUMS)})
+            SELECT day, hit_constraint, deal_currency, {sums} FROM (
+                    {_union(signed_items, "i.*")}
+            ) x GROUP BY day, hit_constraint, deal_currency HAVING {nonzero}
+            ON CONFLICT (day, constraint_id, currency) DO UPDATE SET {added};""", skip_if=skip_if)  # nosec B608
+
+
+def _constraint_day_trigger_functions_sql() -> list[str]:
+    request_side = [(sign, f"{_HIT} h CROSS JOIN LATERAL {_constraint_day_items('h', row)} i WHERE h.request_id = {row}.id")
+                    for sign, row in ((-1, "OLD"), (1, "NEW"))]
+    hit_side = [(sign, f"{_REQUEST} r CROSS JOIN LATERAL {_constraint_day_items(row, 'r')} i WHERE r.id = {row}.request_id")
+                for sign, row in ((-1, "OLD"), (1, "NEW"))]
+    return [
+        _constraint_day_trigger_function_sql("s2o_request_constraint_day", "", request_side),
+        # A bulk rewrite of the hits (rollups.rebuild_constraint_hits) recomputes the table once at its end.
+        _constraint_day_trigger_function_sql("s2o_hit_constraint_day", _LOCK_REQUEST, hit_side,
+                                             skip_if=f"current_setting('{HITS_REWRITTEN}', true) = 'on'"),
     ]
 
 
@@ -226,6 +292,7 @@ def _triggers_sql() -> list[str]:
 
 
 def _promise_triggers_sql() -> list[str]:
+    """The promises' and the Pareto's triggers: both rollups of a join with the requests."""
     draft = f"status = '{Status.DRAFT.value}'"
     acknowledgement_either = f"(OLD.kind = '{_ACKNOWLEDGED}' OR NEW.kind = '{_ACKNOWLEDGED}')"
     triggers = [  # (table, function, name suffix, operation, condition)
@@ -240,6 +307,11 @@ def _promise_triggers_sql() -> list[str]:
         (_EVENT, "s2o_event_promise_rollup", "delete", "DELETE", _acknowledgement("OLD")),
         (_EVENT, "s2o_event_promise_rollup", "update", "UPDATE",
          f"{_changed('kind', 'actor_id', 'request_id')} AND {acknowledgement_either}"),
+        (_REQUEST, "s2o_request_constraint_day", "write", "INSERT OR DELETE", ""),
+        (_REQUEST, "s2o_request_constraint_day", "update", "UPDATE",
+         f"{_changed('submitted_at', 'outcome', 'deal_value', 'currency')} OR (OLD.{draft}) IS DISTINCT FROM (NEW.{draft})"),
+        (_HIT, "s2o_hit_constraint_day", "write", "INSERT OR DELETE", ""),
+        (_HIT, "s2o_hit_constraint_day", "update", "UPDATE", _changed("request_id", *_HIT_COLUMNS)),
     ]
     out = []
     for table, function, suffix, operation, condition in triggers:
@@ -259,8 +331,9 @@ def install(time_zone: str | None = None) -> None:
             cursor.execute(sql)
 
 
-def _definition_sql() -> tuple[str, str]:
-    """SELECTs of the rows both tables must hold, recomputed from the requests, assessments and acknowledgements."""
+def _definition_sql() -> tuple[str, str, str]:
+    """SELECTs of the rows the three tables must hold, recomputed from the requests, their
+    assessments, acknowledgements and constraint hits."""
     r_args = ", ".join(f"r.{c}" for c in _REQUEST_COLUMNS)
     a_args = ", ".join(f"a.{c}" for c in _ASSESSMENT_COLUMNS)
     items = f"""
@@ -280,15 +353,23 @@ def _definition_sql() -> tuple[str, str]:
                f"GROUP BY kind, scope, day, bucket")  # nosec B608
     minutes = (f"SELECT kind, scope, bucket AS hour, day, minute, COUNT(*)::integer AS n FROM ({items}) x "
                f"WHERE minute IS NOT NULL GROUP BY kind, scope, bucket, day, minute")  # nosec B608
-    return figures, minutes
+    constraint_days = f"""
+        SELECT i.day, i.hit_constraint AS constraint_id, i.deal_currency AS currency, SUM(i.n_blocked)::integer,
+               SUM(i.n_bent)::integer, SUM(i.n_requests)::integer, SUM(i.n_valued)::integer, SUM(i.at_stake)
+        FROM {_HIT} h JOIN {_REQUEST} r ON r.id = h.request_id CROSS JOIN LATERAL {_constraint_day_items('h', 'r')} i
+        GROUP BY 1, 2, 3"""  # nosec B608
+    return figures, minutes, constraint_days
 
 
-def rebuild() -> tuple[int, int]:
-    """Reinstall the definition with the current time zone and recompute both tables; returns the
-    numbers of rows written. Concurrent writers wait for it, then apply their change on top."""
+_CONSTRAINT_DAY_COLUMNS = f"day, constraint_id, currency, {', '.join(_CONSTRAINT_DAY_SUMS)}"
+
+
+def rebuild() -> tuple[int, int, int]:
+    """Reinstall the definition with the current time zone and recompute the three tables; returns
+    the numbers of rows written. Concurrent writers wait for it, then apply their change on top."""
     with transaction.atomic():
         install()
-        figures, minutes = _definition_sql()
+        figures, minutes, _ = _definition_sql()
         with connection.cursor() as cursor:
             cursor.execute(f"LOCK TABLE {_FIGURE}, {_MINUTE} IN SHARE ROW EXCLUSIVE MODE")
             cursor.execute(f"DELETE FROM {_FIGURE}")  # nosec B608
@@ -296,7 +377,17 @@ def rebuild() -> tuple[int, int]:
             cursor.execute(f"INSERT INTO {_FIGURE} (kind, scope, day, bucket, n) {figures}")
             written = cursor.rowcount
             cursor.execute(f"INSERT INTO {_MINUTE} (kind, scope, hour, day, minute, n) {minutes}")
-            return written, cursor.rowcount
+            return written, cursor.rowcount, rebuild_constraint_days()
+
+
+def rebuild_constraint_days() -> int:
+    """Recompute ConstraintDay alone (after a bulk rewrite of the hits); returns the rows written."""
+    _, _, constraint_days = _definition_sql()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"LOCK TABLE {_CONSTRAINT_DAY} IN SHARE ROW EXCLUSIVE MODE")
+        cursor.execute(f"DELETE FROM {_CONSTRAINT_DAY}")  # nosec B608
+        cursor.execute(f"INSERT INTO {_CONSTRAINT_DAY} ({_CONSTRAINT_DAY_COLUMNS}) {constraint_days}")
+        return cursor.rowcount
 
 
 def installed_time_zone() -> str | None:
@@ -313,14 +404,18 @@ def installed_time_zone() -> str | None:
 
 def differences(limit: int = 20) -> tuple[int, list[str]]:
     """How many rows differ between the tables and their definition, and a few of them, described.
-    Rows whose count went back to zero are the same as no row."""
-    figures, minutes = _definition_sql()
+    Rows whose counts went back to zero are the same as no row."""
+    figures, minutes, constraint_days = _definition_sql()
+    zero = " AND ".join(f"{c} = 0" for c in _CONSTRAINT_DAY_SUMS)
     out: list[str] = []
     total = 0
     with connection.cursor() as cursor:
-        for table, definition, columns in ((_FIGURE, figures, "kind, scope, day, bucket, n"),
-                                           (_MINUTE, minutes, "kind, scope, hour, day, minute, n")):
-            stored = f"SELECT {columns} FROM {table} WHERE n <> 0"  # nosec B608
+        for table, definition, columns, nonzero in (
+            (_FIGURE, figures, "kind, scope, day, bucket, n", "n <> 0"),
+            (_MINUTE, minutes, "kind, scope, hour, day, minute, n", "n <> 0"),
+            (_CONSTRAINT_DAY, constraint_days, _CONSTRAINT_DAY_COLUMNS, f"NOT ({zero})"),
+        ):
+            stored = f"SELECT {columns} FROM {table} WHERE {nonzero}"  # nosec B608
             cursor.execute(f"""
                 SELECT 'missing', x.* FROM ({definition} EXCEPT {stored}) x
                 UNION ALL

@@ -459,6 +459,35 @@ class DayMinute(models.Model):
         return f"{self.get_kind_display()} {self.scope} {self.day} minute {self.minute}: {self.n}"
 
 
+class ConstraintDay(models.Model):
+    """The capability-gap Pareto's day rollup: per local submission day, constraint and deal
+    currency, how many of the day's `ConstraintHit`s blocked or bent their request, how many there
+    are (a request once per constraint), and the deal value of the requests not filled (`value`, in
+    the deal's currency, summed over the `valued` such deals): the Pareto of the unfiltered dashboard
+    in a few thousand rows instead of a join of the period's hits with its requests.
+
+    Derived data, kept exact by database triggers on the hits and on the requests' outcome, value and
+    currency, in the writer's transaction (`analysis.dashboard_rollup`); checked and rebuilt with the
+    day rollup by `manage.py dashboard_rollup`. PostgreSQL only: the embedded SQLite mode reads live.
+    """
+
+    pk = models.CompositePrimaryKey("day", "constraint", "currency")
+    day = models.DateField(help_text="The request's submission day in the site's time zone.")
+    # No foreign key constraint: a rollup row outlives nothing it could cascade to (a deleted
+    # category's hits go with it, and so do its counts here; the dashboard joins the categories).
+    constraint = models.ForeignKey(ConstraintCategory, on_delete=models.DO_NOTHING, db_constraint=False,
+                                   related_name="+")
+    currency = models.CharField(max_length=3)
+    blocked = models.IntegerField()
+    bent = models.IntegerField()
+    requests = models.IntegerField()
+    valued = models.IntegerField(help_text="Requests not filled with a deal value: those `value` sums.")
+    value = models.DecimalField(max_digits=24, decimal_places=2)
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.constraint_id} {self.currency}: {self.requests}"
+
+
 class ImprovementAction(models.Model):
     """What Operations does about a constraint category: opened from the Pareto by an operations
     lead or a manager, linked to the requests it would have changed, and moved proposed → in

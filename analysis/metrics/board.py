@@ -92,19 +92,20 @@ def dashboard(
     f: DashboardFilter, *, now: datetime, work_calendar: businesstime.WorkCalendar,
     known_departments: Sequence[tuple[int, str]] | None = None, use_rollup: bool | None = None,
 ) -> Dashboard:
-    """Every part of the dashboard. KPI cards, trend and departments come from the day rollup where it
-    can answer (`rollup.usable`: PostgreSQL, no filter but the dates), live otherwise; `use_rollup`
-    forces one way (tests compare both)."""
+    """Every part of the dashboard. KPI cards, trend, departments and the Pareto come from the day
+    rollup where it can answer (`rollup.usable`: PostgreSQL, no filter but the dates), live otherwise;
+    `use_rollup` forces one way (tests compare both)."""
     # "Due in the next 24 business hours" is the clocks' UPCOMING horizon (badges' "due soon" is DUE_SOON).
     soon = clocks.upcoming_until(now, work_calendar)
+    fast = rollup.usable(f) if use_rollup is None else use_rollup
     with dialect.big_queries():
-        if rollup.usable(f) if use_rollup is None else use_rollup:
+        if fast:
             current, previous, trend, dept_rows = rollup.figures(f, now=now, soon=soon, known=known_departments)
         else:
             current, previous, trend = period_and_trend(f, now=now, soon=soon)
             dept_rows = departments(f, now=now, known=known_departments)
         teams, reps, customers = groups(f)
-        pareto_rows = pareto(f)
+        pareto_rows = pareto(f, use_rollup=fast)
         breached, at_risk = breached_and_at_risk(f, now=now, soon=soon)
     return Dashboard(
         filter=f, now=now, soon=soon, current=current, previous=previous, kpis=kpis(current, previous), trend=trend,

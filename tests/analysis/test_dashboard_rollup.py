@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 from datetime import date, timedelta
+from decimal import Decimal
 from io import StringIO
 
 import pytest
@@ -12,14 +13,15 @@ from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 from django.utils import timezone
 
-from analysis import dashboard_rollup, metrics
+from analysis import dashboard_rollup, metrics, rollups
 from analysis.metrics import rollup
 from analysis.metrics.histograms import Histogram
+from analysis.metrics.pareto import pareto
 from analysis.metrics.promises import promises
-from analysis.models import Assessment, DayFigure
+from analysis.models import Assessment, ConstraintDay, ConstraintHit, DayFigure
 from requests_app.clocks import default_calendar
-from requests_app.models import Department, FeasibilityRequest, Outcome, RequestEvent, Role, Status
-from tests.analysis.test_metrics import make_request
+from requests_app.models import Department, ExchangeRate, FeasibilityRequest, Outcome, RequestEvent, Role, Status
+from tests.analysis.test_metrics import alternative, assess, make_request
 from tests.conftest import aware, make_user
 
 MINUTE = 60
@@ -130,12 +132,19 @@ def same_figures(board_a: metrics.Dashboard, board_b: metrics.Dashboard) -> None
         (d.department, d.routed, d.assessed, d.met, d.counted, d.breaches, d.cannot) for d in board_b.departments]
     for a, b in zip(board_a.departments, board_b.departments, strict=True):
         assert close(a.median_seconds, b.median_seconds), a.department
+    assert board_a.pareto == board_b.pareto  # every count, sum of money and share, to the cent
 
 
 def test_on_generated_data_the_rollup_gives_the_live_figures_to_the_minute(postgres_only, db):
     call_command("generate_requests", 3000, customers=40, reps=6, teams=2, stdout=StringIO())
-    differences()  # the generator's bulk inserts went through the triggers
-    now, today = timezone.now(), timezone.localdate()
+    differences()  # the generator rebuilt the rollup after its bulk inserts
+    today = timezone.localdate()
+    # Rates that change inside the periods, one currency converted only from the middle of the
+    # default period on, one never: each request at the rate of its own day, or counted apart.
+    for currency, days_ago, value in (("USD", 3000, "0.91"), ("USD", 40, "0.87"), ("USD", 300, "0.95"), ("GBP", 45, "1.17")):
+        ExchangeRate.objects.create(currency=currency, valid_from=today - timedelta(days=days_ago), rate=Decimal(value),
+                                    reporting_currency="EUR")
+    now = timezone.now()
     calendar = default_calendar().as_work_calendar()
     periods = [
         metrics.DashboardFilter.default(today=today),
@@ -149,6 +158,7 @@ def test_on_generated_data_the_rollup_gives_the_live_figures_to_the_minute(postg
         same_figures(fast, live)
     default = metrics.dashboard(periods[0], now=now, work_calendar=calendar, use_rollup=True)
     assert default.current.filed > 100 and default.current.seconds["answer_p50"] and default.departments
+    assert default.pareto[0].converted and default.pareto[0].unconverted_currencies == ["CHF", "GBP"]
 
 
 
@@ -300,4 +310,89 @@ def test_on_generated_data_the_promises_kept_are_the_same_from_the_rollup(postgr
             same_promises(f, now)
     (kept, counted), per_lead, per_department = same_promises(periods[0], timezone.now())
     assert 0 < kept < counted and len(per_lead) == 3 and len(per_department) == 4
+
+
+# --- the Pareto's days -------------------------------------------------------------------------------
+
+
+def pareto_rows(f: metrics.DashboardFilter = MARCH) -> list[tuple]:
+    rolled_up, live = pareto(f, use_rollup=True), pareto(f, use_rollup=False)
+    assert rolled_up == live
+    return [(r.code, r.blocked, r.bent, r.requests, r.value_at_stake, r.unconverted) for r in rolled_up]
+
+
+def test_the_pareto_days_follow_the_hits_and_the_requests_outcome_value_and_currency(postgres_only, rep, team_a,
+                                                                                    customer):
+    ExchangeRate.objects.create(currency="USD", valid_from=date(2026, 3, 5), rate=Decimal("0.5"), reporting_currency="EUR")
+    req = make_request(customer, rep, team_a, submitted=aware(2026, 3, 2, 10), status=Status.IN_ANALYSIS,
+                       deal=Decimal("1000.50"))
+    differences()
+    assess(req, "procurement", "cannot", constraints=["material", "tooling"])  # the hits, through the service's refresh
+    differences()
+    assert pareto_rows() == [("material", 1, 0, 1, Decimal("1000.50"), 0), ("tooling", 1, 0, 1, Decimal("1000.50"), 0)]
+    alternative(req, "material")  # bent too: still one request for material
+    differences()
+    assert pareto_rows()[0] == ("material", 1, 1, 1, Decimal("1000.50"), 0)
+
+    FeasibilityRequest.objects.filter(pk=req.pk).update(currency="USD")  # no USD rate on 2 March: counted apart
+    differences()
+    assert pareto_rows()[0] == ("material", 1, 1, 1, None, 1)  # a value left out is not a zero
+    FeasibilityRequest.objects.filter(pk=req.pk).update(submitted_at=aware(2026, 3, 6, 10))  # now at 0.5
+    differences()
+    assert pareto_rows()[0] == ("material", 1, 1, 1, Decimal("500.25"), 0)
+    FeasibilityRequest.objects.filter(pk=req.pk).update(status=Status.CLOSED, outcome=Outcome.WON)  # filled: nothing at stake
+    differences()
+    assert pareto_rows()[0] == ("material", 1, 1, 1, Decimal("0.00"), 0)
+    FeasibilityRequest.objects.filter(pk=req.pk).update(outcome=Outcome.LOST, deal_value=Decimal("80"))
+    differences()
+    assert pareto_rows()[0] == ("material", 1, 1, 1, Decimal("40.00"), 0)
+    FeasibilityRequest.objects.filter(pk=req.pk).update(deal_value=Decimal("120"))  # the value alone
+    differences()
+    assert pareto_rows()[0] == ("material", 1, 1, 1, Decimal("60.00"), 0)
+    ConstraintHit.objects.filter(request=req, constraint__code="tooling").update(blocked=False, bent=True)
+    differences()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        FeasibilityRequest.objects.filter(pk=req.pk).update(deal_value=Decimal("999999"))
+        ConstraintHit.objects.filter(request=req).delete()
+        raise RuntimeError("rolled back")
+    differences()
+    assert pareto_rows() == [("material", 1, 1, 1, Decimal("60.00"), 0), ("tooling", 0, 1, 1, Decimal("60.00"), 0)]
+    FeasibilityRequest.objects.filter(pk=req.pk).update(status=Status.DRAFT, outcome="")  # drafts never count
+    differences()
+    assert pareto_rows() == []
+    FeasibilityRequest.objects.filter(pk=req.pk).update(status=Status.IN_ANALYSIS)
+    # The request deleted before its hits (foreign keys are checked at commit): nothing is left over.
+    with connection.cursor() as cursor:
+        for table in ("analysis_assessment_constraints", "analysis_assessment", "analysis_alternative", "analysis_answer"):
+            key = "assessment_id IN (SELECT id FROM analysis_assessment WHERE request_id = %s)" if table.endswith(
+                "constraints") else "answer_id IN (SELECT id FROM analysis_answer WHERE request_id = %s)" if table.endswith(
+                "alternative") else "request_id = %s"
+            cursor.execute(f"DELETE FROM {table} WHERE {key}", [req.pk])  # nosec B608
+        cursor.execute("DELETE FROM requests_app_feasibilityrequest WHERE id = %s", [req.pk])
+        cursor.execute("DELETE FROM analysis_constrainthit WHERE request_id = %s", [req.pk])
+    differences()
+    assert not ConstraintDay.objects.exclude(requests=0).exists()
+
+
+def test_rewriting_every_hit_recomputes_the_pareto_days_once_and_the_check_finds_a_drifted_one(
+        postgres_only, rep, team_a, customer):
+    for day in (2, 3):
+        req = make_request(customer, rep, team_a, submitted=aware(2026, 3, day, 10), status=Status.IN_ANALYSIS)
+        assess(req, "procurement", "cannot", constraints=["material"])
+    ConstraintDay.objects.all().delete()  # as if the triggers had been bypassed
+    assert rollups.rebuild_constraint_hits() == 2
+    differences()
+    assert pareto_rows() == [("material", 2, 0, 2, Decimal("2000.00"), 0)]
+    alternative(req, "material")  # the triggers are back on after the rewrite
+    differences()
+
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE analysis_constraintday SET value = value + 0.01 WHERE day = '2026-03-03'")
+    err = StringIO()
+    with pytest.raises(CommandError, match="^2 day-rollup rows differ"):
+        call_command("dashboard_rollup", stdout=StringIO(), stderr=err)
+    assert "analysis_constraintday missing: {'day': datetime.date(2026, 3, 3)" in err.getvalue()
+    call_command("dashboard_rollup", rebuild=True, stdout=StringIO())
+    call_command("dashboard_rollup", stdout=StringIO())
+    assert pareto_rows() == [("material", 2, 1, 2, Decimal("2000.00"), 0)]
 

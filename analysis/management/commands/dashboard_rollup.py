@@ -18,8 +18,8 @@ from analysis import dashboard_rollup
 
 
 class Command(BaseCommand):
-    help = ("Check the dashboard's day rollup against the requests, assessments and acknowledgements, "
-            "or rebuild it (--rebuild).")
+    help = ("Check the dashboard's day rollup against the requests, assessments, acknowledgements and constraint "
+            "hits, or rebuild it (--rebuild).")
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--rebuild", action="store_true", help="Reinstall the triggers and recompute every row.")
@@ -29,10 +29,10 @@ class Command(BaseCommand):
             raise CommandError("The day rollup exists on PostgreSQL only; on SQLite the dashboard reads live.")
         started = time.monotonic()
         if rebuild:
-            figures, minutes = dashboard_rollup.rebuild()
+            figures, minutes, constraint_days = dashboard_rollup.rebuild()
             self.stdout.write(self.style.SUCCESS(
-                f"Rebuilt the day rollup ({settings.TIME_ZONE} days): {figures:,} figure rows and {minutes:,} minute rows "
-                f"in {time.monotonic() - started:.1f} s."
+                f"Rebuilt the day rollup ({settings.TIME_ZONE} days): {figures:,} figure rows, {minutes:,} minute rows "
+                f"and {constraint_days:,} constraint-day rows in {time.monotonic() - started:.1f} s."
             ))
             return
         zone = dashboard_rollup.installed_time_zone()
@@ -46,9 +46,10 @@ class Command(BaseCommand):
             for line in examples:
                 self.stderr.write(line)
             raise CommandError(
-                f"{count:,} day-rollup rows differ from the requests, assessments and acknowledgements; "
+                f"{count:,} day-rollup rows differ from the requests, assessments, acknowledgements and constraint hits; "
                 "run `manage.py dashboard_rollup --rebuild`."
             )
         self.stdout.write(self.style.SUCCESS(
-            f"The day rollup matches the requests, assessments and acknowledgements ({time.monotonic() - started:.1f} s)."
+            "The day rollup matches the requests, assessments, acknowledgements and constraint hits "
+            f"({time.monotonic() - started:.1f} s)."
         ))

@@ -208,7 +208,7 @@ WHERE r.id BETWEEN %(first)s AND %(last)s
 
 
 # The tables whose row triggers keep the dashboard's day rollup (analysis.dashboard_rollup).
-ROLLUP_TRIGGER_TABLES = ("requests_app_feasibilityrequest", "analysis_assessment")
+ROLLUP_TRIGGER_TABLES = ("requests_app_feasibilityrequest", "analysis_assessment", "analysis_constrainthit")
 
 
 class Command(BaseCommand):
@@ -250,13 +250,13 @@ class Command(BaseCommand):
                 self.stdout.write(f"{done:,} requests ({time.monotonic() - started:.0f} s)")
                 self.stdout.flush()
             if count > 0:
-                figures, minutes = dashboard_rollup.rebuild()
-                self.stdout.write(f"Day rollup rebuilt: {figures:,} figure rows, {minutes:,} minute rows "
-                                  f"({time.monotonic() - started:.0f} s)")
+                figures, minutes, constraint_days = dashboard_rollup.rebuild()
+                self.stdout.write(f"Day rollup rebuilt: {figures:,} figure rows, {minutes:,} minute rows, "
+                                  f"{constraint_days:,} constraint-day rows ({time.monotonic() - started:.0f} s)")
             self._improvement_actions()
             for table in ("requests_app_feasibilityrequest", "analysis_assessment", "analysis_assessment_constraints",
                           "analysis_answer", "analysis_alternative", "requests_app_pause", "analysis_constrainthit",
-                          "analysis_dayfigure", "analysis_dayminute", "requests_app_product"):
+                          "analysis_dayfigure", "analysis_dayminute", "analysis_constraintday", "requests_app_product"):
                 # VACUUM fills the visibility map that index-only scans need; it cannot run inside a
                 # transaction (a test), where statistics alone will do.
                 cursor.execute(f"{'ANALYZE' if connection.in_atomic_block else 'VACUUM ANALYZE'} {table}")
@@ -324,7 +324,7 @@ class Command(BaseCommand):
         cursor.execute(ALTERNATIVES_SQL, {**params, "after": after_answer})
         cursor.execute(PAUSES_SQL, {**params, "after": after_request})
         # The Pareto's rollup, from what was just written (the services keep it current for real writes).
-        rollups.rebuild_constraint_hits(first_request_id=after_request + 1)
+        rollups.rebuild_constraint_hits(first_request_id=after_request + 1, day_rollup=False)
         self._words(cursor, people, first=after_request + 1, last=last_id("requests_app_feasibilityrequest"))
 
     def _words(self, cursor: CursorWrapper, people: dict, *, first: int, last: int) -> None:
