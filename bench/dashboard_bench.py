@@ -48,7 +48,7 @@ from django.urls import reverse  # noqa: E402
 from analysis.metrics import WORK_MEM  # noqa: E402
 from requests_app.models import FeasibilityRequest, Role  # noqa: E402
 
-AGGREGATE_TABLES = ("requests_app_feasibilityrequest", "analysis_assessment", "analysis_day")
+AGGREGATE_TABLES = ("requests_app_feasibilityrequest", "analysis_assessment", "analysis_day", "analysis_constraintday")
 
 
 def manager_client() -> Client:

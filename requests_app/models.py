@@ -472,10 +472,11 @@ class FeasibilityRequest(models.Model):
                 ],
                 name="req_dashboard_window_idx",
             ),
-            # Dashboard lists (breached / at risk): the period's requests with a running clock, a small partial index.
+            # Dashboard lists (breached / at risk): the period's requests with a running clock, a small partial
+            # index that alone picks the lists' rows (status and id included: no visit to the table).
             models.Index(
-                fields=["submitted_at"], include=["acknowledge_due", "answer_due"], name="req_running_clock_idx",
-                condition=Q(status__in=["submitted", "in_analysis"]),
+                fields=["submitted_at"], include=["id", "status", "acknowledge_due", "answer_due"],
+                name="req_running_clock_idx", condition=Q(status__in=["submitted", "in_analysis"]),
             ),
             # Manager dashboard (analysis.metrics.rollup): open requests of a period, the figures of "now"
             # (open, breached, due soon) beside the day rollup.

@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from analysis.metrics.figures import ListedRequest
 from analysis.metrics.filters import DashboardFilter, requests_in
-from requests_app.models import Status
+from requests_app.models import FeasibilityRequest, Status
 
 LIST_LIMIT = 50
 
@@ -19,14 +19,18 @@ def breached_and_at_risk(
     f: DashboardFilter, *, now: datetime, soon: datetime
 ) -> tuple[list[ListedRequest], list[ListedRequest]]:
     """Both lists in one query: the first LIST_LIMIT of each, most overdue / soonest due first.
-    The running clocks are read through the small partial index `req_running_clock_idx`."""
+
+    The rows are picked by id in a subquery that the small partial index `req_running_clock_idx`
+    answers alone (status and due times included), and only those rows are read with their titles
+    and customers: read together, the period's running requests (~7k at a million) were each
+    fetched from the table to be ranked."""
     running_due = Case(
         When(status=Status.SUBMITTED, then=F("acknowledge_due")),
         When(status=Status.IN_ANALYSIS, then=F("answer_due")),
         output_field=DateTimeField(),
     )
     kind = Case(When(running_due__lt=now, then=Value("breached")), default=Value("at_risk"), output_field=CharField())
-    qs = (
+    picked = (
         requests_in(f, f.start, f.end)
         .filter(status__in=[Status.SUBMITTED, Status.IN_ANALYSIS])
         .alias(running_due=running_due)
@@ -34,6 +38,12 @@ def breached_and_at_risk(
         .annotate(due=running_due, kind=kind)
         .annotate(rank=Window(RowNumber(), partition_by=[F("kind")], order_by=[F("due").asc(), F("id").asc()]))
         .filter(rank__lte=LIST_LIMIT)
+        .values("id")
+    )
+    qs = (
+        FeasibilityRequest.objects.filter(pk__in=picked).order_by()
+        .alias(running_due=running_due)
+        .annotate(due=running_due, kind=kind)
         .values("id", "reference", "title", "customer__name", "status", "priority", "due", "kind")
     )
     breached: list[ListedRequest] = []
