@@ -36,16 +36,20 @@ dashboard computes every figure live.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from django.conf import settings
 from django.db import connection, transaction
 
-from analysis.models import Assessment, ConstraintDay, ConstraintHit, DayFigure, DayMinute, Verdict
+from analysis.models import Assessment, ConstraintDay, ConstraintHit, DayFigure, DayMinute, GroupDay, Verdict
 from requests_app.models import FeasibilityRequest, Outcome, RequestEvent, Status
 
 K = DayFigure.Kind
+G = GroupDay.Dimension
 _FIGURE, _MINUTE = DayFigure._meta.db_table, DayMinute._meta.db_table
 _REQUEST, _ASSESSMENT = FeasibilityRequest._meta.db_table, Assessment._meta.db_table
 _EVENT, _HIT, _CONSTRAINT_DAY = RequestEvent._meta.db_table, ConstraintHit._meta.db_table, ConstraintDay._meta.db_table
+_GROUP_DAY = GroupDay._meta.db_table
 _ACKNOWLEDGED = RequestEvent.Kind.ACKNOWLEDGED.value
 ZONE_FUNCTION = "s2o_day_rollup_zone"
 # Set (SET LOCAL) by a bulk rewrite of the hits that recomputes ConstraintDay once at its end.
@@ -53,7 +57,11 @@ HITS_REWRITTEN = "s2o.constraint_hits_rewritten"
 
 # Columns each definition reads, in its arguments' order (OLD./NEW. or a table alias in front).
 _REQUEST_COLUMNS = ("submitted_at", "status", "outcome", "answered_at", "acknowledge_seconds", "acknowledge_met",
-                    "answer_seconds", "answer_met")
+                    "answer_seconds", "answer_met", "sales_team_id")
+_OLD_REQUEST_ITEMS_ARGS = "timestamptz, text, text, timestamptz, integer, boolean, integer, boolean"
+# What a group item reads of its request.
+_GROUP_COLUMNS = ("submitted_at", "status", "outcome", "answered_at", "sales_team_id", "requested_by_id", "customer_id")
+_GROUP_DAY_SUMS = ("requests", "closed_answered", "filled", "evaporated")
 _ASSESSMENT_COLUMNS = ("department_id", "request_submitted_at", "assessed_at", "met", "verdict", "assessment_seconds")
 # What a promise item reads of its request (after the family and the scope).
 _PROMISE_COLUMNS = ("submitted_at", "status", "answered_at", "answer_due_promised")
@@ -73,26 +81,45 @@ def _functions_sql(time_zone: str) -> list[str]:
     filled = _quoted(Outcome.WON.value, Outcome.ALTERNATIVE_ACCEPTED.value)
     return [
         f"CREATE OR REPLACE FUNCTION {ZONE_FUNCTION}() RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT '{zone}'::text $$",
+        # Before the sales team was an argument (the team's time to answer): not to be called any more.
+        f"DROP FUNCTION IF EXISTS s2o_request_day_items({_OLD_REQUEST_ITEMS_ARGS})",
         f"""
         CREATE OR REPLACE FUNCTION s2o_request_day_items(
             submitted_at timestamptz, status text, outcome text, answered_at timestamptz,
-            ack_s integer, ack_met boolean, answer_s integer, answer_met boolean)
+            ack_s integer, ack_met boolean, answer_s integer, answer_met boolean, sales_team bigint)
         RETURNS TABLE (kind smallint, scope integer, day date, bucket integer, minute integer)
         LANGUAGE sql IMMUTABLE AS $$
-            SELECT i.kind::smallint, 0, (submitted_at AT TIME ZONE '{zone}')::date, i.bucket, i.minute
+            SELECT i.kind::smallint, i.scope::integer, (submitted_at AT TIME ZONE '{zone}')::date, i.bucket, i.minute
             FROM (VALUES
-                ({K.FILED}, 0, NULL::integer, true),
-                ({K.ACK_MET}, 0, NULL, ack_met IS TRUE),
-                ({K.ACK_DONE}, 0, NULL, ack_met IS NOT NULL),
-                ({K.ANSWER_MET}, 0, NULL, answer_met IS TRUE),
-                ({K.ANSWER_DONE}, 0, NULL, answer_met IS NOT NULL),
-                ({K.CLOSED_ANSWERED}, 0, NULL, {closed_answered}),
-                ({K.FILLED}, 0, NULL, {closed_answered} AND outcome IN ({filled})),
-                ({K.EVAPORATED}, 0, NULL, {closed_answered} AND outcome = '{Outcome.EVAPORATED.value}'),
-                ({K.ACK_TIME}, ack_s / 3600, ack_s / 60, ack_s IS NOT NULL),
-                ({K.ANSWER_TIME}, answer_s / 3600, answer_s / 60, answer_s IS NOT NULL)
-            ) AS i(kind, bucket, minute, wanted)
+                ({K.FILED}, 0, 0, NULL::integer, true),
+                ({K.ACK_MET}, 0, 0, NULL, ack_met IS TRUE),
+                ({K.ACK_DONE}, 0, 0, NULL, ack_met IS NOT NULL),
+                ({K.ANSWER_MET}, 0, 0, NULL, answer_met IS TRUE),
+                ({K.ANSWER_DONE}, 0, 0, NULL, answer_met IS NOT NULL),
+                ({K.CLOSED_ANSWERED}, 0, 0, NULL, {closed_answered}),
+                ({K.FILLED}, 0, 0, NULL, {closed_answered} AND outcome IN ({filled})),
+                ({K.EVAPORATED}, 0, 0, NULL, {closed_answered} AND outcome = '{Outcome.EVAPORATED.value}'),
+                ({K.ACK_TIME}, 0, ack_s / 3600, ack_s / 60, ack_s IS NOT NULL),
+                ({K.ANSWER_TIME}, 0, answer_s / 3600, answer_s / 60, answer_s IS NOT NULL),
+                ({K.TEAM_ANSWER_TIME}, COALESCE(sales_team, 0), answer_s / 3600, answer_s / 60, answer_s IS NOT NULL)
+            ) AS i(kind, scope, bucket, minute, wanted)
             WHERE i.wanted AND submitted_at IS NOT NULL AND status <> '{Status.DRAFT.value}'
+        $$""",  # nosec B608
+        # Per team, rep and customer (GroupDay): one request, closed answered, filled, evaporated.
+        f"""
+        CREATE OR REPLACE FUNCTION s2o_request_group_items(
+            submitted_at timestamptz, status text, outcome text, answered_at timestamptz, sales_team bigint,
+            rep bigint, customer bigint)
+        RETURNS TABLE (day date, dimension smallint, group_key integer, n_requests integer, n_closed_answered integer,
+                       n_filled integer, n_evaporated integer)
+        LANGUAGE sql IMMUTABLE AS $$
+            SELECT (submitted_at AT TIME ZONE '{zone}')::date, g.dimension::smallint, g.group_key::integer, 1,
+                   c.ca::integer, (c.ca AND outcome IN ({filled}))::integer,
+                   (c.ca AND outcome = '{Outcome.EVAPORATED.value}')::integer
+            FROM (SELECT {closed_answered} AS ca) c,
+                 (VALUES ({G.TEAM}, COALESCE(sales_team, 0)), ({G.REP}, rep), ({G.CUSTOMER}, COALESCE(customer, 0)))
+                 AS g(dimension, group_key)
+            WHERE submitted_at IS NOT NULL AND status <> '{Status.DRAFT.value}'
         $$""",  # nosec B608
         f"""
         CREATE OR REPLACE FUNCTION s2o_assessment_day_items(
@@ -142,7 +169,25 @@ def _functions_sql(time_zone: str) -> list[str]:
         _trigger_function_sql("s2o_assessment_day_rollup", "s2o_assessment_day_items", _ASSESSMENT_COLUMNS),
         *_promise_trigger_functions_sql(),
         *_constraint_day_trigger_functions_sql(),
+        _group_day_trigger_function_sql(),
     ]
+
+
+def _group_day_trigger_function_sql() -> str:
+    """The difference between a request's old and new group items, added to GroupDay."""
+    n = ("n_requests", "n_closed_answered", "n_filled", "n_evaporated")
+    sums = ", ".join(f"SUM(d * {c})" for c in n)
+    nonzero = " OR ".join(f"SUM(d * {c}) <> 0" for c in n)
+    added = ", ".join(f"{c} = t.{c} + EXCLUDED.{c}" for c in _GROUP_DAY_SUMS)
+    old, new = (", ".join(f"{row}.{c}" for c in _GROUP_COLUMNS) for row in ("OLD", "NEW"))
+    return _join_trigger_function_sql("s2o_request_group_day", "", f"""
+            INSERT INTO {_GROUP_DAY} AS t (day, dimension, key, {", ".join(_GROUP_DAY_SUMS)})
+            SELECT day, dimension, group_key, {sums} FROM (
+                    SELECT i.*, -1 AS d FROM s2o_request_group_items({old}) i
+                    UNION ALL
+                    SELECT i.*, 1 AS d FROM s2o_request_group_items({new}) i
+            ) x GROUP BY day, dimension, group_key HAVING {nonzero}
+            ON CONFLICT (day, dimension, key) DO UPDATE SET {added};""")  # nosec B608
 
 
 def _promise_items(family: int, holder: str, request: str) -> str:
@@ -292,7 +337,7 @@ def _triggers_sql() -> list[str]:
 
 
 def _promise_triggers_sql() -> list[str]:
-    """The promises' and the Pareto's triggers: both rollups of a join with the requests."""
+    """The promises', the Pareto's and the groups' triggers (the first two: rollups of a join with the requests)."""
     draft = f"status = '{Status.DRAFT.value}'"
     acknowledgement_either = f"(OLD.kind = '{_ACKNOWLEDGED}' OR NEW.kind = '{_ACKNOWLEDGED}')"
     triggers = [  # (table, function, name suffix, operation, condition)
@@ -312,6 +357,8 @@ def _promise_triggers_sql() -> list[str]:
          f"{_changed('submitted_at', 'outcome', 'deal_value', 'currency')} OR (OLD.{draft}) IS DISTINCT FROM (NEW.{draft})"),
         (_HIT, "s2o_hit_constraint_day", "write", "INSERT OR DELETE", ""),
         (_HIT, "s2o_hit_constraint_day", "update", "UPDATE", _changed("request_id", *_HIT_COLUMNS)),
+        (_REQUEST, "s2o_request_group_day", "write", "INSERT OR DELETE", ""),
+        (_REQUEST, "s2o_request_group_day", "update", "UPDATE", _changed(*_GROUP_COLUMNS)),
     ]
     out = []
     for table, function, suffix, operation, condition in triggers:
@@ -331,11 +378,19 @@ def install(time_zone: str | None = None) -> None:
             cursor.execute(sql)
 
 
-def _definition_sql() -> tuple[str, str, str]:
-    """SELECTs of the rows the three tables must hold, recomputed from the requests, their
-    assessments, acknowledgements and constraint hits."""
+class _Definitions(NamedTuple):
+    """SELECTs of the rows each table must hold, recomputed from the source tables."""
+
+    figures: str
+    minutes: str
+    constraint_days: str
+    group_days: str
+
+
+def _definition_sql() -> _Definitions:
     r_args = ", ".join(f"r.{c}" for c in _REQUEST_COLUMNS)
     a_args = ", ".join(f"a.{c}" for c in _ASSESSMENT_COLUMNS)
+    g_args = ", ".join(f"r.{c}" for c in _GROUP_COLUMNS)
     items = f"""
         SELECT i.* FROM {_REQUEST} r CROSS JOIN LATERAL s2o_request_day_items({r_args}) i
         UNION ALL
@@ -349,44 +404,79 @@ def _definition_sql() -> tuple[str, str, str]:
         SELECT i.* FROM {_EVENT} e JOIN {_REQUEST} r ON r.id = e.request_id
             CROSS JOIN LATERAL {_promise_items(K.LEAD_PROMISED, 'e.actor_id', 'r')} i
         WHERE {_acknowledgement('e')}"""  # nosec B608
-    figures = (f"SELECT kind, scope, day, bucket, COUNT(*)::integer AS n FROM ({items} UNION ALL {promise_items}) x "
-               f"GROUP BY kind, scope, day, bucket")  # nosec B608
-    minutes = (f"SELECT kind, scope, bucket AS hour, day, minute, COUNT(*)::integer AS n FROM ({items}) x "
-               f"WHERE minute IS NOT NULL GROUP BY kind, scope, bucket, day, minute")  # nosec B608
-    constraint_days = f"""
-        SELECT i.day, i.hit_constraint AS constraint_id, i.deal_currency AS currency, SUM(i.n_blocked)::integer,
-               SUM(i.n_bent)::integer, SUM(i.n_requests)::integer, SUM(i.n_valued)::integer, SUM(i.at_stake)
-        FROM {_HIT} h JOIN {_REQUEST} r ON r.id = h.request_id CROSS JOIN LATERAL {_constraint_day_items('h', 'r')} i
-        GROUP BY 1, 2, 3"""  # nosec B608
-    return figures, minutes, constraint_days
+    return _Definitions(
+        figures=(f"SELECT kind, scope, day, bucket, COUNT(*)::integer AS n FROM ({items} UNION ALL {promise_items}) x "
+                 f"GROUP BY kind, scope, day, bucket"),  # nosec B608
+        minutes=(f"SELECT kind, scope, bucket AS hour, day, minute, COUNT(*)::integer AS n FROM ({items}) x "
+                 f"WHERE minute IS NOT NULL GROUP BY kind, scope, bucket, day, minute"),  # nosec B608
+        constraint_days=f"""
+            SELECT i.day, i.hit_constraint AS constraint_id, i.deal_currency AS currency, SUM(i.n_blocked)::integer,
+                   SUM(i.n_bent)::integer, SUM(i.n_requests)::integer, SUM(i.n_valued)::integer, SUM(i.at_stake)
+            FROM {_HIT} h JOIN {_REQUEST} r ON r.id = h.request_id
+                CROSS JOIN LATERAL {_constraint_day_items('h', 'r')} i
+            GROUP BY 1, 2, 3""",  # nosec B608
+        group_days=f"""
+            SELECT i.day, i.dimension, i.group_key AS key, SUM(i.n_requests)::integer,
+                   SUM(i.n_closed_answered)::integer, SUM(i.n_filled)::integer, SUM(i.n_evaporated)::integer
+            FROM {_REQUEST} r CROSS JOIN LATERAL s2o_request_group_items({g_args}) i
+            GROUP BY 1, 2, 3""",  # nosec B608
+    )
 
 
-_CONSTRAINT_DAY_COLUMNS = f"day, constraint_id, currency, {', '.join(_CONSTRAINT_DAY_SUMS)}"
+class _Table(NamedTuple):
+    name: str
+    columns: str  # in the definition's order
+    nonzero: str  # a stored row that counts (a row whose counts all went back to zero is the same as no row)
+    definition: str
 
 
-def rebuild() -> tuple[int, int, int]:
-    """Reinstall the definition with the current time zone and recompute the three tables; returns
-    the numbers of rows written. Concurrent writers wait for it, then apply their change on top."""
+def _tables() -> list[_Table]:
+    d = _definition_sql()
+
+    def any_of(columns: tuple[str, ...]) -> str:
+        return " OR ".join(f"{c} <> 0" for c in columns)
+
+    return [
+        _Table(_FIGURE, "kind, scope, day, bucket, n", "n <> 0", d.figures),
+        _Table(_MINUTE, "kind, scope, hour, day, minute, n", "n <> 0", d.minutes),
+        _Table(_CONSTRAINT_DAY, f"day, constraint_id, currency, {', '.join(_CONSTRAINT_DAY_SUMS)}",
+               any_of(_CONSTRAINT_DAY_SUMS), d.constraint_days),
+        _Table(_GROUP_DAY, f"day, dimension, key, {', '.join(_GROUP_DAY_SUMS)}", any_of(_GROUP_DAY_SUMS), d.group_days),
+    ]
+
+
+class Rebuilt(NamedTuple):
+    """Rows written per table by `rebuild`."""
+
+    figures: int
+    minutes: int
+    constraint_days: int
+    group_days: int
+
+
+def rebuild() -> Rebuilt:
+    """Reinstall the definition with the current time zone and recompute every table; returns the
+    numbers of rows written. Concurrent writers wait for it, then apply their change on top."""
     with transaction.atomic():
         install()
-        figures, minutes, _ = _definition_sql()
+        written = []
         with connection.cursor() as cursor:
-            cursor.execute(f"LOCK TABLE {_FIGURE}, {_MINUTE} IN SHARE ROW EXCLUSIVE MODE")
-            cursor.execute(f"DELETE FROM {_FIGURE}")  # nosec B608
-            cursor.execute(f"DELETE FROM {_MINUTE}")  # nosec B608
-            cursor.execute(f"INSERT INTO {_FIGURE} (kind, scope, day, bucket, n) {figures}")
-            written = cursor.rowcount
-            cursor.execute(f"INSERT INTO {_MINUTE} (kind, scope, hour, day, minute, n) {minutes}")
-            return written, cursor.rowcount, rebuild_constraint_days()
+            tables = _tables()
+            cursor.execute(f"LOCK TABLE {', '.join(t.name for t in tables)} IN SHARE ROW EXCLUSIVE MODE")
+            for table in tables:
+                cursor.execute(f"DELETE FROM {table.name}")  # nosec B608
+                cursor.execute(f"INSERT INTO {table.name} ({table.columns}) {table.definition}")  # nosec B608
+                written.append(cursor.rowcount)
+        return Rebuilt(*written)
 
 
 def rebuild_constraint_days() -> int:
     """Recompute ConstraintDay alone (after a bulk rewrite of the hits); returns the rows written."""
-    _, _, constraint_days = _definition_sql()
+    table = next(t for t in _tables() if t.name == _CONSTRAINT_DAY)
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(f"LOCK TABLE {_CONSTRAINT_DAY} IN SHARE ROW EXCLUSIVE MODE")
-        cursor.execute(f"DELETE FROM {_CONSTRAINT_DAY}")  # nosec B608
-        cursor.execute(f"INSERT INTO {_CONSTRAINT_DAY} ({_CONSTRAINT_DAY_COLUMNS}) {constraint_days}")
+        cursor.execute(f"LOCK TABLE {table.name} IN SHARE ROW EXCLUSIVE MODE")
+        cursor.execute(f"DELETE FROM {table.name}")  # nosec B608
+        cursor.execute(f"INSERT INTO {table.name} ({table.columns}) {table.definition}")  # nosec B608
         return cursor.rowcount
 
 
@@ -405,22 +495,17 @@ def installed_time_zone() -> str | None:
 def differences(limit: int = 20) -> tuple[int, list[str]]:
     """How many rows differ between the tables and their definition, and a few of them, described.
     Rows whose counts went back to zero are the same as no row."""
-    figures, minutes, constraint_days = _definition_sql()
-    zero = " AND ".join(f"{c} = 0" for c in _CONSTRAINT_DAY_SUMS)
     out: list[str] = []
     total = 0
     with connection.cursor() as cursor:
-        for table, definition, columns, nonzero in (
-            (_FIGURE, figures, "kind, scope, day, bucket, n", "n <> 0"),
-            (_MINUTE, minutes, "kind, scope, hour, day, minute, n", "n <> 0"),
-            (_CONSTRAINT_DAY, constraint_days, _CONSTRAINT_DAY_COLUMNS, f"NOT ({zero})"),
-        ):
-            stored = f"SELECT {columns} FROM {table} WHERE {nonzero}"  # nosec B608
+        for table in _tables():
+            stored = f"SELECT {table.columns} FROM {table.name} WHERE {table.nonzero}"  # nosec B608
             cursor.execute(f"""
-                SELECT 'missing', x.* FROM ({definition} EXCEPT {stored}) x
+                SELECT 'missing', x.* FROM ({table.definition} EXCEPT {stored}) x
                 UNION ALL
-                SELECT 'unexpected', y.* FROM ({stored} EXCEPT {definition}) y""")  # nosec B608
+                SELECT 'unexpected', y.* FROM ({stored} EXCEPT {table.definition}) y""")  # nosec B608
             rows = cursor.fetchall()
             total += len(rows)
-            out += [f"{table} {kind}: {dict(zip(columns.split(', '), rest, strict=True))}" for kind, *rest in rows]
+            out += [f"{table.name} {kind}: {dict(zip(table.columns.split(', '), rest, strict=True))}"
+                    for kind, *rest in rows]
     return total, out[:limit]

@@ -386,7 +386,8 @@ class DayFigure(models.Model):
     department's assessments (scope = its id) count under each figure (`bucket` 0), and how many
     took each whole business hour of a clock (`bucket` = the hour; its minutes are in `DayMinute`).
     The promises kept count requests with a first promise (scope 0), per department (scope = its
-    id: one per assessment) and per operations lead (scope = the user's id: one per acknowledgement).
+    id: one per assessment) and per operations lead (scope = the user's id: one per acknowledgement);
+    a sales team's times to answer have its id as scope (0 for requests without a team).
 
     Derived data, kept exact by database triggers in the same transaction as every write to the
     requests, assessments and acknowledgements, whatever writes them (`analysis.dashboard_rollup`);
@@ -404,6 +405,7 @@ class DayFigure(models.Model):
         EVAPORATED = 8
         ACK_TIME = 10
         ANSWER_TIME = 11
+        TEAM_ANSWER_TIME = 12
         ROUTED = 20
         ASSESSED = 21
         ASSESSMENT_MET = 22
@@ -423,7 +425,8 @@ class DayFigure(models.Model):
     pk = models.CompositePrimaryKey("kind", "scope", "day", "bucket")
     kind = models.PositiveSmallIntegerField(choices=Kind.choices)
     scope = models.PositiveIntegerField(
-        help_text="0 for request figures, the department's id for assessment figures, the lead's user id for a lead's promises.")
+        help_text="0 for request figures, the department's id for assessment figures, the lead's user id for a lead's "
+                  "promises, the sales team's id (0: none) for a team's time to answer.")
     day = models.DateField(help_text="The request's submission day in the site's time zone.")
     bucket = models.PositiveIntegerField(help_text="0 for a count; the whole business hour for a time.")
     n = models.IntegerField()
@@ -486,6 +489,42 @@ class ConstraintDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.constraint_id} {self.currency}: {self.requests}"
+
+
+class GroupDay(models.Model):
+    """The dashboard's per-team, per-rep and per-customer counts by local submission day: requests,
+    closed answered, filled and evaporated — for the unfiltered dashboard, which ranks its group
+    tables from a few thousand team and rep rows and a customer's days instead of grouping the
+    period's requests three ways.
+
+    Derived data, kept exact by a database trigger on the requests in the writer's transaction
+    (`analysis.dashboard_rollup`); checked and rebuilt with the day rollup by `manage.py
+    dashboard_rollup`. PostgreSQL only: the embedded SQLite mode reads live.
+    """
+
+    class Dimension(models.IntegerChoices):
+        TEAM = 1
+        REP = 2
+        CUSTOMER = 3
+
+    pk = models.CompositePrimaryKey("day", "dimension", "key")
+    day = models.DateField(help_text="The request's submission day in the site's time zone.")
+    dimension = models.PositiveSmallIntegerField(choices=Dimension.choices)
+    key = models.PositiveIntegerField(help_text="The team's (0: none), the rep's or the customer's id.")
+    requests = models.IntegerField()
+    closed_answered = models.IntegerField()
+    filled = models.IntegerField()
+    evaporated = models.IntegerField()
+
+    class Meta:
+        indexes = [
+            # The primary key's columns with the counts: a period is an index-only range scan.
+            models.Index(fields=["day", "dimension", "key"], include=["requests", "closed_answered", "filled", "evaporated"],
+                         name="groupday_read_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.get_dimension_display()} {self.key}: {self.requests}"
 
 
 class ImprovementAction(models.Model):

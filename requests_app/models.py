@@ -446,7 +446,13 @@ class FeasibilityRequest(models.Model):
             # The request list's other sorts (filters.SORTS): a page reads its rows off the index.
             models.Index(fields=["answer_due", "id"], name="req_answer_due_list_idx"),
             models.Index(fields=["deal_value", "id"], name="req_deal_value_list_idx"),
-            models.Index(fields=["customer", "submitted_at"], name="req_customer_submitted_idx"),
+            # A customer's requests by submission; the status and time to answer included so the manager
+            # dashboard's per-customer medians of its first rows read nothing else (analysis.metrics.groups).
+            models.Index(fields=["customer", "submitted_at"], include=["status", "answer_seconds"],
+                         name="req_customer_submitted_idx"),
+            # The same per rep, for the dashboard's per-rep medians.
+            models.Index(fields=["requested_by", "submitted_at"], include=["status", "answer_seconds"],
+                         name="req_rep_submitted_idx"),
             # A part's latest requests (precedents: "same part"), and every lookup by part.
             models.Index(fields=["product", "submitted_at"], name="req_product_submitted_idx"),
             # The SLA sweep: due work among open requests only (shared/RELIABILITY.md rule 1).

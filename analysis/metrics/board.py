@@ -45,6 +45,9 @@ class Dashboard:
     breached: list[ListedRequest]
     at_risk: list[ListedRequest]
     reporting_currency: str = ""
+    # When set (the page), the rollup gave the medians of the first `group_rows` reps and customers
+    # only; the others' `answer_median_hours` is None (the page does not show them).
+    group_rows: int | None = None
 
     @property
     def unconverted_currencies(self) -> list[str]:
@@ -91,10 +94,12 @@ def _jsonable(value: Any) -> Any:
 def dashboard(
     f: DashboardFilter, *, now: datetime, work_calendar: businesstime.WorkCalendar,
     known_departments: Sequence[tuple[int, str]] | None = None, use_rollup: bool | None = None,
+    group_rows: int | None = None,
 ) -> Dashboard:
-    """Every part of the dashboard. KPI cards, trend, departments and the Pareto come from the day
-    rollup where it can answer (`rollup.usable`: PostgreSQL, no filter but the dates), live otherwise;
-    `use_rollup` forces one way (tests compare both)."""
+    """Every part of the dashboard. KPI cards, trend, departments, teams, reps, customers and the
+    Pareto come from the day rollup where it can answer (`rollup.usable`: PostgreSQL, no filter but
+    the dates), live otherwise; `use_rollup` forces one way (tests compare both). `group_rows`: the
+    rows of the rep and customer tables that need their median (the page's)."""
     # "Due in the next 24 business hours" is the clocks' UPCOMING horizon (badges' "due soon" is DUE_SOON).
     soon = clocks.upcoming_until(now, work_calendar)
     fast = rollup.usable(f) if use_rollup is None else use_rollup
@@ -104,11 +109,12 @@ def dashboard(
         else:
             current, previous, trend = period_and_trend(f, now=now, soon=soon)
             dept_rows = departments(f, now=now, known=known_departments)
-        teams, reps, customers = groups(f)
+        teams, reps, customers = groups(f, top=group_rows, use_rollup=fast)
         pareto_rows = pareto(f, use_rollup=fast)
         breached, at_risk = breached_and_at_risk(f, now=now, soon=soon)
     return Dashboard(
         filter=f, now=now, soon=soon, current=current, previous=previous, kpis=kpis(current, previous), trend=trend,
         departments=dept_rows, teams=teams, reps=reps, customers=customers, pareto=pareto_rows,
         breached=breached, at_risk=at_risk, reporting_currency=reporting_currency(),
+        group_rows=group_rows if fast else None,
     )

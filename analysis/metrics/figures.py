@@ -139,6 +139,7 @@ class GroupRow(OutcomeRates):
     filled: int
     evaporated: int
     answer_median_hours: float | None
+    answer_median_seconds: float | None = None
 
 
 @dataclass

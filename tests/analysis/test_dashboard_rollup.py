@@ -15,12 +15,22 @@ from django.utils import timezone
 
 from analysis import dashboard_rollup, metrics, rollups
 from analysis.metrics import rollup
+from analysis.metrics.groups import groups
 from analysis.metrics.histograms import Histogram
 from analysis.metrics.pareto import pareto
 from analysis.metrics.promises import promises
-from analysis.models import Assessment, ConstraintDay, ConstraintHit, DayFigure
+from analysis.models import Assessment, ConstraintDay, ConstraintHit, DayFigure, GroupDay
 from requests_app.clocks import default_calendar
-from requests_app.models import Department, ExchangeRate, FeasibilityRequest, Outcome, RequestEvent, Role, Status
+from requests_app.models import (
+    Customer,
+    Department,
+    ExchangeRate,
+    FeasibilityRequest,
+    Outcome,
+    RequestEvent,
+    Role,
+    Status,
+)
 from tests.analysis.test_metrics import alternative, assess, make_request
 from tests.conftest import aware, make_user
 
@@ -133,6 +143,14 @@ def same_figures(board_a: metrics.Dashboard, board_b: metrics.Dashboard) -> None
     for a, b in zip(board_a.departments, board_b.departments, strict=True):
         assert close(a.median_seconds, b.median_seconds), a.department
     assert board_a.pareto == board_b.pareto  # every count, sum of money and share, to the cent
+    for rows_a, rows_b in ((board_a.teams, board_b.teams), (board_a.reps, board_b.reps),
+                           (board_a.customers, board_b.customers)):
+        assert [(r.key, r.label, r.requests, r.closed_answered, r.filled, r.evaporated) for r in rows_a] == [
+            (r.key, r.label, r.requests, r.closed_answered, r.filled, r.evaporated) for r in rows_b]
+    for a, b in zip(board_a.teams, board_b.teams, strict=True):
+        assert close(a.answer_median_seconds, b.answer_median_seconds), a.label  # a histogram's, to the minute
+    for a, b in zip(board_a.reps + board_a.customers, board_b.reps + board_b.customers, strict=True):
+        assert a.answer_median_seconds == b.answer_median_seconds, a.label  # from the requests themselves
 
 
 def test_on_generated_data_the_rollup_gives_the_live_figures_to_the_minute(postgres_only, db):
@@ -159,6 +177,14 @@ def test_on_generated_data_the_rollup_gives_the_live_figures_to_the_minute(postg
     default = metrics.dashboard(periods[0], now=now, work_calendar=calendar, use_rollup=True)
     assert default.current.filed > 100 and default.current.seconds["answer_p50"] and default.departments
     assert default.pareto[0].converted and default.pareto[0].unconverted_currencies == ["CHF", "GBP"]
+    assert len(default.teams) == 2 and len(default.reps) == 6 and len(default.customers) == 40
+    assert all(row.answer_median_seconds for row in default.teams + default.reps + default.customers)
+    # The page asks for the medians of the rows it shows only.
+    page = metrics.dashboard(periods[0], now=now, work_calendar=calendar, use_rollup=True, group_rows=3)
+    assert [r.answer_median_seconds for r in page.reps[:3] + page.customers[:3]] == [
+        r.answer_median_seconds for r in default.reps[:3] + default.customers[:3]]
+    assert {r.answer_median_hours for r in page.reps[3:] + page.customers[3:]} == {None}
+    assert [r.answer_median_seconds for r in page.teams] == [r.answer_median_seconds for r in default.teams]
 
 
 
@@ -395,4 +421,66 @@ def test_rewriting_every_hit_recomputes_the_pareto_days_once_and_the_check_finds
     call_command("dashboard_rollup", rebuild=True, stdout=StringIO())
     call_command("dashboard_rollup", stdout=StringIO())
     assert pareto_rows() == [("material", 2, 1, 2, Decimal("2000.00"), 0)]
+
+
+# --- teams, reps and customers ---------------------------------------------------------------------
+
+
+def group_rows(f: metrics.DashboardFilter = MARCH) -> list[list[tuple]]:
+    """Teams, reps and customers as (label, requests, closed answered, filled, evaporated, median hours),
+    the same from the day rollup as live."""
+    rolled_up, live = groups(f, use_rollup=True), groups(f, use_rollup=False)
+    tables = [[(r.label, r.requests, r.closed_answered, r.filled, r.evaporated, r.answer_median_hours) for r in rows]
+              for rows in rolled_up]
+    assert tables == [[(r.label, r.requests, r.closed_answered, r.filled, r.evaporated, r.answer_median_hours)
+                       for r in rows] for rows in live]
+    return tables
+
+
+def test_the_group_days_and_the_teams_times_follow_every_write_to_a_request(postgres_only, rep, other_rep, team_a,
+                                                                            team_b, customer):
+    bolt = Customer.objects.create(name="Bolt Ltd")
+    req = make_request(customer, rep, team_a, submitted=aware(2026, 3, 2, 10), status=Status.CLOSED,
+                       outcome=Outcome.WON, ack=3600, ack_met=True, answer=7 * 3600 + 59, answer_met=True)
+    make_request(customer, rep, team_a, submitted=aware(2026, 3, 3, 10), status=Status.IN_ANALYSIS)
+    differences()
+    assert group_rows() == [[("Team North", 2, 1, 1, 0, 7.0)], [("Rita", 2, 1, 1, 0, 7.0)],
+                            [("Acme Industrial", 2, 1, 1, 0, 7.0)]]
+    moves = [
+        dict(answered_at=None), dict(answered_at=aware(2026, 3, 4, 10)),  # won without an answer: not filled
+        dict(sales_team=team_b), dict(sales_team=None), dict(requested_by=other_rep), dict(customer=bolt),
+        dict(outcome=Outcome.EVAPORATED), dict(status=Status.ANSWERED, outcome=""), dict(answer_seconds=30 * 3600),
+        dict(submitted_at=aware(2026, 2, 27, 10)), dict(status=Status.DRAFT),
+    ]
+    for fields in moves:
+        FeasibilityRequest.objects.filter(pk=req.pk).update(**fields)
+        differences()
+        group_rows()
+    FeasibilityRequest.objects.filter(pk=req.pk).update(status=Status.CLOSED, outcome=Outcome.EVAPORATED,
+                                                        submitted_at=aware(2026, 3, 2, 10))
+    differences()
+    assert group_rows() == [
+        [("(no team)", 1, 1, 0, 1, 30.0), ("Team North", 1, 0, 0, 0, None)],
+        [("Olga", 1, 1, 0, 1, 30.0), ("Rita", 1, 0, 0, 0, None)],
+        [("Acme Industrial", 1, 0, 0, 0, None), ("Bolt Ltd", 1, 1, 0, 1, 30.0)],
+    ]
+    with pytest.raises(RuntimeError), transaction.atomic():
+        FeasibilityRequest.objects.filter(pk=req.pk).update(sales_team=team_a, answer_seconds=60)
+        raise RuntimeError("rolled back")
+    differences()
+    FeasibilityRequest.objects.all().delete()
+    differences()
+    assert not GroupDay.objects.exclude(requests=0).exists()
+    assert not DayFigure.objects.filter(kind=DayFigure.Kind.TEAM_ANSWER_TIME).exclude(n=0).exists()
+
+
+def test_the_check_finds_a_drifted_group_day(postgres_only, rep, team_a, customer):
+    make_request(customer, rep, team_a, submitted=aware(2026, 3, 2, 10), status=Status.IN_ANALYSIS)
+    GroupDay.objects.filter(dimension=GroupDay.Dimension.REP).update(requests=2)
+    err = StringIO()
+    with pytest.raises(CommandError, match="^2 day-rollup rows differ"):
+        call_command("dashboard_rollup", stdout=StringIO(), stderr=err)
+    assert "analysis_groupday missing: {'day': datetime.date(2026, 3, 2), 'dimension': 2" in err.getvalue()
+    call_command("dashboard_rollup", rebuild=True, stdout=StringIO())
+    differences()
 

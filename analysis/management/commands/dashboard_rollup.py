@@ -29,10 +29,11 @@ class Command(BaseCommand):
             raise CommandError("The day rollup exists on PostgreSQL only; on SQLite the dashboard reads live.")
         started = time.monotonic()
         if rebuild:
-            figures, minutes, constraint_days = dashboard_rollup.rebuild()
+            rows = dashboard_rollup.rebuild()
             self.stdout.write(self.style.SUCCESS(
-                f"Rebuilt the day rollup ({settings.TIME_ZONE} days): {figures:,} figure rows, {minutes:,} minute rows "
-                f"and {constraint_days:,} constraint-day rows in {time.monotonic() - started:.1f} s."
+                f"Rebuilt the day rollup ({settings.TIME_ZONE} days): {rows.figures:,} figure rows, {rows.minutes:,} "
+                f"minute rows, {rows.constraint_days:,} constraint-day rows and {rows.group_days:,} group-day rows "
+                f"in {time.monotonic() - started:.1f} s."
             ))
             return
         zone = dashboard_rollup.installed_time_zone()

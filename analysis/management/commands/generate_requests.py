@@ -250,13 +250,15 @@ class Command(BaseCommand):
                 self.stdout.write(f"{done:,} requests ({time.monotonic() - started:.0f} s)")
                 self.stdout.flush()
             if count > 0:
-                figures, minutes, constraint_days = dashboard_rollup.rebuild()
-                self.stdout.write(f"Day rollup rebuilt: {figures:,} figure rows, {minutes:,} minute rows, "
-                                  f"{constraint_days:,} constraint-day rows ({time.monotonic() - started:.0f} s)")
+                rows = dashboard_rollup.rebuild()
+                self.stdout.write(f"Day rollup rebuilt: {rows.figures:,} figure rows, {rows.minutes:,} minute rows, "
+                                  f"{rows.constraint_days:,} constraint-day rows, {rows.group_days:,} group-day rows "
+                                  f"({time.monotonic() - started:.0f} s)")
             self._improvement_actions()
             for table in ("requests_app_feasibilityrequest", "analysis_assessment", "analysis_assessment_constraints",
                           "analysis_answer", "analysis_alternative", "requests_app_pause", "analysis_constrainthit",
-                          "analysis_dayfigure", "analysis_dayminute", "analysis_constraintday", "requests_app_product"):
+                          "analysis_dayfigure", "analysis_dayminute", "analysis_constraintday", "analysis_groupday",
+                          "requests_app_product"):
                 # VACUUM fills the visibility map that index-only scans need; it cannot run inside a
                 # transaction (a test), where statistics alone will do.
                 cursor.execute(f"{'ANALYZE' if connection.in_atomic_block else 'VACUUM ANALYZE'} {table}")
