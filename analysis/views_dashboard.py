@@ -212,6 +212,10 @@ def table_rows(board: metrics.Dashboard, table: str) -> list[list[Any]]:
     return [[_csv_value(getattr(item, c.attr)) for c in TABLES[table]] for item in getattr(board, table)]
 
 
+# Tables whose template lays out their items itself (links, clock colours): no generic rows to format.
+ITEM_TABLES = ("breached", "at_risk")
+
+
 def _page_table(board: metrics.Dashboard, table: str, limit: int | None = None) -> dict[str, Any]:
     items = getattr(board, table)
     shown = items[:limit] if limit else items
@@ -219,7 +223,8 @@ def _page_table(board: metrics.Dashboard, table: str, limit: int | None = None) 
         "name": table,
         "columns": [Column(label, c.attr, c.numeric) for label, c in zip(column_labels(board, table), TABLES[table],
                                                                            strict=True)],
-        "rows": [[(_page_value(getattr(item, c.attr)), c.numeric) for c in TABLES[table]] for item in shown],
+        "rows": [] if table in ITEM_TABLES else [[(_page_value(getattr(item, c.attr)), c.numeric) for c in TABLES[table]]
+                                                 for item in shown],
         "items": shown,
         "total": len(items),
     }

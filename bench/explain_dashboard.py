@@ -16,7 +16,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import psycopg2
-from dashboard_bench import AGGREGATE_TABLES, manager_client
+from dashboard_bench import aggregate_statements, manager_client
 from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -38,13 +38,13 @@ def main() -> None:
     client.get(url)
     with CaptureQueriesContext(connection) as captured:
         assert client.get(url).status_code == 200
-    statements = [q["sql"] for q in captured.captured_queries
-                  if any(t in q["sql"] for t in AGGREGATE_TABLES) and not q["sql"].startswith("SET")]
+    settings_sql, *statements = aggregate_statements(captured.captured_queries)
     params = connection.get_connection_params()
     raw = psycopg2.connect(**{k: v for k, v in params.items() if k in ("dbname", "user", "password", "host", "port")})
     with raw.cursor() as cursor:
         cursor.execute("SET jit = off")
         cursor.execute("SET work_mem = %s", [WORK_MEM])
+        cursor.execute(settings_sql)  # the page's own (parallel workers off for the day rollup's statements)
         for n, sql in enumerate(statements, 1):
             if args.dump:
                 Path(args.dump, f"q{n}.sql").write_text(sql + ";\n")

@@ -103,7 +103,7 @@ def dashboard(
     # "Due in the next 24 business hours" is the clocks' UPCOMING horizon (badges' "due soon" is DUE_SOON).
     soon = clocks.upcoming_until(now, work_calendar)
     fast = rollup.usable(f) if use_rollup is None else use_rollup
-    with dialect.big_queries():
+    with dialect.big_queries(parallel=not fast):  # the rollup's statements read a few thousand rows each
         if fast:
             current, previous, trend, dept_rows = rollup.figures(f, now=now, soon=soon, known=known_departments)
         else:

@@ -226,9 +226,11 @@ def parse_datetime(value: Any) -> datetime:
 
 
 @contextmanager
-def big_queries() -> Iterator[None]:
+def big_queries(*, parallel: bool = True) -> Iterator[None]:
     """The dashboard's aggregates in one transaction, on PostgreSQL without JIT (PERFORMANCE.md:
-    JIT compiles for 15–50 ms per big query and buys nothing here).
+    JIT compiles for 15–50 ms per big query and buys nothing here), and without parallel workers
+    when `parallel` is false: statements that read a few thousand rollup rows spend more starting
+    workers than they save (at 1M, the day rollup's first statement: ~40 against ~55 ms with two).
 
     `SET LOCAL` lasts until the end of the transaction. Inside an outer atomic block (a test, or
     ATOMIC_REQUESTS) we use that transaction instead of opening a savepoint: one query, not three.
@@ -237,17 +239,18 @@ def big_queries() -> Iterator[None]:
         yield
         return
     if connection.in_atomic_block:
-        _session_settings()
+        _session_settings(parallel)
         yield
         return
     with transaction.atomic():
-        _session_settings()
+        _session_settings(parallel)
         yield
 
 
-def _session_settings() -> None:
-    # One statement for both settings (set_config(..., true) is SET LOCAL). work_mem: sorting a
+def _session_settings(parallel: bool) -> None:
+    # One statement for the settings (set_config(..., true) is SET LOCAL). work_mem: sorting a
     # 90-day window at a million requests (percentiles, GROUP BY) takes ~20 MB; the default 4 MB
     # spills those sorts to disk.
+    workers = "" if parallel else ", set_config('max_parallel_workers_per_gather', '0', true)"
     with connection.cursor() as cursor:
-        cursor.execute("SELECT set_config('jit', 'off', true), set_config('work_mem', %s, true)", [WORK_MEM])
+        cursor.execute(f"SELECT set_config('jit', 'off', true), set_config('work_mem', %s, true){workers}", [WORK_MEM])
