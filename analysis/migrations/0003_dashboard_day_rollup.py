@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 def install_rollup(apps, schema_editor) -> None:
     """Nothing any more: the definition now reads columns that later migrations add (the first
-    promise), so 0010_promises_pareto_and_groups_in_day_rollup installs the triggers and fills the rows."""
+    promise), so 0011_promises_pareto_and_groups_in_day_rollup installs the triggers and fills the rows."""
 
 
 def remove_rollup(apps, schema_editor) -> None:

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('requests_app', '0013_triage_answer_due_index'),
+        ('requests_app', '0014_product_submitted_index'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('requests_app', '0014_promise_unanswered_index'),
+        ('requests_app', '0015_promise_unanswered_index'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -16,8 +16,8 @@ def install_rollup(apps, schema_editor) -> None:
 
 
 def remove_join_triggers(apps, schema_editor) -> None:
-    """Back to 0009: the promises', the Pareto's and the groups' triggers go, and the rows only they
-    wrote; the day rollup's own triggers stay (with the teams' times to answer, which 0009 ignores)."""
+    """Back to 0010: the promises', the Pareto's and the groups' triggers go, and the rows only they
+    wrote; the day rollup's own triggers stay (with the teams' times to answer, which 0010 ignores)."""
     if schema_editor.connection.vendor != "postgresql":
         return
     with schema_editor.connection.cursor() as cursor:
@@ -35,8 +35,8 @@ def remove_join_triggers(apps, schema_editor) -> None:
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('analysis', '0009_alternative_cost_currency'),
-        ('requests_app', '0015_dashboard_read_indexes'),
+        ('analysis', '0010_department_queue_open_requests'),
+        ('requests_app', '0016_dashboard_read_indexes'),
     ]
 
     operations = [
