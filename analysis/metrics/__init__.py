@@ -10,6 +10,8 @@ Parts, each readable alone
 * `lists`: the breached and at-risk lists.
 * `rollup`: KPI cards, trend and departments of the unfiltered dashboard from the day rollup
   (analysis.dashboard_rollup), with percentiles from minute histograms (`histograms`).
+* `promises`: promises kept, per lead and per department, and the extensions (shown by the page's
+  template tag, beside the board).
 * `board`: the whole dashboard in one transaction (`dashboard()`), and its JSON twin.
 * `figures`: the result dataclasses; `dialect`: where PostgreSQL and SQLite differ.
 
@@ -23,12 +25,18 @@ Why it stays fast at a million requests (shared/PERFORMANCE.md, bench/README.md)
 * Grouped figures group by integer ids only; names are joined to the few result rows afterwards.
 * The Pareto reads a rollup, `ConstraintHit`, kept exact in the same transaction as every write
   that changes it (analysis.rollups).
-* Without filters, KPI cards, trend and departments read per-day counts and business-minute
-  histograms kept by database triggers (analysis.dashboard_rollup): no sort of the window for the
-  percentiles, which are exact to the minute. With a filter (team, rep, customer, priority,
-  department) the same figures are computed live from the requests.
+* Without filters, every part reads rollups kept by database triggers in the writers' transactions
+  (analysis.dashboard_rollup): per-day counts and business-minute histograms for the KPI cards,
+  trend and departments (no sort of the window for the percentiles, which are exact to the minute);
+  the promises kept per day, department and lead; the Pareto per day, constraint and currency
+  (`ConstraintDay`); and the teams', reps' and customers' counts per day (`GroupDay`), a team's
+  median from its histogram and only the shown reps' and customers' medians from their own
+  indexes. Only the figures of "now" (open, breached, due soon, pending assessments, promises past
+  due unanswered) are read live, from small partial indexes. With a filter (team, rep, customer,
+  priority, department) the same figures are computed live from the requests.
 * On PostgreSQL the queries run inside one transaction without JIT and with a `work_mem` that keeps
-  the window's sorts in memory (`dialect.big_queries`).
+  the window's sorts in memory (`dialect.big_queries`); the rollup's small statements also without
+  parallel workers, which cost more to start than they save there.
 
 Definitions (shared/DESIGN.md is the contract; refinements documented here and on the page)
 ------------------------------------------------------------------------------------------
