@@ -1,14 +1,16 @@
 """Department clock badges: `{% load operations_clocks %}{% assessment_badge assessment %}`.
 
 The state is `Assessment.get_clock_state` in the department's calendar, rendered by the same badge
-as the request's clocks (`requests_app/_clock_badge.html`)."""
+as the request's clocks (`requests_app.badges.clock_badge`)."""
 
 from __future__ import annotations
 
 from django import template
+from django.utils.safestring import SafeString
 
 from analysis.clocks import department_calendar_id
 from analysis.models import Assessment
+from requests_app import badges
 from requests_app.clocks import ClockState
 from requests_app.templatetags.clocks import page_calendars, page_now
 
@@ -21,6 +23,6 @@ def assessment_state(context: template.Context, assessment: Assessment) -> Clock
     return assessment.get_clock_state(page_now(context), calendar)
 
 
-@register.inclusion_tag("requests_app/_clock_badge.html", takes_context=True)
-def assessment_badge(context: template.Context, assessment: Assessment) -> dict:
-    return {"state": assessment_state(context, assessment), "what": f"{assessment.department.name} assessment"}
+@register.simple_tag(takes_context=True)
+def assessment_badge(context: template.Context, assessment: Assessment) -> SafeString:
+    return badges.clock_badge(assessment_state(context, assessment), f"{assessment.department.name} assessment")

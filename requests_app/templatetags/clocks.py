@@ -8,13 +8,17 @@ Operations' department clocks have their own tag in `analysis` (`operations_cloc
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from django import template
+from django.template import defaultfilters
 from django.utils import timezone
+from django.utils.safestring import SafeString
 
+from requests_app import badges
 from requests_app.clocks import Calendars, ClockState
-from requests_app.models import FeasibilityRequest
+from requests_app.models import FeasibilityRequest, SalesAction
 
 register = template.Library()
 
@@ -24,13 +28,15 @@ WEEKDAY_NAMES = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 @register.filter
 def business_hours(seconds: int | None) -> str:
     """Business seconds as words: 5400 → "1.5 business h"; 2 days' worth stays in hours."""
-    if seconds is None:
-        return ""
-    value = abs(int(seconds)) / 3600
-    if value < 0.05:
-        # A clock that ran out at closing time is breached all night with no business time elapsed.
-        return "under 0.1 business h"
-    return f"{value:.1f} business h" if value < 10 else f"{value:.0f} business h"
+    return badges.business_hours(seconds)
+
+
+@register.filter(expects_localtime=True, is_safe=False)
+def local_date(value: Any, fmt: str) -> str:
+    """`{{ when|local_date:"D j M H:i" }}`: Django's `date` filter, faster for the formats rows use."""
+    if not isinstance(value, date):
+        return defaultfilters.date(value, fmt)
+    return badges.local_date(value, fmt)
 
 
 @register.filter
@@ -54,6 +60,29 @@ def clock_state(context: template.Context, req: FeasibilityRequest, clock: str =
     return req.get_clock_state(page_now(context), page_calendars(context).of(req), clock or None)
 
 
-@register.inclusion_tag("requests_app/_clock_badge.html", takes_context=True)
-def clock_badge(context: template.Context, req: FeasibilityRequest, clock: str = "") -> dict:
-    return {"state": clock_state(context, req, clock)}
+@register.simple_tag(takes_context=True)
+def clock_badge(context: template.Context, req: FeasibilityRequest, clock: str = "") -> SafeString:
+    """`{% clock_badge req %}`: the badge of the request's running clock (or of `clock`)."""
+    return badges.clock_badge(clock_state(context, req, clock))
+
+
+@register.simple_tag
+def state_badge(state: ClockState | None, what: str = "") -> SafeString:
+    """`{% state_badge row.state %}`: the badge of a clock state a selector computed."""
+    return badges.clock_badge(state, what)
+
+
+@register.simple_tag
+def status_badge(req: FeasibilityRequest) -> SafeString:
+    return badges.status_badge(req)
+
+
+@register.simple_tag
+def sales_action(action: SalesAction, due: ClockState | None = None) -> SafeString:
+    return badges.sales_action(action, due)
+
+
+@register.simple_tag
+def due_mark(req: FeasibilityRequest, due: ClockState | None) -> SafeString:
+    """A list's "Due" cell: what Sales owes, else the clock's badge, else why nothing is due."""
+    return badges.due_mark(req, due)
