@@ -63,6 +63,7 @@ class SqlTimer:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("page", choices=sorted(PAGES))
+    parser.add_argument("--path", help="another path to load as the page's persona (e.g. /notifications/)")
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--sort", default="tottime")
     parser.add_argument("--top", type=int, default=40)
@@ -72,6 +73,7 @@ def main() -> None:
         sys.exit("Point DATABASE_URL at a PostgreSQL bench database (its name must contain 'bench').")
     cast = people.cast()
     role, path = PAGES[args.page]
+    path = args.path or path
     user = cast[role][0]
     if path is None:
         path = f"/requests/{people.showcase_request(user)}/"

@@ -138,8 +138,8 @@ def clock_badge(state: ClockState | None, what: str = "") -> SafeString:
     elif state.status == ClockStatus.MET:
         body = SafeString('<i class="bi bi-check2" aria-hidden="true"></i> met')
     else:
-        icon = SafeString('<i class="bi bi-hourglass-split" aria-hidden="true"></i> '
-                          if state.status == ClockStatus.DUE_SOON else "")
+        icon = (SafeString('<i class="bi bi-hourglass-split" aria-hidden="true"></i> ')
+                if state.status == ClockStatus.DUE_SOON else SafeString(""))
         remaining = f"{business_hours(left)} left" if left is not None else f"due {local_date(state.due, 'j M Y')}"
         body = format_html("{}{} · {}", icon, state.label, remaining)
     return format_html('<span class="badge {} sla-clock" title="{}">{}</span>', state.css, title, body)
@@ -149,7 +149,7 @@ def sales_action(action: SalesAction, due: ClockState | None = None) -> SafeStri
     """What Sales must do now (reply to a question, decide on an answer) and since when; with the
     paused clock's badge first when there is one."""
     badge = format_html("{} ", clock_badge(due)) if due is not None else ""
-    what = SafeString("reply to Operations' question" if action.is_reply else "decide on the answer")
+    what = SafeString("reply to Operations' question") if action.is_reply else SafeString("decide on the answer")
     return format_html(
         '<span class="sales-action">{}<strong>Sales:</strong> {} · waiting since '
         '<time datetime="{}" title="{} ago">{}</time></span>',

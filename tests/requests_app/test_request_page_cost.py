@@ -100,3 +100,25 @@ def test_the_notification_page_costs_the_same_for_30_and_3000(client, rep, djang
     notify(2970)
     with django_assert_num_queries(baseline):
         assert client.get(reverse("requests_app:notifications")).status_code == 200
+
+
+def test_the_page_user_carries_exactly_their_roles_and_their_own_unread_count(rep, ops_lead, nobody):
+    from django.contrib.auth.models import Group
+    from django.utils import timezone
+
+    from requests_app import roles
+    from requests_app.auth import UNREAD_ATTR, user_with_page_facts
+    from requests_app.models import Notification
+
+    ops_lead.groups.add(Group.objects.create(name="Some other group"))  # not an S2O role: ignored
+    for user, read in [(ops_lead, None), (ops_lead, None), (ops_lead, timezone.now()), (rep, None)]:
+        Notification.objects.create(user=user, kind="test", message="note", read_at=read)
+    lead = user_with_page_facts(ops_lead.pk)
+    assert roles.user_roles(lead) == {"ops_lead", "ops_member"}
+    assert getattr(lead, UNREAD_ATTR) == 2
+    seller = user_with_page_facts(rep.pk)
+    assert roles.user_roles(seller) == {"sales_rep"}
+    assert getattr(seller, UNREAD_ATTR) == 1
+    no_one = user_with_page_facts(nobody.pk)
+    assert roles.user_roles(no_one) == frozenset()
+    assert getattr(no_one, UNREAD_ATTR) == 0
