@@ -67,6 +67,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--sort", default="tottime")
     parser.add_argument("--top", type=int, default=40)
+    parser.add_argument("--who", type=int, default=0, help="which of the role's personas (0 = the first)")
+    parser.add_argument("--timing", action="store_true", help="only the wall time per page, no profile")
     args = parser.parse_args()
     name = connection.settings_dict["NAME"]
     if connection.vendor != "postgresql" or "bench" not in name:
@@ -74,7 +76,7 @@ def main() -> None:
     cast = people.cast()
     role, path = PAGES[args.page]
     path = args.path or path
-    user = cast[role][0]
+    user = cast[role][args.who]
     if path is None:
         path = f"/requests/{people.showcase_request(user)}/"
     client = Client(headers={"x-forwarded-proto": "https"}, secure=True)
@@ -91,6 +93,10 @@ def main() -> None:
     for _ in range(args.runs):
         load()
     plain = (time.perf_counter() - started) / args.runs
+    if args.timing:
+        print(f"{args.page} {path} as {user.username}: {plain * 1000:.1f} ms per page; "
+              f"load average {os.getloadavg()[0]:.2f}")
+        return
     timer = SqlTimer()
     with connection.execute_wrapper(timer):
         for _ in range(args.runs):
