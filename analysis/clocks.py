@@ -103,8 +103,9 @@ def start_department_clock(assessment: Assessment, *, now: datetime) -> list[str
     return ["sla_policy", "due_at", "next_reminder_at"]
 
 
-def stop_department_clock(assessment: Assessment, *, now: datetime) -> list[str]:
-    """Call when the assessment is recorded: business time taken, met/missed, off the work list.
+def stop_department_clock(assessment: Assessment, *, now: datetime) -> None:
+    """Call when the assessment is recorded: business time taken (the request's pauses left out),
+    met/missed, off the work list. The caller saves the assessment.
 
     Met = assessed at or before its own due time (DESIGN.md); the dashboard reads `met`."""
     req = assessment.request
@@ -114,7 +115,6 @@ def stop_department_clock(assessment: Assessment, *, now: datetime) -> list[str]
     assessment.met = assessment.due_at is None or now <= assessment.due_at
     assessment.next_reminder_at = None
     clocks.log(req, Clock.DEPARTMENT, Action.STOP, now, assessment.due_at, department=assessment.department)
-    return ["assessment_seconds", "met", "next_reminder_at"]
 
 
 def department_next_reminder_at(

@@ -14,7 +14,7 @@ from analysis import sla
 from analysis.clocks import stop_department_clock
 from analysis.models import Assessment, ReminderLedger
 from analysis.templatetags.operations_clocks import assessment_state
-from requests_app.models import BusinessCalendar, Department, Status
+from requests_app.models import BusinessCalendar, ClockEvent, Department, Status
 from tests.analysis.sla_support import Kind, acknowledge, move, submit
 from tests.conftest import aware
 
@@ -77,6 +77,21 @@ def test_business_time_taken_is_counted_in_the_department_calendar(routed):
     # 08:00–13:00 CET of shipping's shift = 5 h (the request's calendar, with its lunch break, says 4 h).
     assert shipping.assessment_seconds == 5 * 3600
     assert shipping.met is False
+
+
+def test_business_time_taken_leaves_out_the_time_the_request_waited_on_sales(routed, ops_lead, rep):
+    move(routed, to=Status.WAITING_ON_SALES, kind=Kind.CLARIFICATION_ASKED, actor=ops_lead, at=aware(2026, 3, 2, 8, 0))
+    req = move(routed, to=Status.IN_ANALYSIS, kind=Kind.CLARIFICATION_ANSWERED, actor=rep, at=aware(2026, 3, 2, 15, 0))
+    shipping = assessment(req, "shipping")
+    shipping.assessed_at = aware(2026, 3, 3, 7, 0)  # Tuesday 08:00 CET
+    stop_department_clock(shipping, now=shipping.assessed_at)
+    # Shipping's shift from Monday 08:00 CET: 08:00–09:00 before the pause, nothing during 09:00–16:00
+    # (its shift ends at 14:00), Tuesday 06:00–08:00: 3 h, not the 8 h the wall clock spans.
+    assert shipping.assessment_seconds == 3 * 3600
+    assert shipping.met is True  # due moved to Tuesday 09:12 CET by the pause
+    # The clock's history records the stop with the due time it was measured against.
+    stop = ClockEvent.objects.get(request=req, clock="department", action="stop", department=shipping.department)
+    assert (stop.at, stop.due) == (aware(2026, 3, 3, 7, 0), aware(2026, 3, 3, 8, 12))
 
 
 def test_a_pause_moves_each_due_time_by_the_paused_time_of_its_own_calendar(routed, ops_lead, rep):
