@@ -102,6 +102,12 @@ def test_a_pause_moves_each_due_time_by_the_paused_time_of_its_own_calendar(rout
     assert req.answer_due == aware(2026, 3, 3, 14, 0)
     # Shipping lost 09:00–14:00 = 5 h of its shift: 12:12 Mon + 5 h = 1 h 48 Mon + 3 h 12 Tue from 06:00 → Tue 09:12 CET.
     assert assessment(req, "shipping").due_at == aware(2026, 3, 3, 8, 12)
+    # Each department's clock history says when it resumed and its new due time.
+    resumed = ClockEvent.objects.filter(request=req, clock="department", action="resume")
+    assert sorted(resumed.values_list("department__code", "at", "due")) == [
+        ("procurement", aware(2026, 3, 2, 15, 0), assessment(req, "procurement").due_at),
+        ("shipping", aware(2026, 3, 2, 15, 0), aware(2026, 3, 3, 8, 12)),
+    ]
 
 
 def test_the_badge_on_the_request_page_counts_in_the_department_calendar(routed):
