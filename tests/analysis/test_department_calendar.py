@@ -110,6 +110,15 @@ def test_a_pause_moves_each_due_time_by_the_paused_time_of_its_own_calendar(rout
     ]
 
 
+def test_a_pause_leaves_every_other_requests_department_clocks_alone(routed, ops_lead, rep, customer):
+    other = acknowledge(submit(rep, customer, at=MON_0800_CET), ops_lead, at=MON_0800_CET, departments=("shipping",))
+    due_before = assessment(other, "shipping").due_at
+    move(routed, to=Status.WAITING_ON_SALES, kind=Kind.CLARIFICATION_ASKED, actor=ops_lead, at=aware(2026, 3, 2, 8, 0))
+    move(routed, to=Status.IN_ANALYSIS, kind=Kind.CLARIFICATION_ANSWERED, actor=rep, at=aware(2026, 3, 2, 15, 0))
+    assert assessment(other, "shipping").due_at == due_before == aware(2026, 3, 2, 11, 12)
+    assert not ClockEvent.objects.filter(request=other, action__in=["pause", "resume"]).exists()
+
+
 def test_the_badge_on_the_request_page_counts_in_the_department_calendar(routed):
     context = Context({"now_utc": aware(2026, 3, 2, 12, 30)})  # 13:30 CET
     state = assessment_state(context, assessment(routed, "shipping"))
