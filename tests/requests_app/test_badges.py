@@ -125,3 +125,17 @@ def test_row_dates_read_as_djangos_date_filter(zone, language):
                 fast, django = template.render(Context({"value": value, "fmt": fmt})).split("|")
                 assert fast == django == expected, (value, fmt)
                 assert badges.local_date(value, fmt) == expected, (value, fmt)
+
+
+@pytest.mark.django_db
+def test_a_home_page_rows_badge_says_which_clock_is_due_not_the_sections_name():
+    from django.template.loader import render_to_string
+
+    from requests_app.selectors import Section
+
+    req = FeasibilityRequest(pk=10**9, reference="S2O-2026-00001", title="Brackets", status=Status.IN_ANALYSIS)
+    section = Section(rows=[(req, state(ClockStatus.ON_TRACK, 36000))], more=False)
+    html = render_to_string("requests_app/_work_rows.html", {"section": section, "what": "my open requests"})
+    # The include this replaced took its title from the section's words ("My open requests due …").
+    assert 'title="Answer due Mon 30 Mar 2026 10:00">on track · 10 business h left</span>' in html
+    assert "My open requests due" not in html
