@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import functools
 from datetime import date, datetime
+from html import escape as escape_text
 from typing import TYPE_CHECKING
 
+from django.template import defaultfilters
 from django.utils import dateformat, timezone, translation
 from django.utils.dates import MONTHS_3, WEEKDAYS_ABBR
 from django.utils.html import format_html
@@ -168,3 +170,52 @@ def due_mark(req: FeasibilityRequest, due: ClockState | None) -> SafeString:
     if req.status == Status.DRAFT:
         return SafeString('<span class="text-body-secondary">Draft: not submitted yet</span>')
     return SafeString('<span class="text-body-secondary">Nothing due</span>')
+
+
+def _not_given() -> SafeString:
+    return SafeString('<span class="text-body-secondary">not given yet</span>')
+
+
+def request_list_row(req: FeasibilityRequest, due: ClockState | None) -> SafeString:
+    """One row of the request list (`requests_app/request_list.html` has its header).
+
+    Built here rather than in the template: Django's template engine spent ~0.5 ms on each of the
+    list's 25 rows (some thirty variable lookups and filters), a third of the page at 100k."""
+    url = req.get_absolute_url()
+    product, customer = req.product, req.customer  # joined by the list's query
+    if product is not None:
+        part: object = product.sku
+    elif req.part_description:
+        part = defaultfilters.truncatechars(req.part_description, 30)
+    else:
+        part = _not_given()
+    if req.quantity is not None:
+        quantity: object = format_html("{} {}", defaultfilters.floatformat(req.quantity, "-3"), req.unit)
+    else:
+        quantity = _not_given()
+    author = req.requested_by
+    url = _e(url)
+    # Joined as text, each value escaped once by `_e` (format_html's per-argument lazy-string
+    # checks were half of a row's cost).
+    return SafeString(
+        "<tr>"
+        f'<td class="text-nowrap stack-title"><a href="{url}">{_e(req.reference or "Draft")}</a></td>'
+        f'<td class="text-break stack-title"><a href="{url}">{_e(req.title)}</a></td>'
+        f'<td data-label="Customer">{_e(customer.name) if customer is not None else _not_given()}</td>'
+        f'<td data-label="Part">{_e(part)}</td>'
+        f'<td class="text-end" data-label="Qty">{_e(quantity)}</td>'
+        f'<td class="text-nowrap" data-label="Wanted by">'
+        f'{_e(local_date(req.requested_date, "j M Y")) if req.requested_date else _not_given()}</td>'
+        f'<td data-label="Priority">{_e(req.get_priority_display())}</td>'
+        f'<td data-label="Status">{status_badge(req)}</td>'
+        f'<td class="text-nowrap" data-label="Due">{due_mark(req, due)}</td>'
+        f'<td data-label="Requested by">{_e(author.get_full_name() or author.username)}</td>'
+        f'<td class="text-nowrap" data-label="Submitted">{_e(local_date(req.submitted_at, "j M Y H:i") or "—")}</td>'
+        "</tr>"
+    )
+
+
+def _e(value: object) -> str:
+    """`conditional_escape`: markup stays as it is, anything else is escaped (as Django's `escape`)."""
+    html = getattr(value, "__html__", None)
+    return html() if html is not None else escape_text(str(value), quote=True)

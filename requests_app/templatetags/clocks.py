@@ -83,6 +83,12 @@ def sales_action(action: SalesAction, due: ClockState | None = None) -> SafeStri
 
 
 @register.simple_tag
+def request_list_row(req: FeasibilityRequest, due: ClockState | None) -> SafeString:
+    """`{% request_list_row req due %}`: one row of the request list (`badges.request_list_row`)."""
+    return badges.request_list_row(req, due)
+
+
+@register.simple_tag
 def due_mark(req: FeasibilityRequest, due: ClockState | None) -> SafeString:
     """A list's "Due" cell: what Sales owes, else the clock's badge, else why nothing is due."""
     return badges.due_mark(req, due)

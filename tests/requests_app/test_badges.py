@@ -139,3 +139,38 @@ def test_a_home_page_rows_badge_says_which_clock_is_due_not_the_sections_name():
     # The include this replaced took its title from the section's words ("My open requests due …").
     assert 'title="Answer due Mon 30 Mar 2026 10:00">on track · 10 business h left</span>' in html
     assert "My open requests due" not in html
+
+
+def test_a_request_list_row_word_for_word():
+    from django.contrib.auth.models import User
+
+    from requests_app.models import Customer, Priority, Product
+
+    rita = User(username="rita", first_name="Rita", last_name="Rep")
+    req = FeasibilityRequest(
+        pk=7, reference="S2O-2026-00007", title="500 <b>brackets</b>", status=Status.IN_ANALYSIS,
+        customer=Customer(name="Acme & Co"), product=Product(sku="BR-500"), quantity="500.000", unit="pcs",
+        requested_date=date(2026, 4, 1), priority=Priority.URGENT, requested_by=rita, submitted_at=DUE,
+    )
+    html = badges.request_list_row(req, state(ClockStatus.DUE_SOON, 5400))
+    assert html == (
+        '<tr><td class="text-nowrap stack-title"><a href="/requests/7/">S2O-2026-00007</a></td>'
+        '<td class="text-break stack-title"><a href="/requests/7/">500 &lt;b&gt;brackets&lt;/b&gt;</a></td>'
+        '<td data-label="Customer">Acme &amp; Co</td><td data-label="Part">BR-500</td>'
+        '<td class="text-end" data-label="Qty">500 pcs</td><td class="text-nowrap" data-label="Wanted by">1 Apr 2026</td>'
+        '<td data-label="Priority">Urgent</td><td data-label="Status"><span class="badge text-bg-primary">In analysis</span></td>'
+        '<td class="text-nowrap" data-label="Due">'
+        '<span class="badge text-bg-warning sla-clock" title="Answer due Mon 30 Mar 2026 10:00">'
+        '<i class="bi bi-hourglass-split" aria-hidden="true"></i> due soon · 1.5 business h left</span></td>'
+        '<td data-label="Requested by">Rita Rep</td><td class="text-nowrap" data-label="Submitted">30 Mar 2026 10:00</td></tr>'
+    )
+    draft = FeasibilityRequest(pk=8, title="Half typed", status=Status.DRAFT, part_description="x" * 40,
+                               quantity="2.5", unit="kg", requested_by=User(username="tom"))
+    html = badges.request_list_row(draft, None)
+    assert '<a href="/requests/8/">Draft</a>' in html
+    assert '<td data-label="Customer"><span class="text-body-secondary">not given yet</span></td>' in html
+    assert f'<td data-label="Part">{"x" * 29}…</td>' in html
+    assert '<td class="text-end" data-label="Qty">2.500 kg</td>' in html
+    assert '<td class="text-nowrap" data-label="Wanted by"><span class="text-body-secondary">not given yet</span></td>' in html
+    assert '<td data-label="Requested by">tom</td><td class="text-nowrap" data-label="Submitted">—</td>' in html
+    assert "Draft: not submitted yet" in html
