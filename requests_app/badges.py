@@ -194,28 +194,28 @@ def request_list_row(req: FeasibilityRequest, due: ClockState | None) -> SafeStr
     else:
         quantity = _not_given()
     author = req.requested_by
-    url = _e(url)
+    url = esc(url)
     # Joined as text, each value escaped once by `_e` (format_html's per-argument lazy-string
     # checks were half of a row's cost).
     return SafeString(
         "<tr>"
-        f'<td class="text-nowrap stack-title"><a href="{url}">{_e(req.reference or "Draft")}</a></td>'
-        f'<td class="text-break stack-title"><a href="{url}">{_e(req.title)}</a></td>'
-        f'<td data-label="Customer">{_e(customer.name) if customer is not None else _not_given()}</td>'
-        f'<td data-label="Part">{_e(part)}</td>'
-        f'<td class="text-end" data-label="Qty">{_e(quantity)}</td>'
+        f'<td class="text-nowrap stack-title"><a href="{url}">{esc(req.reference or "Draft")}</a></td>'
+        f'<td class="text-break stack-title"><a href="{url}">{esc(req.title)}</a></td>'
+        f'<td data-label="Customer">{esc(customer.name) if customer is not None else _not_given()}</td>'
+        f'<td data-label="Part">{esc(part)}</td>'
+        f'<td class="text-end" data-label="Qty">{esc(quantity)}</td>'
         f'<td class="text-nowrap" data-label="Wanted by">'
-        f'{_e(local_date(req.requested_date, "j M Y")) if req.requested_date else _not_given()}</td>'
-        f'<td data-label="Priority">{_e(req.get_priority_display())}</td>'
+        f'{esc(local_date(req.requested_date, "j M Y")) if req.requested_date else _not_given()}</td>'
+        f'<td data-label="Priority">{esc(req.get_priority_display())}</td>'
         f'<td data-label="Status">{status_badge(req)}</td>'
         f'<td class="text-nowrap" data-label="Due">{due_mark(req, due)}</td>'
-        f'<td data-label="Requested by">{_e(author.get_full_name() or author.username)}</td>'
-        f'<td class="text-nowrap" data-label="Submitted">{_e(local_date(req.submitted_at, "j M Y H:i") or "—")}</td>'
+        f'<td data-label="Requested by">{esc(author.get_full_name() or author.username)}</td>'
+        f'<td class="text-nowrap" data-label="Submitted">{esc(local_date(req.submitted_at, "j M Y H:i") or "—")}</td>'
         "</tr>"
     )
 
 
-def _e(value: object) -> str:
+def esc(value: object) -> str:
     """`conditional_escape`: markup stays as it is, anything else is escaped (as Django's `escape`)."""
     html = getattr(value, "__html__", None)
     return html() if html is not None else escape_text(str(value), quote=True)

@@ -8,8 +8,10 @@ from __future__ import annotations
 from django import template
 from django.utils.safestring import SafeString
 
+from analysis import rows
 from analysis.clocks import department_calendar_id
 from analysis.models import Assessment
+from analysis.selectors import DepartmentRow, QueueRow
 from requests_app import badges
 from requests_app.clocks import ClockState
 from requests_app.templatetags.clocks import page_calendars, page_now
@@ -26,3 +28,20 @@ def assessment_state(context: template.Context, assessment: Assessment) -> Clock
 @register.simple_tag(takes_context=True)
 def assessment_badge(context: template.Context, assessment: Assessment) -> SafeString:
     return badges.clock_badge(assessment_state(context, assessment), f"{assessment.department.name} assessment")
+
+
+@register.simple_tag(takes_context=True)
+def unacknowledged_row(context: template.Context, row: QueueRow) -> SafeString:
+    """Triage's row of a request waiting for acknowledgement (`analysis.rows`); reads `can_act` and
+    `ticked` from the page."""
+    return rows.unacknowledged_row(row, can_act=bool(context.get("can_act")), ticked=context.get("ticked") or set())
+
+
+@register.simple_tag(takes_context=True)
+def in_analysis_row(context: template.Context, row: QueueRow) -> SafeString:
+    return rows.in_analysis_row(row, can_act=bool(context.get("can_act")))
+
+
+@register.simple_tag
+def department_row(row: DepartmentRow) -> SafeString:
+    return rows.department_row(row)
