@@ -102,7 +102,12 @@ def test_a_pause_moves_each_due_time_by_the_paused_time_of_its_own_calendar(rout
     assert req.answer_due == aware(2026, 3, 3, 14, 0)
     # Shipping lost 09:00–14:00 = 5 h of its shift: 12:12 Mon + 5 h = 1 h 48 Mon + 3 h 12 Tue from 06:00 → Tue 09:12 CET.
     assert assessment(req, "shipping").due_at == aware(2026, 3, 3, 8, 12)
-    # Each department's clock history says when it resumed and its new due time.
+    # Each department's clock history says when it paused and resumed, and its due time then.
+    paused = ClockEvent.objects.filter(request=req, clock="department", action="pause")
+    assert sorted(paused.values_list("department__code", "at", "due")) == [
+        ("procurement", aware(2026, 3, 2, 8, 0), aware(2026, 3, 2, 13, 36)),
+        ("shipping", aware(2026, 3, 2, 8, 0), aware(2026, 3, 2, 11, 12)),
+    ]
     resumed = ClockEvent.objects.filter(request=req, clock="department", action="resume")
     assert sorted(resumed.values_list("department__code", "at", "due")) == [
         ("procurement", aware(2026, 3, 2, 15, 0), assessment(req, "procurement").due_at),
@@ -110,10 +115,22 @@ def test_a_pause_moves_each_due_time_by_the_paused_time_of_its_own_calendar(rout
     ]
 
 
+def test_a_pause_leaves_a_department_that_already_assessed_alone(routed, ops_lead, rep):
+    Assessment.objects.filter(request=routed, department__code="procurement").update(assessed_at=aware(2026, 3, 2, 7, 30))
+    move(routed, to=Status.WAITING_ON_SALES, kind=Kind.CLARIFICATION_ASKED, actor=ops_lead, at=aware(2026, 3, 2, 8, 0))
+    req = move(routed, to=Status.IN_ANALYSIS, kind=Kind.CLARIFICATION_ANSWERED, actor=rep, at=aware(2026, 3, 2, 15, 0))
+    assert assessment(req, "procurement").due_at == aware(2026, 3, 2, 13, 36)  # not moved: its clock had stopped
+    assert assessment(req, "shipping").due_at == aware(2026, 3, 3, 8, 12)
+    events = ClockEvent.objects.filter(request=req, clock="department", action__in=["pause", "resume"])
+    assert set(events.values_list("department__code", flat=True)) == {"shipping"}
+
+
 def test_a_pause_leaves_every_other_requests_department_clocks_alone(routed, ops_lead, rep, customer):
     other = acknowledge(submit(rep, customer, at=MON_0800_CET), ops_lead, at=MON_0800_CET, departments=("shipping",))
-    due_before = assessment(other, "shipping").due_at
+    due_before, reminder_before = assessment(other, "shipping").due_at, assessment(other, "shipping").next_reminder_at
+    assert reminder_before is not None
     move(routed, to=Status.WAITING_ON_SALES, kind=Kind.CLARIFICATION_ASKED, actor=ops_lead, at=aware(2026, 3, 2, 8, 0))
+    assert assessment(other, "shipping").next_reminder_at == reminder_before  # still on the sweep's list
     move(routed, to=Status.IN_ANALYSIS, kind=Kind.CLARIFICATION_ANSWERED, actor=rep, at=aware(2026, 3, 2, 15, 0))
     assert assessment(other, "shipping").due_at == due_before == aware(2026, 3, 2, 11, 12)
     assert not ClockEvent.objects.filter(request=other, action__in=["pause", "resume"]).exists()
