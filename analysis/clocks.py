@@ -88,10 +88,10 @@ def department_due_at(assessment: Assessment, *, routed_at: datetime) -> datetim
     return businesstime.add_business_time(cal, routed_at, timedelta(seconds=round(window.total_seconds() * share)))
 
 
-def start_department_clock(assessment: Assessment, *, now: datetime) -> list[str]:
+def start_department_clock(assessment: Assessment, *, now: datetime) -> None:
     """Call when an assessment is routed (inside the routing transaction): fixes its policy
     version, sets `due_at` (unless already set), puts it on the sweep's work list and logs a
-    START. Returns changed field names; the caller saves them."""
+    START. The caller saves the assessment."""
     req = assessment.request
     if assessment.sla_policy_id is None:
         assessment.sla_policy = clocks.current_policy(req.priority)
@@ -100,7 +100,6 @@ def start_department_clock(assessment: Assessment, *, now: datetime) -> list[str
     assessment.next_reminder_at = department_next_reminder_at(assessment, now)
     started = assessment.routed_at or now
     clocks.log(req, Clock.DEPARTMENT, Action.START, started, assessment.due_at, department=assessment.department)
-    return ["sla_policy", "due_at", "next_reminder_at"]
 
 
 def stop_department_clock(assessment: Assessment, *, now: datetime) -> None:

@@ -35,9 +35,9 @@ def acknowledge(req, lead, *, at: datetime, departments: tuple[str, ...] = (), a
         req = moved.request
         for code in departments:
             assessment = Assessment(request=req, department=Department.objects.get(code=code), routed_at=at)
-            changed = start_department_clock(assessment, now=at)
+            start_department_clock(assessment, now=at)
             assessment.save()
-            assert "due_at" in changed
+            assert assessment.due_at is not None
         return FeasibilityRequest.objects.get(pk=req.pk)
 
 

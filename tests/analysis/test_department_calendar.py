@@ -55,6 +55,12 @@ def test_the_due_time_is_the_policy_share_of_the_window_in_the_department_calend
     assert assessment(routed, "procurement").due_at == aware(2026, 3, 2, 13, 36)
     # Shipping: its window is 08:00–14:00 = 6 h of its own time; 70% = 4 h 12 min → 12:12 CET.
     assert assessment(routed, "shipping").due_at == aware(2026, 3, 2, 11, 12)
+    # Each department's clock history starts at the routing with that due time.
+    started = ClockEvent.objects.filter(request=routed, clock="department", action="start")
+    assert sorted(started.values_list("department__code", "at", "due")) == [
+        ("procurement", MON_0800_CET, aware(2026, 3, 2, 13, 36)),
+        ("shipping", MON_0800_CET, aware(2026, 3, 2, 11, 12)),
+    ]
 
 
 def test_reminders_follow_the_department_calendar(routed):
