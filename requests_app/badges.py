@@ -1,11 +1,11 @@
-"""The small pieces every row of a list or queue shows: the status badge, an SLA clock's badge, what
-Sales must do, and the list's "Due" cell.
+"""The small pieces every row of a list or queue shows (the status badge, an SLA clock's badge, what
+Sales must do, the list's "Due" cell, the rows' dates) and the request list's whole row.
 
 They were `{% include %}`s of templates made of nested `{% if %}`s, rendered once or twice on every
 row: on a list of 25 rows or a triage page of 50, about a third of the page's Python (a profile of
-the request list and triage at 100k requests, bench/profile_page.py). Built here with
-`format_html`, they cost a few microseconds each, and their wording lives in one place that tests
-read. Template tags expose them (`requests_app.templatetags.clocks`).
+the request list and triage at 100k requests, bench/profile_page.py). Built here, they cost a few
+microseconds each, and their wording lives in one place that tests read. Template tags expose them
+(`requests_app.templatetags.clocks`); Operations' queue rows are in `analysis.rows`.
 """
 
 from __future__ import annotations
