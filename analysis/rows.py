@@ -28,6 +28,17 @@ def _tr(row: QueueRow | DepartmentRow) -> str:
     return '<tr class="row-breached">' if row.breached else "<tr>"
 
 
+def _button(css: str, url: str, label: str, hidden: str) -> str:
+    """A row's action button; `hidden` (escaped) says for screen readers which row it acts on."""
+    return f'<a class="btn btn-sm {css}" href="{esc(url)}">{label}<span class="visually-hidden"> {hidden}</span></a>'
+
+
+def _warning_badges(names: list[str], none: str) -> str:
+    if not names:
+        return none
+    return "".join(f'<span class="badge text-bg-warning">{esc(name)}</span> ' for name in names)
+
+
 def unacknowledged_row(row: QueueRow, *, can_act: bool, ticked: set[str]) -> SafeString:
     """Triage, waiting for acknowledgement: with a tick box for the bulk form and an Acknowledge
     button for those who may."""
@@ -41,8 +52,7 @@ def unacknowledged_row(row: QueueRow, *, can_act: bool, ticked: set[str]) -> Saf
             f'form="bulk-ack" id="tick-{req.pk}" aria-label="Select {reference} for bulk acknowledgement"{checked}>'
             f'<input type="hidden" name="version-{req.pk}" value="{esc(req.version)}" form="bulk-ack"></td>'
         )
-        action = (f'<a class="btn btn-sm btn-primary" href="{esc(reverse("analysis:acknowledge", args=[req.pk]))}">'
-                  f'Acknowledge<span class="visually-hidden"> {reference}</span></a>')
+        action = _button("btn-primary", reverse("analysis:acknowledge", args=[req.pk]), "Acknowledge", reference)
     return SafeString(  # nosec B703: each value goes through esc() or is markup built here
         f"{_tr(row)}{tick}"
         f'<td class="stack-title text-nowrap"><a href="{esc(req.get_absolute_url())}">{reference}</a></td>'
@@ -61,14 +71,11 @@ def in_analysis_row(row: QueueRow, *, can_act: bool) -> SafeString:
     """Triage, in analysis: who still owes an assessment, and an Answer button for those who may."""
     req = row.request
     reference = esc(req.reference)
-    if row.pending:
-        owed = "".join(f'<span class="badge text-bg-warning">{esc(name)}</span> ' for name in row.pending)
-    else:
-        owed = '<span class="text-success-emphasis"><i class="bi bi-check2-all" aria-hidden="true"></i> all assessed</span>'
+    owed = _warning_badges(row.pending, '<span class="text-success-emphasis"><i class="bi bi-check2-all" '
+                                        'aria-hidden="true"></i> all assessed</span>')
     action = ""
     if can_act:
-        action = (f'<a class="btn btn-sm btn-outline-primary" href="{esc(reverse("analysis:answer_compose", args=[req.pk]))}">'
-                  f'Answer<span class="visually-hidden"> {reference}</span></a>')
+        action = _button("btn-outline-primary", reverse("analysis:answer_compose", args=[req.pk]), "Answer", reference)
     return SafeString(  # nosec B703: each value goes through esc() or is markup built here
         f"{_tr(row)}"
         f'<td class="stack-title text-nowrap"><a href="{esc(req.get_absolute_url())}">{reference}</a></td>'
@@ -94,13 +101,11 @@ def department_row(row: DepartmentRow) -> SafeString:
     waiting = ""
     if action := req.awaiting_sales:
         waiting = f'<div class="small">{sales_action(action)}</div>'
-    if row.missing:
-        missing = "".join(f'<span class="badge text-bg-warning">{esc(m)}</span> ' for m in row.missing)
-    else:
-        missing = '<span class="text-success-emphasis"><i class="bi bi-check2" aria-hidden="true"></i> nothing</span>'
+    missing = _warning_badges(row.missing, '<span class="text-success-emphasis"><i class="bi bi-check2" '
+                                           'aria-hidden="true"></i> nothing</span>')
     others = esc(", ".join(row.others_pending)) if row.others_pending else "—"
     edit = reverse("analysis:assessment_edit", args=[req.pk, a.department.code])
-    button, verb = ("btn-outline-primary", "Edit") if a.is_done else ("btn-primary", "Assess")
+    css, verb = ("btn-outline-primary", "Edit") if a.is_done else ("btn-primary", "Assess")
     return SafeString(  # nosec B703: each value goes through esc() or is markup built here
         f"{_tr(row)}"
         f'<td class="stack-title text-nowrap"><a href="{esc(req.get_absolute_url())}">{esc(req.reference)}</a></td>'
@@ -114,7 +119,6 @@ def department_row(row: DepartmentRow) -> SafeString:
         f'<td data-label="Answer by">{esc(local_date(req.answer_due, _ROW_DATE))}{waiting}</td>'
         f'<td data-label="Still missing">{missing}</td>'
         f'<td data-label="Other departments pending">{others}</td>'
-        f'<td class="text-end text-nowrap"><a class="btn btn-sm {button}" href="{esc(edit)}">{verb}'
-        f'<span class="visually-hidden"> {esc(req.reference)}, {esc(department)}</span></a></td>'
+        f'<td class="text-end text-nowrap">{_button(css, edit, verb, f"{esc(req.reference)}, {esc(department)}")}</td>'
         "</tr>"
     )
