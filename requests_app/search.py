@@ -6,10 +6,11 @@ internals (`s2o.read_internals`: Operations and managers), also the departments'
 
 On PostgreSQL each request row keeps two maintained `tsvector` documents with GIN indexes
 (migration 0007): `search_document` (what everyone who sees the request reads) and
-`search_internal` (the departments' notes, written by `analysis`, which owns them). A search is a
-prefix match on every word typed ("stainl brack" finds "stainless brackets"), English stemming,
-plus customers whose name is close to what was typed (trigram similarity, `pg_trgm`), so a
-misspelt customer still finds its requests. Both documents are on the request row so the planner
+`search_internal` (the departments' notes, written by `analysis`, which owns them). A search
+requires every word typed, with English stemming ("bracket" finds "brackets"); the last word is also
+a prefix ("stainless brack" finds "stainless brackets"), being the one still typed (`prefix_query`).
+It also finds the requests of customers whose name is close to what was typed (trigram similarity,
+`pg_trgm`), so a misspelt customer still finds its requests. Both documents are on the request row so the planner
 answers the OR with one bitmap over two GIN indexes, never a join.
 
 The documents are refreshed by the services that write what they read (filing, editing,
@@ -135,8 +136,16 @@ def reads_internals(user: AnyUser | None) -> bool:
 
 
 def prefix_query(words: list[str]) -> SearchQuery:
-    """Every word, as a prefix ("brack" finds "brackets"), all required."""
-    return SearchQuery(" & ".join(f"{word}:*" for word in words), search_type="raw", config=CONFIG)
+    """Every word required: the words before the last as typed (stemmed: "brackets" finds
+    "bracket"), the last one also as a prefix ("stainless brack" finds "stainless brackets").
+
+    This is how search-as-you-type products read a query (the last word is the one still being
+    typed; a word followed by a space is finished), and it keeps a search fast: a prefix is
+    matched by gathering every indexed word that starts with it before any other word can narrow
+    the matches, so a short or common prefix before a rare word ("bench customer 00778") would read
+    a large share of the index for nothing."""
+    terms = [*words[:-1], f"{words[-1]}:*"]
+    return SearchQuery(" & ".join(terms), search_type="raw", config=CONFIG)
 
 
 def search_q(text: str, *, user: AnyUser | None) -> Q | None:
