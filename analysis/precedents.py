@@ -9,8 +9,9 @@ managers, `s2o.read_internals`).
 
 How it stays fast at a million requests: a few indexed probes each bring at most `PER_PROBE`
 recent candidates (same part, same customer, the words of the title and part on the search
-document), then the reader's scope narrows those few hundred ids and the ranking runs on them in
-Python (`score`). The ranking is the same on PostgreSQL and SQLite; only the wording probe differs
+document), then the reader's scope narrows those few hundred ids and the ranking runs on a few
+columns of each in Python (`score`); only the chosen few are read whole. The ranking is the same
+on PostgreSQL and SQLite; only the wording probe differs
 (full-text on PostgreSQL, `icontains` on the longest words on SQLite).
 """
 
@@ -125,21 +126,44 @@ def quantity_closeness(a: Decimal | None, b: Decimal | None) -> float:
     return max(0.0, 1.0 - abs(math.log10(float(a) / float(b))))
 
 
-def score(draft: Draft, req: FeasibilityRequest, *, now: datetime) -> tuple[float, list[str]]:
+@dataclass(frozen=True)
+class Candidate:
+    """What the ranking reads of an earlier request: a few columns, not a model instance (a few
+    hundred of these are ranked for every lookup; five become precedents)."""
+
+    pk: int
+    customer_id: int | None
+    product_id: int | None
+    part: str  # its part number, name and free description
+    wording: str  # its title and description
+    quantity: Decimal | None
+    submitted_at: datetime | None
+
+    FIELDS = ("pk", "customer_id", "product_id", "product__sku", "product__name", "part_description", "title",
+              "description", "quantity", "submitted_at")
+
+    @classmethod
+    def of_row(cls, row: tuple) -> Candidate:
+        pk, customer_id, product_id, sku, name, part_description, title, description, quantity, submitted_at = row
+        part = f"{sku} {name} {part_description}" if product_id is not None else part_description
+        return cls(pk=pk, customer_id=customer_id, product_id=product_id, part=part, wording=f"{title} {description}",
+                   quantity=quantity, submitted_at=submitted_at)
+
+
+def score(draft: Draft, req: Candidate, *, now: datetime) -> tuple[float, list[str]]:
     """How alike `req` is to the draft (0..1) and why, in words a reader understands."""
     reasons = []
     if draft.product_id and req.product_id == draft.product_id:
         part = 1.0
         reasons.append("same part")
     else:
-        theirs = f"{req.product.sku} {req.product.name}" if req.product is not None else ""
-        part = jaccard(draft.part_words, keywords(f"{theirs} {req.part_description}"))
+        part = jaccard(draft.part_words, keywords(req.part))
         if part >= 0.34:
             reasons.append("similar part")
     customer = 1.0 if draft.customer_id and req.customer_id == draft.customer_id else 0.0
     if customer:
         reasons.append("same customer")
-    wording = jaccard(draft.wording_words, keywords(f"{req.title} {req.description}"))
+    wording = jaccard(draft.wording_words, keywords(req.wording))
     if wording >= SIMILAR_WORDING:
         reasons.append("similar wording")
     quantity = quantity_closeness(draft.quantity, req.quantity)
@@ -200,7 +224,7 @@ def candidate_ids(draft: Draft) -> set[int]:
 def precedents_for(*, user: Actor, draft: Draft, now: datetime, limit: int = LIMIT) -> list[Precedent]:
     """The `limit` answered requests most like `draft` that `user` may see, most similar first
     (ties: the more recent first), each with its current answer, alternatives, assessments and
-    constraints. Six queries at most on PostgreSQL, however many requests there are."""
+    constraints. Seven queries at most on PostgreSQL, however many requests there are."""
     if draft.is_empty:
         return []
     ids = candidate_ids(draft)
@@ -208,18 +232,23 @@ def precedents_for(*, user: Actor, draft: Draft, now: datetime, limit: int = LIM
         return []
     rows = (
         FeasibilityRequest.objects.visible_to(user).filter(pk__in=ids, status__in=["answered", "closed"])
-        .select_related("customer", "product")
+        .values_list(*Candidate.FIELDS)
     )
     ranked = []
-    for req in rows:
-        value, reasons = score(draft, req, now=now)
+    for row in rows:
+        candidate = Candidate.of_row(row)
+        value, reasons = score(draft, candidate, now=now)
         if value >= MIN_SCORE and reasons:
-            ranked.append(Precedent(request=req, score=value, reasons=reasons))
-    ranked.sort(key=lambda p: (-p.score, -(p.request.submitted_at.timestamp() if p.request.submitted_at else 0)))
+            ranked.append((value, candidate.submitted_at.timestamp() if candidate.submitted_at else 0, candidate.pk,
+                           reasons))
+    ranked.sort(key=lambda r: (-r[0], -r[1]))
     chosen = ranked[:limit]
-    if chosen:
-        _attach_answers(chosen, user=user)
-    return chosen
+    if not chosen:
+        return []
+    loaded = FeasibilityRequest.objects.select_related("customer", "product").in_bulk([pk for _, _, pk, _ in chosen])
+    found = [Precedent(request=loaded[pk], score=value, reasons=reasons) for value, _, pk, reasons in chosen]
+    _attach_answers(found, user=user)
+    return found
 
 
 def _attach_answers(precedents: list[Precedent], *, user: Actor) -> None:

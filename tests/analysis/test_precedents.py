@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from analysis import precedents
 from analysis.models import Verdict
+from requests_app import roles
 from requests_app.models import Customer, Product, Status
 from tests.analysis.ops_helpers import MONDAY_0900, acknowledge, assess
 from tests.requests_app.sales_factories import file_request, publish
@@ -82,6 +83,13 @@ def test_the_obvious_precedent_comes_first_then_by_similarity_and_recency(rep, w
     assert first.constraints == ["Machine capacity"]
     assert first.answer is not None and len(first.alternatives) == 2
     assert found[3].reasons == ["same customer"]
+
+
+def test_a_part_typed_in_words_finds_the_requests_for_that_part_number(rep, world):
+    # No part picked, only typed: the valve request's part (VLV-9, "Ball valve") is the one alike.
+    found = precedents.precedents_for(user=rep, draft=precedents.Draft(part="ball valve VLV-9"), now=NOW)
+    assert [p.request.pk for p in found] == [world["same_customer"].pk]
+    assert found[0].reasons == ["similar part"]
 
 
 def test_a_reader_never_gets_a_request_they_may_not_see(rep, other_rep, manager, world, customer, product):
@@ -177,6 +185,6 @@ def test_the_filing_form_asks_for_precedents_as_the_rep_types(client, rep):
 def test_precedents_cost_a_fixed_number_of_queries(rep, manager, world, customer, product, django_assert_max_num_queries):
     for reader in (rep, manager):
         reader = type(reader).objects.get(pk=reader.pk)
-        reader.groups.count()  # roles are read once per request by the page, not here
+        roles.user_roles(reader)  # read once per request with the page's user, not here
         with django_assert_max_num_queries(7):
             assert precedents.precedents_for(user=reader, draft=draft(customer, product), now=NOW)
