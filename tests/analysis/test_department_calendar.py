@@ -4,6 +4,7 @@ request's clocks keep the request's calendar. Times are UTC; the week of 2 March
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -11,10 +12,11 @@ import time_machine
 from django.template import Context
 
 from analysis import sla
-from analysis.clocks import stop_department_clock
+from analysis.clocks import department_next_reminder_at, department_policy, stop_department_clock
 from analysis.models import Assessment, ReminderLedger
 from analysis.templatetags.operations_clocks import assessment_state
-from requests_app.models import BusinessCalendar, ClockEvent, Department, Status
+from requests_app import clocks
+from requests_app.models import BusinessCalendar, ClockEvent, Department, Priority, SlaPolicy, Status
 from tests.analysis.sla_support import Kind, acknowledge, move, submit
 from tests.conftest import aware
 
@@ -148,3 +150,36 @@ def test_the_badge_on_the_request_page_counts_in_the_department_calendar(routed)
     # Due 12:12 CET: overdue by 1 h 18 min of shipping's shift (the request's calendar, at lunch
     # from 12:00 to 13:00, would say 30 min).
     assert (state.status, state.business_seconds_left) == ("breached", -78 * 60)
+
+
+def test_the_sweep_next_looks_at_a_department_clock_at_its_next_reminder_in_its_own_calendar(routed):
+    # The first reminder at 50% of each window: procurement 2.8 h after 08:00 CET (10:48 CET),
+    # shipping 2.1 h of its shift (10:06 CET).
+    assert assessment(routed, "procurement").next_reminder_at == aware(2026, 3, 2, 9, 48)
+    assert assessment(routed, "shipping").next_reminder_at == aware(2026, 3, 2, 9, 6)
+    sweep(aware(2026, 3, 2, 9, 6))
+    # With the 50% reminder in the ledger, the next is 80%: 3.36 h of shipping's 4.2 → 11:21:36 CET.
+    shipping = assessment(routed, "shipping")
+    assert shipping.next_reminder_at == datetime(2026, 3, 2, 10, 21, 36, tzinfo=UTC)
+    assert department_next_reminder_at(shipping, aware(2026, 3, 2, 9, 30)) == datetime(2026, 3, 2, 10, 21, 36, tzinfo=UTC)
+    # Asked after a threshold whose reminder is not in the ledger yet: look at it now.
+    assert department_next_reminder_at(shipping, aware(2026, 3, 2, 10, 30)) == aware(2026, 3, 2, 10, 30)
+
+
+def test_a_department_clock_is_looked_at_only_while_its_request_is_submitted_or_in_analysis(routed):
+    shipping = assessment(routed, "shipping")
+    at = aware(2026, 3, 2, 8, 0)
+    expected = {Status.SUBMITTED: aware(2026, 3, 2, 9, 6), Status.IN_ANALYSIS: aware(2026, 3, 2, 9, 6),
+                Status.WAITING_ON_SALES: None, Status.ANSWERED: None, Status.CLOSED: None}
+    for status, next_at in expected.items():
+        shipping.request.status = status
+        assert department_next_reminder_at(shipping, at) == next_at, status
+
+
+def test_department_clocks_on_different_policy_versions_keep_their_own_in_one_cached_block(routed):
+    procurement, shipping = assessment(routed, "procurement"), assessment(routed, "shipping")
+    normal = SlaPolicy.objects.current().get(priority=Priority.NORMAL)
+    shipping.sla_policy = normal
+    with clocks.reference_data_cached():
+        assert department_policy(procurement).priority == Priority.URGENT
+        assert department_policy(shipping) == normal
