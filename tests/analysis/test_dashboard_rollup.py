@@ -176,7 +176,11 @@ def test_on_generated_data_the_rollup_gives_the_live_figures_to_the_minute(postg
         same_figures(fast, live)
     default = metrics.dashboard(periods[0], now=now, work_calendar=calendar, use_rollup=True)
     assert default.current.filed > 100 and default.current.seconds["answer_p50"] and default.departments
-    assert default.pareto[0].converted and default.pareto[0].unconverted_currencies == ["CHF", "GBP"]
+    # CHF has no rate and USD one for every day. Whether some GBP is counted apart depends on the days
+    # of the top constraint's GBP requests: it varied with the tests run before this one (it failed
+    # after the mutation run's selection, with GBP all converted); the rollup = live check is above.
+    top = default.pareto[0]
+    assert top.converted and "CHF" in top.unconverted_currencies and "USD" not in top.unconverted_currencies
     assert len(default.teams) == 2 and len(default.reps) == 6 and len(default.customers) == 40
     assert all(row.answer_median_seconds for row in default.teams + default.reps + default.customers)
     # The page asks for the medians of the rows it shows only.
