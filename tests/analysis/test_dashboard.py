@@ -77,7 +77,7 @@ def test_filters_escape_names_and_keep_the_choice(manager_client, dataset):
     odd = Customer.objects.create(name='<b>Nuts & "Bolts"</b>')
     html = manager_client.get(URL, {**PERIOD, "customer": odd.name}).content.decode()
     # The customer picker (a search box) keeps the chosen name, escaped.
-    assert 'value="&lt;b&gt;Nuts &amp; &quot;Bolts&quot;&lt;/b&gt;"' in html
+    assert 'value="&lt;b&gt;Nuts &amp; &#34;Bolts&#34;&lt;/b&gt;"' in html
     assert "<b>Nuts" not in html
 
 
