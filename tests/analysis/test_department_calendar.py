@@ -174,6 +174,12 @@ def test_a_department_clock_is_looked_at_only_while_its_request_is_submitted_or_
     for status, next_at in expected.items():
         shipping.request.status = status
         assert department_next_reminder_at(shipping, at) == next_at, status
+    shipping.request.status = Status.IN_ANALYSIS
+    shipping.assessed_at = at  # assessed: its clock has stopped
+    assert department_next_reminder_at(shipping, at) is None
+    procurement = assessment(routed, "procurement")
+    procurement.due_at = None  # a clock without a due time (no answer-by) reminds no one
+    assert department_next_reminder_at(procurement, at) is None
 
 
 def test_department_clocks_on_different_policy_versions_keep_their_own_in_one_cached_block(routed):
@@ -183,3 +189,33 @@ def test_department_clocks_on_different_policy_versions_keep_their_own_in_one_ca
     with clocks.reference_data_cached():
         assert department_policy(procurement).priority == Priority.URGENT
         assert department_policy(shipping) == normal
+    # A clock started before departments kept a version of their own runs on its request's.
+    shipping.sla_policy = None
+    assert department_policy(shipping) == routed.sla_policy
+    assert department_policy(shipping, routed) == routed.sla_policy
+
+
+def test_an_answer_takes_the_request_off_the_department_queues_and_a_revision_puts_it_back(routed, ops_lead, rep):
+    Assessment.objects.filter(request=routed, department__code="procurement").update(
+        assessed_at=aware(2026, 3, 2, 9, 0), next_reminder_at=None)
+
+    def on_queues(req) -> dict[str, bool]:
+        return dict(Assessment.objects.filter(request=req).values_list("department__code", "request_open"))
+
+    assert on_queues(routed) == {"procurement": True, "shipping": True}
+    req = move(routed, to=Status.WAITING_ON_SALES, kind=Kind.CLARIFICATION_ASKED, actor=ops_lead, at=aware(2026, 3, 2, 8, 0))
+    assert on_queues(req) == {"procurement": True, "shipping": True}  # a question pauses the clock, not the work
+    req = move(req, to=Status.IN_ANALYSIS, kind=Kind.CLARIFICATION_ANSWERED, actor=rep, at=aware(2026, 3, 2, 8, 30))
+    req = move(req, to=Status.ANSWERED, kind=Kind.ANSWER_PUBLISHED, actor=ops_lead, at=aware(2026, 3, 2, 10, 0))
+    assert on_queues(req) == {"procurement": False, "shipping": False}
+    assert assessment(req, "shipping").next_reminder_at is None  # it never assessed: no more reminders
+    req = move(req, to=Status.IN_ANALYSIS, kind=Kind.REVISION_REQUESTED, actor=rep, at=aware(2026, 3, 2, 11, 0))
+    assert on_queues(req) == {"procurement": True, "shipping": True}
+
+
+def test_after_a_pause_the_next_reminder_counts_the_business_time_before_and_after_it(routed, ops_lead, rep):
+    move(routed, to=Status.WAITING_ON_SALES, kind=Kind.CLARIFICATION_ASKED, actor=ops_lead, at=aware(2026, 3, 2, 8, 0))
+    req = move(routed, to=Status.IN_ANALYSIS, kind=Kind.CLARIFICATION_ANSWERED, actor=rep, at=aware(2026, 3, 2, 15, 0))
+    # Shipping's 50% is 2.1 h of its shift: 1 h before the pause (08:00–09:00 CET), then its shift
+    # was over when the question was answered (16:00 CET), so 1.1 h from Tuesday 06:00 → 07:06 CET.
+    assert assessment(req, "shipping").next_reminder_at == aware(2026, 3, 3, 6, 6)
