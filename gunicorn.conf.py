@@ -27,8 +27,13 @@ threads = _int("GUNICORN_THREADS", 4)
 # requests in flight finish on a reload or shutdown.
 timeout = _int("GUNICORN_TIMEOUT", 30)
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
-# Idle keep-alive connections from the TLS proxy are kept this long.
-keepalive = _int("GUNICORN_KEEPALIVE", 5)
+# 0: every response closes its connection, so each request is accepted by whichever worker takes it.
+# A gthread worker accepts keep-alive connections greedily: when a proxy's few pooled connections
+# all landed on one worker, that process served every request on one core (the GIL) while the
+# other sat idle. Measured (bench/README.md, "Connections pinned to one worker"): 3 of 12 load
+# phases at half the rate with 58 % of the CPU busy; with 0, none in 15, at ~5 % more cost per
+# request (a connection each). Seconds to keep idle connections otherwise.
+keepalive = _int("GUNICORN_KEEPALIVE", 0)
 # Recycle each worker after about this many requests (jittered so they do not all restart at once):
 # bounds the growth of any slow leak.
 max_requests = _int("GUNICORN_MAX_REQUESTS", 2000)

@@ -50,6 +50,9 @@ def test_defaults_size_the_server_for_the_cores_and_bound_every_request():
     assert config["timeout"] == 30 and config["graceful_timeout"] == 30
     assert config["max_requests"] > 0 and 0 < config["max_requests_jitter"] < config["max_requests"]
     assert config["control_socket"] == "/tmp/s2o-gunicorn-8000.ctl"
+    # Each response closes its connection: pooled keep-alive connections all taken by one worker
+    # left the other cores idle (bench/README.md, "Connections pinned to one worker").
+    assert config["keepalive"] == 0
 
 
 def test_every_value_comes_from_the_environment_and_is_documented():
